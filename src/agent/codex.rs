@@ -1,0 +1,328 @@
+//! `codex app-server`: NDJSON JSON-RPC over stdio. Handshake `initialize` →
+//! `initialized`, then `thread/start` (or `thread/resume`), then one
+//! `turn/start` per message with the reply streamed as notifications until
+//! `turn/completed`. Unknown notifications and item types are skipped: the
+//! protocol grows faster than this bridge.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::jsonrpc::RpcError;
+use super::process::AgentProcess;
+use super::reply::ReplyText;
+use super::rpc::{CallError, RpcClient};
+use super::{AgentError, AgentEvent, StartSpec};
+
+/// How long the handshake and control calls may take before the agent is
+/// declared unresponsive (turns themselves are bounded by the caller).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The agent runs under the Telegram user's own OS account, which is the
+/// isolation boundary; inside it, like Claude's bypassPermissions, it acts
+/// without asking (nobody could answer an approval prompt over Telegram).
+const APPROVAL_POLICY: &str = "never";
+const SANDBOX: &str = "danger-full-access";
+
+pub struct CodexSession {
+    rpc: RpcClient,
+    process: AgentProcess,
+    thread_id: String,
+    turn_id: Option<String>,
+    reply: ReplyText,
+    error: Option<String>,
+}
+
+impl CodexSession {
+    pub async fn start(spec: &StartSpec) -> Result<Self, AgentError> {
+        let mut spawn = spec.spawn.clone();
+        spawn.args = vec!["app-server".into()];
+        let (process, stdin, stdout) = AgentProcess::spawn(&spawn)?;
+        let rpc = RpcClient::start(stdin, stdout, answer_server_request);
+        let mut s = CodexSession {
+            rpc,
+            process,
+            thread_id: String::new(),
+            turn_id: None,
+            reply: ReplyText::default(),
+            error: None,
+        };
+        match s.handshake(spec).await {
+            Ok(()) => Ok(s),
+            Err(e) => {
+                let e = s.explain(e).await;
+                s.process.terminate().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn handshake(&mut self, spec: &StartSpec) -> Result<(), AgentError> {
+        self.call(
+            "initialize",
+            json!({"clientInfo": {"name": "kai", "title": "Kai", "version": env!("CARGO_PKG_VERSION")}}),
+        )
+        .await?;
+        self.rpc
+            .notify("initialized", None)
+            .map_err(|_| self.exited())?;
+
+        let account = self.call("account/read", json!({})).await?;
+        let logged_out = account.get("account").is_some_and(Value::is_null)
+            && account
+                .get("requiresOpenaiAuth")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+        if logged_out {
+            return Err(AgentError::NotLoggedIn {
+                os_user: spec.os_user.clone(),
+            });
+        }
+
+        let cwd = spec.workspace.display().to_string();
+        let base = json!({"cwd": cwd, "approvalPolicy": APPROVAL_POLICY, "sandbox": SANDBOX, "model": spec.model});
+        if let Some(thread) = &spec.resume {
+            let mut params = base.clone();
+            params["threadId"] = json!(thread);
+            match self.call("thread/resume", params).await {
+                Ok(r) => {
+                    self.thread_id = thread_id(&r)
+                        .ok_or_else(|| AgentError::Protocol("thread/resume".into()))?;
+                    tracing::info!(thread = %self.thread_id, "resumed codex thread");
+                    return Ok(());
+                }
+                Err(AgentError::Refused { message, .. }) => {
+                    tracing::warn!(thread = %thread, "could not resume the codex thread ({message}); starting a new one");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let r = self.call("thread/start", base).await?;
+        self.thread_id =
+            thread_id(&r).ok_or_else(|| AgentError::Protocol("thread/start".into()))?;
+        tracing::info!(thread = %self.thread_id, "started codex thread");
+        Ok(())
+    }
+
+    pub async fn send(&mut self, text: &str, model: &str) -> Result<(), AgentError> {
+        self.reply = ReplyText::default();
+        self.error = None;
+        self.turn_id = None;
+        let r = self
+            .call(
+                "turn/start",
+                json!({"threadId": self.thread_id, "input": [{"type": "text", "text": text}], "model": model}),
+            )
+            .await?;
+        self.turn_id = r
+            .pointer("/turn/id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Ok(())
+    }
+
+    pub async fn next_event(&mut self) -> Result<AgentEvent, AgentError> {
+        loop {
+            let Some((method, params)) = self.rpc.next_notification().await else {
+                return Err(self.exited());
+            };
+            if let Some(t) = params.get("threadId").and_then(Value::as_str) {
+                if t != self.thread_id {
+                    continue;
+                }
+            }
+            if let Some(event) = self.on_notification(&method, &params) {
+                return Ok(event);
+            }
+        }
+    }
+
+    fn on_notification(&mut self, method: &str, p: &Value) -> Option<AgentEvent> {
+        let str_at = |ptr: &str| p.pointer(ptr).and_then(Value::as_str);
+        match method {
+            "item/agentMessage/delta" => {
+                self.reply.append(str_at("/itemId")?, str_at("/delta")?);
+                Some(AgentEvent::Text(self.reply.render()))
+            }
+            "item/completed" if str_at("/item/type") == Some("agentMessage") => {
+                self.reply
+                    .complete(str_at("/item/id")?, str_at("/item/text")?);
+                Some(AgentEvent::Text(self.reply.render()))
+            }
+            "item/started" => activity(p.get("item")?).map(AgentEvent::Activity),
+            "error" => {
+                let message = str_at("/error/message")
+                    .unwrap_or("unknown error")
+                    .to_string();
+                if p.get("willRetry").and_then(Value::as_bool).unwrap_or(false) {
+                    Some(AgentEvent::Activity(format!(
+                        "retrying after an error: {message}"
+                    )))
+                } else {
+                    self.error = Some(message);
+                    None
+                }
+            }
+            "turn/completed" => {
+                let status = str_at("/turn/status").unwrap_or("completed");
+                let error = match status {
+                    "failed" => Some(
+                        str_at("/turn/error/message")
+                            .map(str::to_string)
+                            .or_else(|| self.error.take())
+                            .unwrap_or_else(|| "the turn failed".into()),
+                    ),
+                    _ => None,
+                };
+                self.turn_id = None;
+                Some(AgentEvent::Done {
+                    text: self.reply.render(),
+                    error,
+                    interrupted: status == "interrupted",
+                })
+            }
+            other => {
+                tracing::trace!(method = other, "skipped codex notification");
+                None
+            }
+        }
+    }
+
+    pub async fn interrupt(&mut self) -> Result<(), AgentError> {
+        let Some(turn) = self.turn_id.clone() else {
+            return Ok(());
+        };
+        self.call(
+            "turn/interrupt",
+            json!({"threadId": self.thread_id, "turnId": turn}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub fn thread_id(&self) -> &str {
+        &self.thread_id
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.process.pid()
+    }
+
+    pub async fn close(mut self) {
+        self.process.terminate().await;
+    }
+
+    async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
+        match tokio::time::timeout(CALL_TIMEOUT, self.rpc.call(method, params)).await {
+            Err(_) => Err(AgentError::Unresponsive(method.into())),
+            Ok(Err(CallError::Closed)) => Err(self.exited()),
+            Ok(Err(CallError::Rpc(e))) => Err(AgentError::Refused {
+                method: method.into(),
+                message: e.message,
+            }),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
+    fn exited(&self) -> AgentError {
+        AgentError::Exited {
+            detail: self.process.stderr_tail(),
+        }
+    }
+
+    /// Gives stderr a moment to arrive, so a refusal from sudo or a codex
+    /// startup error reaches the user instead of a bare "exited".
+    async fn explain(&mut self, e: AgentError) -> AgentError {
+        match e {
+            AgentError::Exited { .. } => {
+                for _ in 0..25 {
+                    if self.process.has_exited() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                self.exited()
+            }
+            e => e,
+        }
+    }
+}
+
+fn thread_id(result: &Value) -> Option<String> {
+    result
+        .pointer("/thread/id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// One line a person can read about what the agent started doing.
+fn activity(item: &Value) -> Option<String> {
+    match item.get("type")?.as_str()? {
+        "commandExecution" => {
+            let cmd = item
+                .get("command")
+                .and_then(Value::as_str)
+                .unwrap_or("a command");
+            let short: String = cmd.chars().take(80).collect();
+            Some(format!("running `{short}`"))
+        }
+        "fileChange" => Some("editing files".into()),
+        "mcpToolCall" | "dynamicToolCall" => Some("calling a tool".into()),
+        "webSearch" => Some("searching the web".into()),
+        "reasoning" => Some("thinking".into()),
+        _ => None,
+    }
+}
+
+/// Answers the server's requests. With approval policy `never` none should
+/// come; if one does, accept it (the OS account is the boundary) rather than
+/// leave the turn hanging, and refuse what cannot be answered meaningfully.
+fn answer_server_request(method: &str, _params: &Value) -> Result<Value, RpcError> {
+    match method {
+        "item/commandExecution/requestApproval" | "item/fileChange/requestApproval" => {
+            Ok(json!({"decision": "accept"}))
+        }
+        "execCommandApproval" | "applyPatchApproval" => Ok(json!({"decision": "approved"})),
+        "item/tool/requestUserInput" => Ok(json!({"answers": {}})),
+        "mcpServer/elicitation/request" => Ok(json!({"action": "decline"})),
+        other => Err(RpcError {
+            code: -32601,
+            message: format!("kai does not support `{other}`"),
+            data: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_server_request_gets_an_answer() {
+        for m in [
+            "item/commandExecution/requestApproval",
+            "applyPatchApproval",
+            "item/tool/requestUserInput",
+            "something/new",
+        ] {
+            let _ = answer_server_request(m, &Value::Null);
+        }
+        assert_eq!(
+            answer_server_request("execCommandApproval", &Value::Null).unwrap(),
+            json!({"decision": "approved"})
+        );
+        assert_eq!(
+            answer_server_request("x/y", &Value::Null).unwrap_err().code,
+            -32601
+        );
+    }
+
+    #[test]
+    fn activity_lines_are_short_and_known_types_only() {
+        let long = "x".repeat(300);
+        let a = activity(&json!({"type": "commandExecution", "command": long})).unwrap();
+        assert!(a.len() < 100);
+        assert_eq!(activity(&json!({"type": "someFutureItem"})), None);
+    }
+}

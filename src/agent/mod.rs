@@ -1,0 +1,124 @@
+//! Agent CLIs behind one small interface: start a session, send a message,
+//! read events until the turn is done, interrupt, close. Each backend speaks
+//! its own protocol in its own file; nothing vendor-specific leaks out.
+
+pub mod codex;
+pub mod jsonrpc;
+pub mod ndjson;
+pub mod process;
+pub mod proctree;
+pub mod reply;
+pub mod rpc;
+
+use std::path::PathBuf;
+
+use crate::catalog::Backend;
+pub use process::{RunAs, SpawnSpec};
+
+/// What a running turn reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentEvent {
+    /// The reply so far (the whole text, not a delta).
+    Text(String),
+    /// What the agent is doing, for a progress line (e.g. a command it runs).
+    Activity(String),
+    /// The turn ended; `error` is set when it failed, `interrupted` after a stop.
+    Done {
+        text: String,
+        error: Option<String>,
+        interrupted: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Process(#[from] process::ProcessError),
+    #[error("the agent exited{}", detail_suffix(.detail))]
+    Exited { detail: String },
+    #[error("the agent did not answer `{0}` in time")]
+    Unresponsive(String),
+    #[error("the agent refused `{method}`: {message}")]
+    Refused { method: String, message: String },
+    #[error("the agent sent an unexpected answer to `{0}`")]
+    Protocol(String),
+    #[error("{os_user} is not logged in to codex")]
+    NotLoggedIn { os_user: String },
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+/// Everything needed to start a session for one chat.
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    pub backend: Backend,
+    pub model: String,
+    pub workspace: PathBuf,
+    pub spawn: SpawnSpec,
+    pub os_user: String,
+    /// A conversation to continue (codex thread id), if any.
+    pub resume: Option<String>,
+}
+
+/// A live agent session. An enum rather than a trait object: the set of
+/// backends is closed and this keeps every call static.
+pub enum Session {
+    Codex(codex::CodexSession),
+}
+
+impl Session {
+    pub async fn start(spec: &StartSpec) -> Result<Session, AgentError> {
+        match spec.backend {
+            Backend::Codex => Ok(Session::Codex(codex::CodexSession::start(spec).await?)),
+            Backend::Claude => Err(AgentError::Refused {
+                method: "start".into(),
+                message: "the claude backend is not available in this build".into(),
+            }),
+        }
+    }
+
+    pub async fn send(&mut self, text: &str, model: &str) -> Result<(), AgentError> {
+        match self {
+            Session::Codex(s) => s.send(text, model).await,
+        }
+    }
+
+    /// The next event of the running turn. Cancel-safe.
+    pub async fn next_event(&mut self) -> Result<AgentEvent, AgentError> {
+        match self {
+            Session::Codex(s) => s.next_event().await,
+        }
+    }
+
+    pub async fn interrupt(&mut self) -> Result<(), AgentError> {
+        match self {
+            Session::Codex(s) => s.interrupt().await,
+        }
+    }
+
+    /// The id that lets a later session continue this conversation.
+    pub fn conversation_id(&self) -> Option<&str> {
+        match self {
+            Session::Codex(s) => Some(s.thread_id()),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        match self {
+            Session::Codex(s) => s.pid(),
+        }
+    }
+
+    /// Stops the agent and every process it started.
+    pub async fn close(self) {
+        match self {
+            Session::Codex(s) => s.close().await,
+        }
+    }
+}

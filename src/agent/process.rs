@@ -1,0 +1,304 @@
+//! Starting an agent CLI as the right OS account and making sure every
+//! process it started is gone when we are done with it.
+//!
+//! Under another account the agent runs as
+//! `sudo -n -H -u <os_user> VAR=value… <exact binary> <args>`: the binary is
+//! the exact path the sudoers rule names, `-n` makes a missing rule an
+//! immediate error instead of a password prompt, and the few variables the
+//! agent needs are passed on the command line (sudoers `SETENV`) rather
+//! than hoped to survive sudo's environment policy. It is stopped with
+//! `sudo -n -u <os_user> <this kai binary> reap <pid>`, because the service
+//! account may not signal another account's processes.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::proctree;
+
+/// Variables an agent may inherit from the daemon, whatever the account:
+/// locale, time zone, proxies and CA bundles. Never the bot token.
+const PASS_ALWAYS: &[&str] = &[
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NIX_SSL_CERT_FILE",
+];
+
+/// Variables that only make sense for the daemon's own account: another
+/// account gets its own HOME, PATH (sudo's secure_path) and agent config.
+const PASS_SAME_ACCOUNT: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "CODEX_HOME",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "CLAUDE_CONFIG_DIR",
+    "KAI_TEST_API_KEY",
+];
+
+const STDERR_TAIL_LINES: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("the agent process has no {0} pipe")]
+    Pipe(&'static str),
+}
+
+/// Whose account the agent runs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunAs {
+    /// The daemon's own account: started directly.
+    Service,
+    /// Another account, through sudo; `reaper` is this kai binary.
+    Account {
+        name: String,
+        uid: u32,
+        sudo: PathBuf,
+        reaper: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SpawnSpec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub run_as: RunAs,
+    /// Set explicitly (e.g. TMPDIR), on top of the pass-through lists.
+    pub env: Vec<(String, String)>,
+    /// Working directory; ignored under sudo, where the agent is told its
+    /// directory in the protocol (the service account cannot enter it).
+    pub cwd: PathBuf,
+}
+
+/// A running agent process; dropping it kills its whole tree.
+pub struct AgentProcess {
+    child: Child,
+    pid: i32,
+    run_as: RunAs,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    reaped: bool,
+}
+
+impl AgentProcess {
+    pub fn spawn(spec: &SpawnSpec) -> Result<(Self, ChildStdin, ChildStdout), ProcessError> {
+        let mut cmd = match &spec.run_as {
+            RunAs::Service => {
+                let mut c = Command::new(&spec.program);
+                c.env_clear();
+                for key in PASS_ALWAYS.iter().chain(PASS_SAME_ACCOUNT) {
+                    if let Ok(v) = std::env::var(key) {
+                        c.env(key, v);
+                    }
+                }
+                c.envs(spec.env.iter().map(|(k, v)| (k, v)));
+                c.args(&spec.args);
+                c.current_dir(&spec.cwd);
+                c
+            }
+            RunAs::Account { name, sudo, .. } => {
+                let mut c = Command::new(sudo);
+                c.env_clear();
+                if let Ok(path) = std::env::var("PATH") {
+                    c.env("PATH", path);
+                }
+                c.args(["-n", "-H", "-u", name, "--"]);
+                for key in PASS_ALWAYS {
+                    if let Ok(v) = std::env::var(key) {
+                        c.arg(format!("{key}={v}"));
+                    }
+                }
+                c.args(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
+                c.arg(&spec.program);
+                c.args(&spec.args);
+                // The workspace belongs to the agent's account; `/` is the
+                // one directory both accounts can stand in.
+                c.current_dir("/");
+                c
+            }
+        };
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so helpers that leave the tree can
+            // still be found (see proctree).
+            .process_group(0)
+            .kill_on_drop(true);
+        let shown = match &spec.run_as {
+            RunAs::Service => spec.program.display().to_string(),
+            RunAs::Account { name, .. } => format!("{} as {name}", spec.program.display()),
+        };
+        let mut child = cmd.spawn().map_err(|source| ProcessError::Spawn {
+            program: shown,
+            source,
+        })?;
+        let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        let stdin = child.stdin.take().ok_or(ProcessError::Pipe("stdin"))?;
+        let stdout = child.stdout.take().ok_or(ProcessError::Pipe("stdout"))?;
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let tail = Arc::clone(&stderr_tail);
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    tracing::debug!(target: "kai::agent::stderr", "{line}");
+                    if let Ok(mut t) = tail.lock() {
+                        if t.len() == STDERR_TAIL_LINES {
+                            t.pop_front();
+                        }
+                        t.push_back(line);
+                    }
+                }
+            });
+        }
+        tracing::debug!(pid, agent = %spec.program.display(), "agent process started");
+        Ok((
+            AgentProcess {
+                child,
+                pid,
+                run_as: spec.run_as.clone(),
+                stderr_tail,
+                reaped: false,
+            },
+            stdin,
+            stdout,
+        ))
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The last lines the agent (or sudo) wrote to stderr: the best clue
+    /// when it dies before saying anything on the protocol.
+    pub fn stderr_tail(&self) -> String {
+        self.stderr_tail
+            .lock()
+            .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default()
+    }
+
+    /// Whether the direct child has exited, without waiting.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Kills the whole tree and waits for the direct child.
+    pub async fn terminate(&mut self) {
+        if self.reaped {
+            return;
+        }
+        self.reaped = true;
+        match &self.run_as {
+            RunAs::Service => {
+                let uid = current_uid();
+                proctree::kill_tree(self.pid, uid);
+                if !proctree::wait_gone(self.pid, uid, Duration::from_secs(2)).await {
+                    proctree::kill_tree(self.pid, uid);
+                }
+            }
+            RunAs::Account {
+                name,
+                uid,
+                sudo,
+                reaper,
+            } => {
+                let status = Command::new(sudo)
+                    .args(["-n", "-u", name, "--"])
+                    .arg(reaper)
+                    .arg("reap")
+                    .arg(self.pid.to_string())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .output()
+                    .await;
+                match status {
+                    Ok(out) if out.status.success() => {}
+                    Ok(out) => tracing::error!(
+                        os_user = %name,
+                        "could not stop the agent's processes: `sudo -n -u {name} {} reap` failed: {}; \
+                         the sudoers rule for the service user must allow running {} as {name}",
+                        reaper.display(),
+                        String::from_utf8_lossy(&out.stderr).trim(),
+                        reaper.display()
+                    ),
+                    Err(e) => {
+                        tracing::error!(os_user = %name, "could not run sudo to stop the agent: {e}")
+                    }
+                }
+                proctree::wait_gone(self.pid, *uid, Duration::from_secs(2)).await;
+            }
+        }
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+        tracing::debug!(pid = self.pid, "agent process tree stopped");
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        if self.reaped {
+            return;
+        }
+        // A session dropped without `terminate` (a panic, runtime shutdown):
+        // still leave nothing behind, synchronously.
+        match &self.run_as {
+            RunAs::Service => {
+                proctree::kill_tree(self.pid, current_uid());
+            }
+            RunAs::Account {
+                name, sudo, reaper, ..
+            } => {
+                let _ = std::process::Command::new(sudo)
+                    .args(["-n", "-u", name, "--"])
+                    .arg(reaper)
+                    .arg("reap")
+                    .arg(self.pid.to_string())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
+}
+
+pub fn current_uid() -> u32 {
+    // SAFETY: getuid cannot fail and has no preconditions.
+    unsafe { libc::getuid() }
+}
+
+/// Finds `sudo` the way an operator expects: the setuid wrapper on NixOS,
+/// else the usual places, else PATH.
+pub fn find_sudo() -> PathBuf {
+    for p in ["/run/wrappers/bin/sudo", "/usr/bin/sudo", "/bin/sudo"] {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    PathBuf::from("sudo")
+}

@@ -1,0 +1,184 @@
+//! Finding and killing every process an agent started. The npm codex is a
+//! node wrapper around a native binary that itself runs shell tools, so
+//! killing the direct child is not enough: the whole tree goes, and
+//! processes that left the tree but kept its process group go too.
+//!
+//! The same code runs in the daemon (agents under its own account) and in
+//! `kai reap` run through sudo as the agent's account (agents under another
+//! account, which the daemon may not signal itself).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// What `/proc/<pid>/stat` and `status` tell about one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub uid: u32,
+}
+
+/// A snapshot of every visible process.
+pub fn snapshot() -> Vec<ProcInfo> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(read_info)
+        .collect()
+}
+
+fn read_info(pid: i32) -> Option<ProcInfo> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: fields start
+    // after the last `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    let ppid = fields.next()?.parse().ok()?;
+    let pgid = fields.next()?.parse().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(ProcInfo {
+        pid,
+        ppid,
+        pgid,
+        uid,
+    })
+}
+
+/// The root, its descendants, and members of its process group.
+pub fn tree(procs: &[ProcInfo], root: i32) -> BTreeSet<i32> {
+    let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    for p in procs {
+        children.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut found = BTreeSet::new();
+    let mut stack = vec![root];
+    stack.extend(procs.iter().filter(|p| p.pgid == root).map(|p| p.pid));
+    while let Some(pid) = stack.pop() {
+        if procs.iter().any(|p| p.pid == pid) && found.insert(pid) {
+            stack.extend(children.get(&pid).into_iter().flatten().copied());
+        }
+    }
+    found
+}
+
+/// Kills the tree rooted at `root`, limited to processes of `uid` (the
+/// account this runs as can signal nothing else anyway). Members are stopped
+/// first and the tree rescanned until it stops growing, so a process forked
+/// between the scan and the kill cannot escape. Returns how many it killed.
+pub fn kill_tree(root: i32, uid: u32) -> usize {
+    let mut stopped = BTreeSet::new();
+    for _ in 0..20 {
+        let procs = snapshot();
+        let mine: BTreeSet<i32> = tree(&procs, root)
+            .into_iter()
+            .filter(|pid| procs.iter().any(|p| p.pid == *pid && p.uid == uid))
+            .collect();
+        let new: Vec<i32> = mine.difference(&stopped).copied().collect();
+        if new.is_empty() {
+            break;
+        }
+        for pid in new {
+            signal(pid, libc::SIGSTOP);
+            stopped.insert(pid);
+        }
+    }
+    for pid in &stopped {
+        signal(*pid, libc::SIGKILL);
+    }
+    stopped.len()
+}
+
+/// True while any process of `uid` remains in the tree of `root`.
+pub fn alive(root: i32, uid: u32) -> bool {
+    let procs = snapshot();
+    tree(&procs, root)
+        .iter()
+        .any(|pid| procs.iter().any(|p| p.pid == *pid && p.uid == uid))
+}
+
+/// Waits (bounded) until the tree of `root` has no process of `uid`.
+pub async fn wait_gone(root: i32, uid: u32, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while alive(root, uid) {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
+
+fn signal(pid: i32, sig: libc::c_int) {
+    // SAFETY: kill(2) has no memory-safety preconditions; a pid that exited
+    // meanwhile just yields ESRCH, which is what we want to ignore.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: i32, ppid: i32, pgid: i32) -> ProcInfo {
+        ProcInfo {
+            pid,
+            ppid,
+            pgid,
+            uid: 1,
+        }
+    }
+
+    #[test]
+    fn tree_follows_children_and_the_process_group() {
+        let procs = [
+            p(1, 0, 1),
+            p(10, 1, 10),
+            p(11, 10, 10),
+            p(12, 11, 12),
+            p(13, 1, 10),
+            p(14, 1, 14),
+            p(15, 13, 15),
+        ];
+        let t: Vec<i32> = tree(&procs, 10).into_iter().collect();
+        assert_eq!(t, vec![10, 11, 12, 13, 15]);
+        assert!(tree(&procs, 99).is_empty());
+    }
+
+    #[test]
+    fn kills_a_real_tree_including_grandchildren() {
+        use std::os::unix::process::CommandExt;
+        // `(sleep 60 &)` double-forks out of the tree: only the process
+        // group still ties it to the agent.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 60 & (sleep 60 &) ; sleep 60"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let root = child.id() as i32;
+        let uid = unsafe { libc::getuid() };
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            tree(&snapshot(), root).len() >= 4,
+            "{:?}",
+            tree(&snapshot(), root)
+        );
+        assert!(kill_tree(root, uid) >= 4);
+        child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!alive(root, uid));
+    }
+}

@@ -1,0 +1,477 @@
+//! One chat's actor: it owns the chat's agent session, runs one turn at a
+//! time, queues messages that arrive meanwhile, and handles commands even
+//! while a turn runs (so `/stop` works). Every failure ends in a message
+//! to the user and a session that is either healthy or gone.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::{AgentError, AgentEvent, RunAs, Session, SpawnSpec, StartSpec};
+use crate::catalog::{self, Backend};
+use crate::config::{Config, User};
+use crate::state::{ChatState, StateStore};
+use crate::telegram::api::{Outgoing, Telegram};
+use crate::telegram::commands::Command;
+use crate::telegram::stream::{render, View};
+
+/// How long `/stop` waits for the agent to wind down before killing it.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// An agent idle this long is stopped; its conversation resumes on the next
+/// message. Memory follows active chats, not configured users.
+const IDLE_EVICTION: Duration = Duration::from_secs(15 * 60);
+
+/// What the router hands a chat.
+#[derive(Debug)]
+pub enum Input {
+    Text(String),
+    Command(Command),
+}
+
+/// What every chat shares.
+pub struct Shared {
+    pub cfg: Arc<Config>,
+    pub tg: Telegram,
+    pub store: StateStore,
+    pub shutdown: CancellationToken,
+    pub active_sessions: AtomicUsize,
+    /// A warning to show in `/status` (e.g. codex version drift).
+    pub drift: Option<String>,
+    pub sudo: std::path::PathBuf,
+    pub reaper: std::path::PathBuf,
+}
+
+pub struct Chat {
+    shared: Arc<Shared>,
+    chat: i64,
+    user: User,
+    state: ChatState,
+    session: Option<Session>,
+    queue: VecDeque<String>,
+}
+
+impl Chat {
+    pub fn new(shared: Arc<Shared>, chat: i64, user: User) -> Self {
+        let mut state = shared.store.load(chat);
+        // A remembered model or conversation from another backend (the
+        // operator moved this user) must not leak into this one.
+        let fits = state.backend.as_deref() == Some(user.backend.as_str())
+            && state
+                .model
+                .as_deref()
+                .is_none_or(|m| catalog::validate(user.backend, m).is_ok());
+        if !fits && (state.model.is_some() || state.conversation.is_some()) {
+            tracing::info!("dropping remembered model/conversation from another backend");
+            state.model = None;
+            state.conversation = None;
+        }
+        Chat {
+            shared,
+            chat,
+            user,
+            state,
+            session: None,
+            queue: VecDeque::new(),
+        }
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
+        loop {
+            let idle = tokio::time::sleep(IDLE_EVICTION);
+            tokio::select! {
+                input = rx.recv() => match input {
+                    Some(Input::Text(t)) => self.queue.push_back(t),
+                    Some(Input::Command(c)) => self.command(c).await,
+                    None => break,
+                },
+                _ = idle, if self.session.is_some() => {
+                    tracing::info!("stopping idle agent; its conversation resumes on the next message");
+                    self.close_session().await;
+                }
+                _ = self.shared.shutdown.cancelled() => break,
+            }
+            while let Some(text) = self.queue.pop_front() {
+                if self.shared.shutdown.is_cancelled() {
+                    break;
+                }
+                self.turn(text, &mut rx).await;
+            }
+        }
+        self.close_session().await;
+    }
+
+    fn model(&self) -> String {
+        self.state
+            .model
+            .clone()
+            .unwrap_or_else(|| self.user.model.clone())
+    }
+
+    async fn say(&self, text: impl Into<String>) {
+        if let Err(e) = self
+            .shared
+            .tg
+            .deliver(self.chat, &Outgoing::plain(text))
+            .await
+        {
+            tracing::error!("could not send a message: {e}");
+        }
+    }
+
+    fn save(&mut self) {
+        self.state.backend = Some(self.user.backend.to_string());
+        if let Err(e) = self.shared.store.save(self.chat, &self.state) {
+            tracing::error!("{e}");
+        }
+    }
+
+    async fn close_session(&mut self) {
+        if let Some(s) = self.session.take() {
+            s.close().await;
+            self.shared.active_sessions.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    async fn turn(&mut self, text: String, rx: &mut mpsc::UnboundedReceiver<Input>) {
+        let (views, view_rx) = watch::channel(View::default());
+        let renderer = tokio::spawn(render(self.shared.tg.clone(), self.chat, view_rx));
+        self.state.turn_in_flight = true;
+        self.save();
+        let final_text = self.drive(&text, &views, rx).await;
+        views.send_modify(|v| v.done = Some(final_text));
+        if let Err(e) = renderer.await {
+            tracing::error!("reply renderer failed: {e}");
+        }
+        self.state.turn_in_flight = false;
+        self.save();
+    }
+
+    /// Runs one turn; returns the final text to show, whatever happened.
+    async fn drive(
+        &mut self,
+        text: &str,
+        views: &watch::Sender<View>,
+        rx: &mut mpsc::UnboundedReceiver<Input>,
+    ) -> String {
+        if let Err(message) = self.ensure_session().await {
+            return message;
+        }
+        let model = self.model();
+        let sent = match self.session.as_mut() {
+            Some(s) => s.send(text, &model).await,
+            None => return "⚠️ No agent session.".into(),
+        };
+        if let Err(e) = sent {
+            self.close_session().await;
+            return format!("⚠️ The agent could not take the message: {e}. Send it again to retry with a fresh session.");
+        }
+
+        let silence = self.shared.cfg.agent_timeout;
+        let mut deadline = tokio::time::Instant::now() + silence;
+        let mut reply = String::new();
+        let mut stopping = false;
+        loop {
+            let Some(session) = self.session.as_mut() else {
+                return with_note(&reply, "⚠️ The agent session ended.");
+            };
+            tokio::select! {
+                event = session.next_event() => {
+                    deadline = tokio::time::Instant::now() + if stopping { STOP_GRACE } else { silence };
+                    match event {
+                        Ok(AgentEvent::Text(t)) => {
+                            reply = t;
+                            views.send_modify(|v| v.live = reply.clone());
+                        }
+                        Ok(AgentEvent::Activity(a)) => {
+                            if reply.is_empty() {
+                                views.send_modify(|v| v.live = format!("⚙️ {a}…"));
+                            }
+                        }
+                        Ok(AgentEvent::Done { text, error, interrupted }) => {
+                            if let Some(id) = session.conversation_id() {
+                                self.state.conversation = Some(id.to_string());
+                            }
+                            return match (error, interrupted || stopping) {
+                                (Some(e), _) => with_note(&text, &format!("⚠️ The agent reported an error: {e}")),
+                                (None, true) => with_note(&text, "⏹ Stopped."),
+                                (None, false) if text.trim().is_empty() => "✅ Done (the agent sent no text).".into(),
+                                (None, false) => text,
+                            };
+                        }
+                        Err(e) => {
+                            tracing::warn!("agent failed mid-turn: {e}");
+                            self.close_session().await;
+                            return with_note(&reply, &format!("⚠️ The agent stopped unexpectedly ({}). Your next message starts a fresh agent that continues this conversation.", short(&e)));
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.close_session().await;
+                    if stopping {
+                        return with_note(&reply, "⏹ Stopped.");
+                    }
+                    tracing::warn!("agent silent for {silence:?}; stopped it");
+                    return with_note(&reply, &format!("⚠️ The agent gave no sign of life for {} s, so I stopped it. Send your message again to retry.", silence.as_secs()));
+                }
+                input = rx.recv() => match input {
+                    Some(Input::Text(t)) => {
+                        self.queue.push_back(t);
+                        let n = self.queue.len();
+                        self.say(format!("⏳ Queued ({n} waiting): I'll answer when the current reply is done. /stop cancels it.")).await;
+                    }
+                    Some(Input::Command(Command::Stop)) => {
+                        if !stopping {
+                            stopping = true;
+                            let dropped = std::mem::take(&mut self.queue).len();
+                            if let Some(s) = self.session.as_mut() {
+                                if tokio::time::timeout(STOP_GRACE, s.interrupt()).await.map_or(true, |r| r.is_err()) {
+                                    tracing::warn!("interrupt was not acknowledged; the agent will be stopped");
+                                }
+                            }
+                            deadline = tokio::time::Instant::now() + STOP_GRACE;
+                            if dropped > 0 {
+                                self.say(format!("Dropped {dropped} queued message(s).")).await;
+                            }
+                        }
+                    }
+                    Some(Input::Command(Command::New)) => {
+                        self.close_session().await;
+                        self.queue.clear();
+                        self.state.conversation = None;
+                        return with_note(&reply, "⏹ Stopped. 🆕 The next message starts a new conversation.");
+                    }
+                    Some(Input::Command(c)) => self.command(c).await,
+                    None => {
+                        self.close_session().await;
+                        return with_note(&reply, "⚠️ Kai is shutting down; this reply was interrupted.");
+                    }
+                },
+                _ = self.shared.shutdown.cancelled() => {
+                    if let Some(s) = self.session.as_mut() {
+                        let _ = tokio::time::timeout(Duration::from_secs(2), s.interrupt()).await;
+                    }
+                    self.close_session().await;
+                    return with_note(&reply, "⚠️ Kai is restarting, so this reply was interrupted. Send your message again in a moment.");
+                }
+            }
+        }
+    }
+
+    /// Starts the agent if needed; on failure, the text to show the user.
+    async fn ensure_session(&mut self) -> Result<(), String> {
+        if self.session.is_some() {
+            return Ok(());
+        }
+        let cfg = &self.shared.cfg;
+        let Some(bin) = cfg.agent_bin(self.user.backend) else {
+            return Err(format!(
+                "⚠️ No {} binary is configured on this host; ask the operator to set it.",
+                self.user.backend
+            ));
+        };
+        let run_as = if self.user.is_service_user {
+            RunAs::Service
+        } else {
+            match crate::osuser::by_name(&self.user.os_user) {
+                Some(a) => RunAs::Account {
+                    name: a.name,
+                    uid: a.uid,
+                    sudo: self.shared.sudo.clone(),
+                    reaper: self.shared.reaper.clone(),
+                },
+                None => {
+                    return Err(format!(
+                        "⚠️ The OS account `{}` does not exist on this host.",
+                        self.user.os_user
+                    ))
+                }
+            }
+        };
+        let tmp = cfg.tmp_dir(&self.user.os_user);
+        for dir in [&self.user.workspace, &tmp] {
+            prepare_dir(dir, self.user.is_service_user, &self.user.os_user)?;
+        }
+        let spec = StartSpec {
+            backend: self.user.backend,
+            model: self.model(),
+            workspace: self.user.workspace.clone(),
+            os_user: self.user.os_user.clone(),
+            resume: self.state.conversation.clone(),
+            spawn: SpawnSpec {
+                program: bin.to_path_buf(),
+                args: Vec::new(),
+                run_as,
+                env: vec![("TMPDIR".into(), tmp.display().to_string())],
+                cwd: self.user.workspace.clone(),
+            },
+        };
+        match Session::start(&spec).await {
+            Ok(s) => {
+                tracing::info!(pid = s.pid(), "agent started");
+                self.state.conversation = s.conversation_id().map(str::to_string);
+                self.session = Some(s);
+                self.shared.active_sessions.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(AgentError::NotLoggedIn { os_user }) => Err(login_hint(&os_user, bin)),
+            Err(e) => {
+                tracing::error!("could not start the agent: {e}");
+                Err(start_failure(
+                    &e,
+                    &self.user.os_user,
+                    bin,
+                    &self.shared.sudo,
+                ))
+            }
+        }
+    }
+
+    async fn command(&mut self, c: Command) {
+        let backend = self.user.backend;
+        match c {
+            Command::Start | Command::Help => {
+                self.say(format!(
+                    "Hi {}! I pass your messages to {} (model {}) running as `{}` on this host, in {}.\n\n\
+                     Just write. While I work you see the reply grow; messages sent meanwhile wait their turn.\n\n\
+                     /new — forget this conversation and start fresh\n/stop — stop the reply in progress\n\
+                     /model [name] — show or change the model\n/models — the models you can use\n/status — what is running",
+                    self.user.name, backend, self.model(), self.user.os_user, self.user.workspace.display()
+                ))
+                .await
+            }
+            Command::New => {
+                self.close_session().await;
+                self.state.conversation = None;
+                self.save();
+                self.say("🆕 New conversation: the next message starts fresh.").await;
+            }
+            Command::Stop => self.say("Nothing is running.").await,
+            Command::Model(None) => {
+                self.say(format!("Model: {} ({backend}). Change it with /model <name>; /models lists them.", self.model())).await
+            }
+            Command::Model(Some(m)) => match catalog::validate(backend, &m) {
+                Ok(()) => {
+                    self.state.model = Some(m.clone());
+                    self.save();
+                    self.say(format!("Model set to {m}; it applies from your next message.")).await;
+                }
+                Err(e) => self.say(format!("❌ {e}")).await,
+            },
+            Command::Models => {
+                let current = self.model();
+                let list: Vec<String> = catalog::models(backend)
+                    .iter()
+                    .map(|m| {
+                        let mark = if *m == current { " ← current" } else if m == catalog::default_model(backend) { " (default)" } else { "" };
+                        format!("• {m}{mark}")
+                    })
+                    .collect();
+                self.say(format!("{backend} models:\n{}", list.join("\n"))).await;
+            }
+            Command::Status => {
+                let cfg = &self.shared.cfg;
+                let session = match &self.session {
+                    Some(s) => format!("running (pid {})", s.pid()),
+                    None if self.state.conversation.is_some() => "stopped; the conversation resumes on your next message".into(),
+                    None => "none yet".into(),
+                };
+                let mut lines = vec![
+                    format!("Backend: {backend}"),
+                    format!("Model: {}", self.model()),
+                    format!("OS user: {}", self.user.os_user),
+                    format!("Workspace: {}", self.user.workspace.display()),
+                    format!("Agent: {session}"),
+                    format!("Queued messages: {}", self.queue.len()),
+                ];
+                if backend == Backend::Codex {
+                    lines.insert(2, format!("Codex version: {}", cfg.codex_version.as_deref().unwrap_or("not recorded")));
+                }
+                if let Some(d) = &self.shared.drift {
+                    lines.push(format!("⚠️ {d}"));
+                }
+                self.say(lines.join("\n")).await;
+            }
+            Command::Unknown(name) => self.say(format!("Unknown command /{name}. /help lists what I understand.")).await,
+        }
+    }
+}
+
+fn with_note(reply: &str, note: &str) -> String {
+    if reply.trim().is_empty() {
+        note.to_string()
+    } else {
+        format!("{reply}\n\n{note}")
+    }
+}
+
+fn short(e: &AgentError) -> String {
+    let s = e.to_string();
+    let first = s.lines().next().unwrap_or_default();
+    first.chars().take(300).collect()
+}
+
+/// Creates a directory the agent needs when we may (our own account);
+/// otherwise only checks it exists and says which one is missing.
+fn prepare_dir(dir: &Path, own: bool, os_user: &str) -> Result<(), String> {
+    if own {
+        use std::os::unix::fs::DirBuilderExt;
+        return std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| {
+                format!(
+                    "⚠️ Cannot create {}: {e}. Ask the operator to create it for `{os_user}`.",
+                    dir.display()
+                )
+            });
+    }
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "⚠️ The directory {} is missing. It must exist and belong to `{os_user}` (mode 0700); ask the operator to create it.",
+            dir.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn login_hint(os_user: &str, bin: &Path) -> String {
+    format!(
+        "🔑 `{os_user}` is not logged in to Codex on this host, so I cannot run your request.\n\n\
+         On the host, as `{os_user}` (for example `sudo -u {os_user} -H {} login`), run:\n\ncodex login\n\n\
+         then send your message again.",
+        bin.display()
+    )
+}
+
+/// Turns a start failure into advice, recognising sudo's refusals.
+fn start_failure(e: &AgentError, os_user: &str, bin: &Path, sudo: &Path) -> String {
+    let detail = e.to_string();
+    let sudo_refused = [
+        "a password is required",
+        "not allowed to execute",
+        "is not in the sudoers",
+        "a terminal is required",
+    ]
+    .iter()
+    .any(|s| detail.contains(s));
+    if sudo_refused {
+        tracing::error!(
+            os_user,
+            "sudo refused to start the agent; DESIGN.md sudoers contract: the service user may run {} as {os_user} with NOPASSWD and SETENV",
+            bin.display()
+        );
+        return format!(
+            "⚠️ I am not allowed to start the agent as `{os_user}`: the sudoers rule is missing.\n\
+             The operator must allow the service user to run {} as {os_user} (NOPASSWD, SETENV) — `{} -l` shows the current rules.",
+            bin.display(),
+            sudo.display()
+        );
+    }
+    format!("⚠️ Could not start the agent: {}", short(e))
+}

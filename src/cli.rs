@@ -1,0 +1,67 @@
+//! The command line. `--help` is the operator's first documentation, so it
+//! lists every configuration key and where the token may come from.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::KEYS;
+
+fn keys_help() -> String {
+    let mut s = String::from(
+        "Configuration comes from the environment; --env-file (or KAI_ENV_FILE) loads a file \
+         first, and a variable already in the environment wins over the file.\n\nKeys:\n",
+    );
+    for (k, v) in KEYS {
+        s.push_str(&format!("  {k:<24} {v}\n"));
+    }
+    s.push_str(
+        "\nThe bot token is read from TELEGRAM_BOT_TOKEN_FILE, else the systemd credential \
+         `telegram-bot-token` ($CREDENTIALS_DIRECTORY), else TELEGRAM_BOT_TOKEN (development).\n\
+         Logging: KAI_LOG or RUST_LOG (e.g. `info`, `kai=debug`); journald under systemd.",
+    );
+    s
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kai",
+    version,
+    about = "Telegram gateway to coding agents (Codex CLI, Claude Code), each user under their own OS account",
+    after_long_help = keys_help()
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the bot (as a systemd Type=notify service or in a terminal).
+    #[command(after_long_help = keys_help())]
+    Run {
+        /// Env file to load before the environment (systemd EnvironmentFile format).
+        #[arg(long, env = "KAI_ENV_FILE", value_name = "PATH")]
+        env_file: Option<PathBuf>,
+    },
+    /// Validate the configuration like `run` would, print every problem, exit non-zero on any.
+    #[command(after_long_help = keys_help())]
+    CheckConfig {
+        #[arg(long, env = "KAI_ENV_FILE", value_name = "PATH")]
+        env_file: Option<PathBuf>,
+        /// Do not require the bot token (build-time checks, where the secret is absent).
+        #[arg(long)]
+        skip_token: bool,
+    },
+    /// For each OS account with codex users: logged in or not, and the command to run.
+    LoginHints {
+        #[arg(long, env = "KAI_ENV_FILE", value_name = "PATH")]
+        env_file: Option<PathBuf>,
+    },
+    /// Internal: kill the process tree rooted at PID that belongs to the calling
+    /// account. Kai runs it through sudo as an agent's OS user to stop that agent.
+    Reap {
+        /// The root of the tree (the sudo process that started the agent).
+        pid: i32,
+    },
+}

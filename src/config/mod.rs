@@ -1,0 +1,515 @@
+//! Environment, env file, users file and credentials, turned into one
+//! validated [`Config`] — or into every [`Problem`] found on the way. Both
+//! `kai run` and `kai check-config` go through [`load`], so what the check
+//! accepts is exactly what the daemon will run with.
+
+pub mod envfile;
+pub mod problem;
+pub mod token;
+pub mod users;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::catalog::{self, Backend};
+use crate::osuser;
+pub use problem::{Origin, Problem, Problems};
+pub use token::Token;
+
+/// Keys the env file may hold, with what each means (shown by `--help`).
+pub const KEYS: &[(&str, &str)] = &[
+    (
+        "AGENT_BACKEND",
+        "`claude` or `codex`: the default backend [default: claude]",
+    ),
+    (
+        "DEFAULT_MODEL",
+        "model for the default backend [default: the backend's catalog default]",
+    ),
+    (
+        "CODEX_BIN",
+        "absolute path of the codex binary; required when any user is on codex",
+    ),
+    (
+        "CODEX_VERSION",
+        "codex CLI version the install was built against (drift warning)",
+    ),
+    (
+        "CLAUDE_BIN",
+        "absolute path of the claude binary; required when any user is on claude",
+    ),
+    (
+        "TELEGRAM_API_URL",
+        "Bot API base URL [default: https://api.telegram.org]",
+    ),
+    (
+        "KAI_USERS_FILE",
+        "path of the users file [default: /etc/kai/users.json]",
+    ),
+    (
+        "KAI_DATA_DIR",
+        "state, per-user workspaces and tmp [default: /var/lib/kai]",
+    ),
+    (
+        "AGENT_TIMEOUT_SECONDS",
+        "agent silence after which a turn fails [default: 120]",
+    ),
+    (
+        "MEMORY_ENABLED",
+        "memory subsystem; always false on codex [default: false]",
+    ),
+    (
+        "TELEGRAM_BOT_TOKEN_FILE",
+        "file holding the bot token (never put the token itself in the env file)",
+    ),
+];
+
+/// Variables in the environment but not the env file: secrets and systemd's.
+const ENV_ONLY: &[&str] = &["TELEGRAM_BOT_TOKEN", "CREDENTIALS_DIRECTORY"];
+
+/// A value and where it came from.
+pub(crate) type Vars = BTreeMap<String, (String, Origin)>;
+
+/// One Telegram user, with everything inherited resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub telegram_id: i64,
+    /// The account the agent runs as.
+    pub os_user: String,
+    /// True when that account is the daemon's own (no sudo needed).
+    pub is_service_user: bool,
+    pub backend: Backend,
+    pub model: String,
+    pub workspace: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub backend: Backend,
+    pub default_model: String,
+    pub codex_bin: Option<PathBuf>,
+    pub codex_version: Option<String>,
+    pub claude_bin: Option<PathBuf>,
+    pub telegram_api_url: String,
+    pub users_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub agent_timeout: Duration,
+    pub memory_enabled: bool,
+    pub users: Vec<User>,
+    pub service_user: String,
+    /// `None` only when loaded with `require_token = false`.
+    pub token: Option<Token>,
+}
+
+impl Config {
+    pub fn user_by_telegram_id(&self, id: i64) -> Option<&User> {
+        self.users.iter().find(|u| u.telegram_id == id)
+    }
+
+    /// The binary a backend runs, if configured.
+    pub fn agent_bin(&self, backend: Backend) -> Option<&Path> {
+        match backend {
+            Backend::Codex => self.codex_bin.as_deref(),
+            Backend::Claude => self.claude_bin.as_deref(),
+        }
+    }
+
+    /// Where an OS user's agent keeps temporary files.
+    pub fn tmp_dir(&self, os_user: &str) -> PathBuf {
+        self.data_dir.join("tmp").join(os_user)
+    }
+}
+
+/// What to load and how strictly.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub env_file: Option<PathBuf>,
+    /// False for build-time checks, where the secret is not available.
+    pub require_token: bool,
+    /// The process environment (injected so tests need not mutate it).
+    pub environment: BTreeMap<String, String>,
+}
+
+impl LoadOptions {
+    pub fn from_process(env_file: Option<PathBuf>, require_token: bool) -> Self {
+        LoadOptions {
+            env_file,
+            require_token,
+            environment: std::env::vars().collect(),
+        }
+    }
+}
+
+/// Loads and validates everything; on failure returns every problem.
+pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
+    let mut problems = Vec::new();
+    let vars = gather(opts, &mut problems);
+    let mut c = Checker {
+        vars: &vars,
+        problems,
+    };
+
+    let backend = c
+        .get("AGENT_BACKEND")
+        .map(|(v, o)| (v.parse::<Backend>(), o))
+        .map_or(Some(Backend::Claude), |(r, o)| c.ok("AGENT_BACKEND", o, r));
+    let default_model = match (backend, c.get("DEFAULT_MODEL")) {
+        (Some(b), Some((m, o))) => {
+            let r = catalog::validate(b, &m).map(|()| m);
+            c.ok("DEFAULT_MODEL", o, r)
+        }
+        (Some(b), None) => Some(catalog::default_model(b).to_string()),
+        (None, _) => None,
+    };
+    let data_dir = c.absolute_path("KAI_DATA_DIR", "/var/lib/kai");
+    let users_file = c.absolute_path("KAI_USERS_FILE", "/etc/kai/users.json");
+    let telegram_api_url = c.url("TELEGRAM_API_URL", "https://api.telegram.org");
+    let agent_timeout = c.seconds("AGENT_TIMEOUT_SECONDS", 120);
+    let memory = c.boolean("MEMORY_ENABLED", false);
+    let codex_version = c.get("CODEX_VERSION").map(|(v, _)| v);
+
+    let service_user = match osuser::current() {
+        Some(a) => a.name,
+        None => {
+            c.problem(
+                "KAI_USERS_FILE",
+                Origin::Default,
+                "cannot look up the account this process runs as".into(),
+            );
+            String::new()
+        }
+    };
+    let users = match (&users_file, backend, &default_model, &data_dir) {
+        (Some(path), Some(b), Some(m), Some(dd)) => c.users(path, b, m, dd, &service_user),
+        _ => Vec::new(),
+    };
+    let needs = |b: Backend| users.iter().any(|u| u.backend == b);
+    let codex_bin = c.binary("CODEX_BIN", needs(Backend::Codex));
+    let claude_bin = c.binary("CLAUDE_BIN", needs(Backend::Claude));
+
+    let token = if opts.require_token {
+        match token::resolve(&vars) {
+            Ok(t) => Some(t),
+            Err(p) => {
+                c.problems.push(p);
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    let memory_enabled = match (memory, backend) {
+        // The memory subsystem reads Claude-specific files; codex never has it.
+        (Some(true), Some(Backend::Codex)) => {
+            tracing::warn!("MEMORY_ENABLED=true is ignored on the codex backend");
+            false
+        }
+        (m, _) => m.unwrap_or(false),
+    };
+
+    if !c.problems.is_empty() {
+        return Err(Problems(c.problems));
+    }
+    match (
+        backend,
+        default_model,
+        data_dir,
+        users_file,
+        telegram_api_url,
+        agent_timeout,
+    ) {
+        (
+            Some(backend),
+            Some(default_model),
+            Some(data_dir),
+            Some(users_file),
+            Some(telegram_api_url),
+            Some(agent_timeout),
+        ) => Ok(Config {
+            backend,
+            default_model,
+            codex_bin,
+            codex_version,
+            claude_bin,
+            telegram_api_url,
+            users_file,
+            data_dir,
+            agent_timeout,
+            memory_enabled,
+            users,
+            service_user,
+            token,
+        }),
+        // Every None above pushed a problem, so this arm is unreachable in
+        // practice; answering with a problem keeps it honest anyway.
+        _ => Err(Problems(vec![Problem {
+            key: "AGENT_BACKEND".into(),
+            origin: Origin::Default,
+            message: "configuration incomplete".into(),
+        }])),
+    }
+}
+
+/// Env file first, then the process environment on top.
+fn gather(opts: &LoadOptions, problems: &mut Vec<Problem>) -> Vars {
+    let known = |k: &str| KEYS.iter().any(|(n, _)| *n == k);
+    let mut vars = Vars::new();
+    if let Some(path) = &opts.env_file {
+        let file_origin = |line| Origin::File {
+            path: path.clone(),
+            line,
+        };
+        match std::fs::read_to_string(path) {
+            Err(e) => problems.push(Problem {
+                key: "--env-file".into(),
+                origin: file_origin(None),
+                message: format!("cannot read: {e}"),
+            }),
+            Ok(text) => match envfile::parse(&text) {
+                Err(errs) => problems.extend(errs.into_iter().map(|e| Problem {
+                    key: "syntax".into(),
+                    origin: file_origin(Some(e.line)),
+                    message: e.reason,
+                })),
+                Ok(entries) => {
+                    for (line, key, value) in entries {
+                        if key == "TELEGRAM_BOT_TOKEN" {
+                            problems.push(Problem {
+                                key,
+                                origin: file_origin(Some(line)),
+                                message: "the token must not be in the env file (it may live in the Nix store); use TELEGRAM_BOT_TOKEN_FILE or the `telegram-bot-token` credential".into(),
+                            });
+                        } else if !known(&key) {
+                            problems.push(Problem {
+                                key,
+                                origin: file_origin(Some(line)),
+                                message: format!(
+                                    "unknown key; known keys: {}",
+                                    KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                                ),
+                            });
+                        } else {
+                            vars.insert(key, (value, file_origin(Some(line))));
+                        }
+                    }
+                }
+            },
+        }
+    }
+    for (key, value) in &opts.environment {
+        if known(key) || ENV_ONLY.contains(&key.as_str()) {
+            vars.insert(key.clone(), (value.clone(), Origin::Environment));
+        }
+    }
+    vars
+}
+
+struct Checker<'a> {
+    vars: &'a Vars,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn get(&self, key: &str) -> Option<(String, Origin)> {
+        self.vars.get(key).cloned()
+    }
+
+    fn problem(&mut self, key: &str, origin: Origin, message: String) {
+        self.problems.push(Problem {
+            key: key.into(),
+            origin,
+            message,
+        });
+    }
+
+    fn ok<T, E: std::fmt::Display>(
+        &mut self,
+        key: &str,
+        origin: Origin,
+        r: Result<T, E>,
+    ) -> Option<T> {
+        r.map_err(|e| self.problem(key, origin, e.to_string())).ok()
+    }
+
+    fn absolute_path(&mut self, key: &str, default: &str) -> Option<PathBuf> {
+        let (v, o) = self.get(key).unwrap_or((default.into(), Origin::Default));
+        let p = PathBuf::from(&v);
+        if p.is_absolute() {
+            Some(p)
+        } else {
+            self.problem(key, o, format!("`{v}` must be an absolute path"));
+            None
+        }
+    }
+
+    fn url(&mut self, key: &str, default: &str) -> Option<String> {
+        let (v, o) = self.get(key).unwrap_or((default.into(), Origin::Default));
+        let rest = v
+            .strip_prefix("https://")
+            .or_else(|| v.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.starts_with('/') => {
+                Some(v.trim_end_matches('/').to_string())
+            }
+            _ => {
+                self.problem(key, o, format!("`{v}` is not an http(s) URL"));
+                None
+            }
+        }
+    }
+
+    fn seconds(&mut self, key: &str, default: u64) -> Option<Duration> {
+        let Some((v, o)) = self.get(key) else {
+            return Some(Duration::from_secs(default));
+        };
+        match v.parse::<u64>() {
+            Ok(n) if (1..=86_400).contains(&n) => Some(Duration::from_secs(n)),
+            _ => {
+                self.problem(
+                    key,
+                    o,
+                    format!("`{v}` must be a whole number of seconds from 1 to 86400"),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &str, default: bool) -> Option<bool> {
+        let Some((v, o)) = self.get(key) else {
+            return Some(default);
+        };
+        match v.as_str() {
+            "true" | "1" | "yes" => Some(true),
+            "false" | "0" | "no" => Some(false),
+            _ => {
+                self.problem(key, o, format!("`{v}` must be true or false"));
+                None
+            }
+        }
+    }
+
+    /// An agent binary: checked only when some user needs it, so a codex-only
+    /// install never has to mention claude at all.
+    fn binary(&mut self, key: &str, needed: bool) -> Option<PathBuf> {
+        let Some((v, o)) = self.get(key) else {
+            if needed {
+                self.problem(key, Origin::Default, "required because some users are on this backend; set it to the absolute path of the binary".into());
+            }
+            return None;
+        };
+        let path = PathBuf::from(&v);
+        if !needed {
+            return Some(path);
+        }
+        let meta = std::fs::metadata(&path);
+        let message = if !path.is_absolute() {
+            Some(format!(
+                "`{v}` must be an absolute path (sudo and the sudoers rule need the exact binary)"
+            ))
+        } else {
+            match meta {
+                Err(e) => Some(format!("`{v}`: {e}")),
+                Ok(m) if !m.is_file() => Some(format!("`{v}` is not a file")),
+                Ok(m) if m.permissions().mode() & 0o111 == 0 => {
+                    Some(format!("`{v}` is not executable"))
+                }
+                Ok(_) => None,
+            }
+        };
+        match message {
+            Some(m) => {
+                self.problem(key, o, m);
+                None
+            }
+            None => Some(path),
+        }
+    }
+
+    fn users(
+        &mut self,
+        path: &Path,
+        global: Backend,
+        global_model: &str,
+        data_dir: &Path,
+        service_user: &str,
+    ) -> Vec<User> {
+        let origin = Origin::File {
+            path: path.to_path_buf(),
+            line: None,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.problem("KAI_USERS_FILE", origin, format!("cannot read: {e}"));
+                return Vec::new();
+            }
+        };
+        let entries = match users::parse(&text) {
+            Ok(e) => e,
+            Err(errs) => {
+                for e in errs {
+                    self.problem(&e.field, origin.clone(), e.message);
+                }
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for (i, e) in entries.into_iter().enumerate() {
+            let backend = match e.backend.as_deref().map(str::parse::<Backend>) {
+                None => global,
+                Some(Ok(b)) => b,
+                Some(Err(err)) => {
+                    self.problem(
+                        &format!("users[{i}].backend"),
+                        origin.clone(),
+                        format!("user `{}`: {err}", e.name),
+                    );
+                    continue;
+                }
+            };
+            let model = match e.model {
+                Some(m) => match catalog::validate(backend, &m) {
+                    Ok(()) => m,
+                    Err(err) => {
+                        self.problem(
+                            &format!("users[{i}].model"),
+                            origin.clone(),
+                            format!("user `{}`: {err}", e.name),
+                        );
+                        continue;
+                    }
+                },
+                None if backend == global => global_model.to_string(),
+                None => catalog::default_model(backend).to_string(),
+            };
+            let os_user = e.os_user.unwrap_or_else(|| service_user.to_string());
+            if osuser::by_name(&os_user).is_none() {
+                self.problem(
+                    &format!("users[{i}].os_user"),
+                    origin.clone(),
+                    format!(
+                        "user `{}`: there is no OS account `{os_user}` on this host",
+                        e.name
+                    ),
+                );
+            }
+            out.push(User {
+                workspace: e
+                    .workspace
+                    .unwrap_or_else(|| data_dir.join("home").join(&e.name)),
+                is_service_user: os_user == service_user,
+                name: e.name,
+                telegram_id: e.telegram_id,
+                os_user,
+                backend,
+                model,
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,203 @@
+//! `users.json`: who may talk to the bot, as which OS account, on which
+//! backend. Strict on purpose: an unknown field is almost always a typo that
+//! would otherwise silently drop a setting.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// One entry as written in the file; `None` means "inherit".
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    pub telegram_id: i64,
+    #[serde(default)]
+    pub os_user: Option<String>,
+    #[serde(default)]
+    pub backend: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub workspace: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsersFile {
+    users: Vec<UserEntry>,
+}
+
+/// A problem with one part of the file; `field` is a JSON path such as
+/// `users[1].telegram_id`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct UsersError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Parses the file and checks what can be checked without the rest of the
+/// configuration: names, ids, uniqueness, absolute workspaces.
+pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<UsersError>> {
+    let file: UsersFile = serde_json::from_str(text).map_err(|e| {
+        vec![UsersError {
+            field: "users".into(),
+            message: format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        }]
+    })?;
+    let mut errors = Vec::new();
+    let mut ids: BTreeMap<i64, &str> = BTreeMap::new();
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, u) in file.users.iter().enumerate() {
+        let at = |f: &str| format!("users[{i}].{f}");
+        if !is_valid_name(&u.name) {
+            errors.push(UsersError {
+                field: at("name"),
+                message: format!(
+                    "`{}` must be 1-32 characters of a-z, 0-9, `-` or `_` (it names a directory)",
+                    u.name
+                ),
+            });
+        } else if let Some(prev) = names.insert(&u.name, i) {
+            errors.push(UsersError {
+                field: at("name"),
+                message: format!("`{}` is also users[{prev}].name", u.name),
+            });
+        }
+        if u.telegram_id <= 0 {
+            errors.push(UsersError {
+                field: at("telegram_id"),
+                message: format!(
+                    "{} is not a Telegram user id (must be positive)",
+                    u.telegram_id
+                ),
+            });
+        } else if let Some(other) = ids.insert(u.telegram_id, &u.name) {
+            errors.push(UsersError {
+                field: at("telegram_id"),
+                message: format!(
+                    "duplicate Telegram id {} (also used by `{other}`)",
+                    u.telegram_id
+                ),
+            });
+        }
+        if let Some(os) = &u.os_user {
+            if !is_valid_os_user(os) {
+                errors.push(UsersError {
+                    field: at("os_user"),
+                    message: format!("`{os}` is not a valid account name"),
+                });
+            }
+        }
+        if let Some(ws) = &u.workspace {
+            if !ws.is_absolute() {
+                errors.push(UsersError {
+                    field: at("workspace"),
+                    message: format!("`{}` must be an absolute path", ws.display()),
+                });
+            }
+        }
+    }
+    if file.users.is_empty() {
+        errors.push(UsersError {
+            field: "users".into(),
+            message: "no users: nobody could talk to the bot".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(file.users)
+    } else {
+        Err(errors)
+    }
+}
+
+fn is_valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// POSIX-portable account names; anything else could smuggle sudo syntax.
+fn is_valid_os_user(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_lowercase() || b == b'_')
+        && name.len() <= 32
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_documented_shape() {
+        let users = parse(
+            r#"{"users": [
+              {"name": "alice", "telegram_id": 1001, "os_user": "alice",
+               "backend": null, "model": null, "workspace": null},
+              {"name": "bob", "telegram_id": 1002}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].os_user.as_deref(), Some("alice"));
+        assert_eq!(users[1].os_user, None);
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_naming_the_field() {
+        let err =
+            parse(r#"{"users": [{"name": "a", "telegram_id": 1, "modle": "x"}]}"#).unwrap_err();
+        assert!(err[0].message.contains("unknown field `modle`"), "{err:?}");
+        let err = parse(r#"{"users": [], "extra": 1}"#).unwrap_err();
+        assert!(err[0].message.contains("unknown field `extra`"), "{err:?}");
+    }
+
+    #[test]
+    fn duplicate_ids_and_names_are_refused() {
+        let err = parse(
+            r#"{"users": [{"name": "a", "telegram_id": 7}, {"name": "b", "telegram_id": 7},
+                          {"name": "a", "telegram_id": 8}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.len(), 2, "{err:?}");
+        assert_eq!(err[0].field, "users[1].telegram_id");
+        assert!(err[0].message.contains("duplicate Telegram id 7"));
+        assert_eq!(err[1].field, "users[2].name");
+    }
+
+    #[test]
+    fn bad_values_are_all_reported() {
+        let err = parse(
+            r#"{"users": [{"name": "A B", "telegram_id": -3, "os_user": "root ALL",
+                           "workspace": "rel/dir"}]}"#,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "users[0].name",
+                "users[0].telegram_id",
+                "users[0].os_user",
+                "users[0].workspace"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_required_fields_and_bad_json_are_reported() {
+        assert!(parse(r#"{"users": [{"name": "a"}]}"#).unwrap_err()[0]
+            .message
+            .contains("missing field `telegram_id`"));
+        assert!(parse("{").unwrap_err()[0].message.contains("line 1"));
+        assert!(parse(r#"{"users": []}"#).is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! `kai run`: connect to Telegram, tell systemd we are ready only once the
+//! Bot API answered, serve until SIGTERM/SIGINT, then stop every chat and
+//! every agent before exiting.
+
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::process::find_sudo;
+use crate::catalog::Backend;
+use crate::chat::Shared;
+use crate::config::Config;
+use crate::router::Router;
+use crate::state::StateStore;
+use crate::systemd;
+use crate::telegram::api::{Outgoing, Telegram, TelegramError};
+use crate::telegram::commands::MENU;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Telegram(#[from] TelegramError),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    #[error("cannot find the kai executable (needed to stop agents run as other users): {0}")]
+    SelfPath(std::io::Error),
+    #[error("no bot token was loaded")]
+    NoToken,
+}
+
+pub async fn run(cfg: Config) -> Result<(), DaemonError> {
+    let shutdown = CancellationToken::new();
+    watch_signals(shutdown.clone())?;
+    let token = cfg.token.clone().ok_or(DaemonError::NoToken)?;
+    let tg = Telegram::new(token.expose(), &cfg.telegram_api_url)?;
+
+    systemd::notify("STATUS=connecting to Telegram");
+    let Some(bot) = connect(&tg, &shutdown).await else {
+        systemd::notify("STOPPING=1");
+        return Ok(());
+    };
+    tracing::info!(bot = %bot, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
+    systemd::notify("READY=1\nSTATUS=ready");
+
+    let drift = codex_drift(&cfg).await;
+    if let Some(d) = &drift {
+        tracing::warn!("{d}");
+    }
+    let shared = Arc::new(Shared {
+        store: StateStore::new(&cfg.data_dir),
+        tg: tg.clone(),
+        shutdown: shutdown.clone(),
+        active_sessions: AtomicUsize::new(0),
+        drift,
+        sudo: find_sudo(),
+        reaper: std::env::current_exe().map_err(DaemonError::SelfPath)?,
+        cfg: Arc::new(cfg),
+    });
+    {
+        let tg = tg.clone();
+        tokio::spawn(async move { tg.set_commands(MENU).await });
+    }
+    tell_interrupted(&shared).await;
+
+    Router::new(Arc::clone(&shared))
+        .run(systemd::watchdog_interval())
+        .await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `getMe` until it answers (with backoff) or we are told to stop.
+async fn connect(tg: &Telegram, shutdown: &CancellationToken) -> Option<String> {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        tokio::select! {
+            r = tg.get_me() => match r {
+                Ok(name) => return Some(name),
+                Err(e) => {
+                    tracing::warn!("Telegram did not answer getMe ({e}); retrying in {backoff:?}");
+                    systemd::notify(&format!("STATUS=retrying Telegram in {}s: {e}", backoff.as_secs()));
+                    if let Some(_w) = systemd::watchdog_interval() {
+                        systemd::notify("WATCHDOG=1");
+                    }
+                }
+            },
+            _ = shutdown.cancelled() => return None,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.cancelled() => return None,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn watch_signals(shutdown: CancellationToken) -> Result<(), DaemonError> {
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+        systemd::notify("STOPPING=1\nSTATUS=stopping: interrupting running turns");
+        shutdown.cancel();
+    });
+    Ok(())
+}
+
+/// Compares the installed codex with the version the install was built
+/// against; a mismatch means the protocol may have drifted.
+async fn codex_drift(cfg: &Config) -> Option<String> {
+    let (bin, expected) = (cfg.codex_bin.as_ref()?, cfg.codex_version.as_ref()?);
+    if !cfg.users.iter().any(|u| u.backend == Backend::Codex) {
+        return None;
+    }
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::process::Command::new(bin).arg("--version").output(),
+    )
+    .await;
+    let found = match out {
+        Ok(Ok(o)) => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => {
+            return Some(format!(
+                "could not run `{} --version` to check the codex version",
+                bin.display()
+            ))
+        }
+    };
+    let version = found.split_whitespace().last().unwrap_or_default();
+    (version != expected).then(|| {
+        format!("codex version drift: CODEX_VERSION is {expected} but {} reports `{found}`; the app-server protocol may differ", bin.display())
+    })
+}
+
+/// Users whose reply was cut off by a crash or restart learn about it.
+async fn tell_interrupted(shared: &Shared) {
+    for chat in shared.store.interrupted_chats() {
+        let mut state = shared.store.load(chat);
+        state.turn_in_flight = false;
+        if let Err(e) = shared.store.save(chat, &state) {
+            tracing::error!("{e}");
+        }
+        let tg = shared.tg.clone();
+        tokio::spawn(async move {
+            let msg = Outgoing::plain("⚠️ Kai restarted while answering your last message, so that reply was cut off. Please send it again.");
+            if let Err(e) = tg.deliver(chat, &msg).await {
+                tracing::warn!(
+                    chat,
+                    "could not tell the user about an interrupted reply: {e}"
+                );
+            }
+        });
+    }
+}

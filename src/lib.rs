@@ -1,0 +1,16 @@
+//! Kai: a Telegram gateway to coding-agent CLIs, one OS account per user.
+//! `main.rs` is a thin edge; everything here is testable on its own.
+
+pub mod agent;
+pub mod catalog;
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod hints;
+pub mod logging;
+pub mod osuser;
+pub mod router;
+pub mod state;
+pub mod systemd;
+pub mod telegram;

@@ -1,0 +1,64 @@
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use kai::cli::{Cli, Cmd};
+use kai::config::{self, LoadOptions};
+use kai::{agent, daemon, hints, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kai: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Cmd::CheckConfig {
+            env_file,
+            skip_token,
+        } => match config::load(&LoadOptions::from_process(env_file, !skip_token)) {
+            Ok(cfg) => {
+                println!(
+                    "configuration OK: backend {}, model {}, {} user(s)",
+                    cfg.backend,
+                    cfg.default_model,
+                    cfg.users.len()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(problems) => {
+                eprint!("{problems}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Cmd::LoginHints { env_file } => {
+            let cfg = config::load(&LoadOptions::from_process(env_file, false))
+                .map_err(|p| anyhow::anyhow!("{p}"))?;
+            print!("{}", hints::render(&hints::hints(&cfg)));
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Reap { pid } => {
+            let n = agent::proctree::kill_tree(pid, agent::process::current_uid());
+            eprintln!("kai reap: killed {n} process(es) in the tree of {pid}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run { env_file } => {
+            logging::init();
+            let cfg = config::load(&LoadOptions::from_process(env_file, true))
+                .map_err(|p| anyhow::anyhow!("refusing to start:\n{p}"))?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(daemon::run(cfg))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

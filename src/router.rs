@@ -1,0 +1,173 @@
+//! The long-polling loop: fetches updates, drops anyone not in the users
+//! file (logged once per id), and hands each allowed user's messages to that
+//! chat's actor, creating it on first use. It also drives the systemd
+//! watchdog, so a wedged poller stops the pings and systemd restarts us.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::types::{Message, UpdateKind};
+use teloxide::RequestError;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::chat::{Chat, Input, Shared};
+use crate::systemd;
+use crate::telegram::commands;
+
+pub struct Router {
+    shared: Arc<Shared>,
+    chats: HashMap<i64, mpsc::UnboundedSender<Input>>,
+    tasks: JoinSet<()>,
+    ignored: HashSet<i64>,
+}
+
+impl Router {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Router {
+            shared,
+            chats: HashMap::new(),
+            tasks: JoinSet::new(),
+            ignored: HashSet::new(),
+        }
+    }
+
+    /// Polls until shutdown, then waits (bounded) for every chat to stop its
+    /// agent and tell its user.
+    pub async fn run(mut self, watchdog: Option<Duration>) {
+        let mut offset = 0;
+        let mut backoff = Duration::from_secs(1);
+        let mut last_status = String::new();
+        loop {
+            if let Some(_interval) = watchdog {
+                systemd::notify("WATCHDOG=1");
+            }
+            let status = format!(
+                "ready; {} active agent session(s)",
+                self.shared.active_sessions.load(Ordering::Relaxed)
+            );
+            if status != last_status {
+                systemd::notify(&format!("STATUS={status}"));
+                last_status = status;
+            }
+            let poll = self.shared.tg.get_updates(offset);
+            let result = tokio::select! {
+                r = poll => r,
+                _ = self.shared.shutdown.cancelled() => break,
+            };
+            match result {
+                Ok(updates) => {
+                    backoff = Duration::from_secs(1);
+                    for u in updates {
+                        offset = offset.max(u.id.0 as i32 + 1);
+                        if let UpdateKind::Message(m) = u.kind {
+                            self.route(m);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let wait = match &e {
+                        RequestError::RetryAfter(s) => s.duration(),
+                        _ => {
+                            backoff = (backoff * 2).min(Duration::from_secs(30));
+                            backoff
+                        }
+                    };
+                    tracing::warn!("getUpdates failed ({e}); retrying in {wait:?}");
+                    systemd::notify(&format!(
+                        "STATUS=retrying Telegram in {}s: {e}",
+                        wait.as_secs()
+                    ));
+                    last_status.clear();
+                    // Keep the watchdog fed while we wait: waiting is the
+                    // right thing to do, not a hang.
+                    let step = watchdog
+                        .map(|w| w / 2)
+                        .unwrap_or(wait)
+                        .min(wait)
+                        .max(Duration::from_millis(100));
+                    let until = tokio::time::Instant::now() + wait;
+                    while tokio::time::Instant::now() < until {
+                        tokio::select! {
+                            _ = tokio::time::sleep(step.min(until - tokio::time::Instant::now())) => {}
+                            _ = self.shared.shutdown.cancelled() => break,
+                        }
+                        if watchdog.is_some() {
+                            systemd::notify("WATCHDOG=1");
+                        }
+                    }
+                }
+            }
+        }
+        self.chats.clear();
+        let n = self.tasks.len();
+        tracing::info!("stopping {n} chat(s)");
+        let drain = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(20), drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!("some chats did not stop in time; their agents are killed on exit");
+        }
+    }
+
+    fn route(&mut self, m: Message) {
+        let Some(from) = m.from.as_ref() else { return };
+        let uid = from.id.0 as i64;
+        let Some(user) = self.shared.cfg.user_by_telegram_id(uid).cloned() else {
+            if self.ignored.insert(uid) {
+                tracing::warn!(
+                    telegram_id = uid,
+                    username = from.username.as_deref().unwrap_or(""),
+                    "ignoring messages from a Telegram user who is not in the users file"
+                );
+            }
+            return;
+        };
+        let chat = m.chat.id.0;
+        if !m.chat.is_private() {
+            if self.ignored.insert(chat) {
+                tracing::warn!(
+                    chat,
+                    telegram_id = uid,
+                    "ignoring a group chat: Kai serves private chats only"
+                );
+            }
+            return;
+        }
+        let input = match m.text() {
+            Some(t) => commands::parse(t)
+                .map(Input::Command)
+                .unwrap_or_else(|| Input::Text(t.to_string())),
+            None => {
+                let tg = self.shared.tg.clone();
+                tokio::spawn(async move {
+                    let _ = tg
+                        .deliver(
+                            chat,
+                            &crate::telegram::api::Outgoing::plain(
+                                "I can only read text messages for now.",
+                            ),
+                        )
+                        .await;
+                });
+                return;
+            }
+        };
+        let tx = self.chats.entry(chat).or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let span =
+                tracing::info_span!("chat", chat, user = %user.name, os_user = %user.os_user);
+            let actor = Chat::new(Arc::clone(&self.shared), chat, user);
+            self.tasks.spawn(actor.run(rx).instrument(span));
+            tx
+        });
+        if tx.send(input).is_err() {
+            tracing::error!(chat, "chat actor is gone; dropping a message");
+            self.chats.remove(&chat);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Per-chat state that must survive a restart: the model the user chose and
+//! the conversation to resume. One small JSON file per chat under
+//! `$KAI_DATA_DIR/chats/`, written atomically (temp file + rename), so a
+//! crash mid-write leaves the previous state rather than a torn file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChatState {
+    /// The model chosen with `/model`, for `backend`.
+    pub model: Option<String>,
+    /// The backend that model and conversation belong to.
+    pub backend: Option<String>,
+    /// The agent conversation (codex thread id) to resume.
+    pub conversation: Option<String>,
+    /// Set while a turn runs, so a restart can tell the user their reply
+    /// was cut off.
+    pub turn_in_flight: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot save chat state to {path}: {source}")]
+pub struct StateError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+impl StateStore {
+    pub fn new(data_dir: &Path) -> Self {
+        StateStore {
+            dir: data_dir.join("chats"),
+        }
+    }
+
+    fn path(&self, chat: i64) -> PathBuf {
+        self.dir.join(format!("{chat}.json"))
+    }
+
+    /// The saved state, or the default when there is none or it is
+    /// unreadable (logged: losing a model choice beats refusing to serve).
+    pub fn load(&self, chat: i64) -> ChatState {
+        let path = self.path(chat);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(path = %path.display(), "ignoring unreadable chat state: {e}");
+                ChatState::default()
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ChatState::default(),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "cannot read chat state: {e}");
+                ChatState::default()
+            }
+        }
+    }
+
+    pub fn save(&self, chat: i64, state: &ChatState) -> Result<(), StateError> {
+        let path = self.path(chat);
+        let err = |source| StateError {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(err)?;
+        let tmp = self.dir.join(format!(".{chat}.json.tmp"));
+        let bytes = serde_json::to_vec_pretty(state).map_err(|e| err(e.into()))?;
+        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        f.write_all(&bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(err)?;
+        std::fs::rename(&tmp, &path).map_err(err)
+    }
+
+    /// Chats whose last turn never finished (the daemon died mid-turn).
+    pub fn interrupted_chats(&self) -> Vec<i64> {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| {
+            let name = e.ok()?.file_name();
+            let chat: i64 = name.to_str()?.strip_suffix(".json")?.parse().ok()?;
+            self.load(chat).turn_in_flight.then_some(chat)
+        })
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_loads_and_finds_interrupted_chats() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        assert_eq!(store.load(5), ChatState::default());
+        let s = ChatState {
+            model: Some("m".into()),
+            backend: Some("codex".into()),
+            conversation: Some("t".into()),
+            turn_in_flight: true,
+        };
+        store.save(5, &s).unwrap();
+        store.save(-100, &ChatState::default()).unwrap();
+        assert_eq!(store.load(5), s);
+        assert_eq!(store.interrupted_chats(), vec![5]);
+        std::fs::write(dir.path().join("chats/7.json"), "{torn").unwrap();
+        assert_eq!(store.load(7), ChatState::default());
+    }
+}

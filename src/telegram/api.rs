@@ -1,0 +1,230 @@
+//! The Bot API calls Kai makes, with the failure policy each deserves:
+//! a reply the user is waiting for is retried until Telegram takes it
+//! (honouring `retry_after`), a formatted message Telegram cannot parse is
+//! resent as plain text, and cosmetic calls (typing, command menu) are
+//! tried once and only logged when they fail.
+
+use std::time::Duration;
+
+use teloxide::payloads::{EditMessageTextSetters, GetUpdatesSetters, SendMessageSetters};
+use teloxide::requests::Requester;
+use teloxide::types::{
+    AllowedUpdate, BotCommand, ChatAction, ChatId, MessageId, ParseMode, Update,
+};
+use teloxide::{ApiError, Bot, RequestError};
+
+/// How long a long poll waits for updates; the HTTP timeout sits above it.
+pub const POLL_SECONDS: u32 = 20;
+const HTTP_TIMEOUT: Duration = Duration::from_secs(POLL_SECONDS as u64 + 10);
+/// How long an essential delivery keeps retrying before giving up.
+const DELIVERY_PATIENCE: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelegramError {
+    #[error("invalid Bot API URL `{0}`")]
+    Url(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+/// Text plus whether it is Telegram HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub text: String,
+    pub html: Option<String>,
+}
+
+impl Outgoing {
+    pub fn plain(text: impl Into<String>) -> Self {
+        Outgoing {
+            text: text.into(),
+            html: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Telegram {
+    bot: Bot,
+}
+
+impl Telegram {
+    pub fn new(token: &str, api_url: &str) -> Result<Self, TelegramError> {
+        let url = reqwest::Url::parse(api_url).map_err(|_| TelegramError::Url(api_url.into()))?;
+        let client = teloxide::net::default_reqwest_settings()
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            .map_err(|e| TelegramError::Client(e.to_string()))?;
+        Ok(Telegram {
+            bot: Bot::with_client(token, client).set_api_url(url),
+        })
+    }
+
+    pub async fn get_me(&self) -> Result<String, TelegramError> {
+        let me = self.bot.get_me().await?;
+        Ok(me.username.clone().unwrap_or_else(|| me.first_name.clone()))
+    }
+
+    pub async fn get_updates(&self, offset: i32) -> Result<Vec<Update>, RequestError> {
+        self.bot
+            .get_updates()
+            .offset(offset)
+            .timeout(POLL_SECONDS)
+            .allowed_updates(vec![AllowedUpdate::Message])
+            .await
+    }
+
+    /// Sends a message the user is waiting for; retries until delivered or
+    /// until patience runs out. Returns the message id.
+    pub async fn deliver(&self, chat: i64, msg: &Outgoing) -> Result<MessageId, RequestError> {
+        self.persist("sendMessage", || self.send_once(chat, msg))
+            .await
+    }
+
+    /// Replaces a message's text; an unchanged text is success, not error.
+    pub async fn deliver_edit(
+        &self,
+        chat: i64,
+        id: MessageId,
+        msg: &Outgoing,
+    ) -> Result<(), RequestError> {
+        self.persist("editMessageText", || self.edit_once(chat, id, msg))
+            .await
+    }
+
+    /// One attempt at a send (used for streaming, where the next tick retries).
+    pub async fn send_once(&self, chat: i64, msg: &Outgoing) -> Result<MessageId, RequestError> {
+        if let Some(html) = &msg.html {
+            match self
+                .bot
+                .send_message(ChatId(chat), html)
+                .parse_mode(ParseMode::Html)
+                .await
+            {
+                Ok(m) => return Ok(m.id),
+                Err(RequestError::Api(e)) if is_format_error(&e) => {
+                    tracing::debug!("Telegram rejected the formatting ({e}); sending plain text");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.bot
+            .send_message(ChatId(chat), &msg.text)
+            .await
+            .map(|m| m.id)
+    }
+
+    pub async fn edit_once(
+        &self,
+        chat: i64,
+        id: MessageId,
+        msg: &Outgoing,
+    ) -> Result<(), RequestError> {
+        if let Some(html) = &msg.html {
+            match self
+                .bot
+                .edit_message_text(ChatId(chat), id, html)
+                .parse_mode(ParseMode::Html)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(RequestError::Api(e)) if is_not_modified(&e) => return Ok(()),
+                Err(RequestError::Api(e)) if is_format_error(&e) => {
+                    tracing::debug!(
+                        "Telegram rejected the formatting ({e}); editing as plain text"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match self
+            .bot
+            .edit_message_text(ChatId(chat), id, &msg.text)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(RequestError::Api(e)) if is_not_modified(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The typing indicator; cosmetic, so failures are only logged.
+    pub async fn typing(&self, chat: i64) {
+        if let Err(e) = self
+            .bot
+            .send_chat_action(ChatId(chat), ChatAction::Typing)
+            .await
+        {
+            tracing::debug!("typing indicator failed: {e}");
+        }
+    }
+
+    /// The command menu; cosmetic, so failures are only logged.
+    pub async fn set_commands(&self, commands: &[(&str, &str)]) {
+        let list: Vec<BotCommand> = commands
+            .iter()
+            .map(|(c, d)| BotCommand::new(*c, *d))
+            .collect();
+        if let Err(e) = self.bot.set_my_commands(list).await {
+            tracing::warn!("could not set the command menu: {e}");
+        }
+    }
+
+    async fn persist<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, RequestError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, RequestError>>,
+    {
+        let started = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let err = match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let wait = match &err {
+                RequestError::RetryAfter(s) => s.duration(),
+                e if is_transient(e) => {
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    backoff
+                }
+                _ => return Err(err),
+            };
+            if started.elapsed() + wait > DELIVERY_PATIENCE {
+                tracing::error!("giving up on {what} after {:?}: {err}", started.elapsed());
+                return Err(err);
+            }
+            tracing::warn!("{what} failed ({err}); retrying in {wait:?}");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// teloxide only maps Telegram's exact wording to `MessageNotModified`.
+fn is_not_modified(e: &ApiError) -> bool {
+    matches!(e, ApiError::MessageNotModified) || e.to_string().contains("message is not modified")
+}
+
+fn is_format_error(e: &ApiError) -> bool {
+    matches!(e, ApiError::CantParseEntities(_)) || e.to_string().contains("can't parse entities")
+}
+
+/// Errors worth retrying: the network, and server-side failures Telegram
+/// reports without a specific API error.
+pub fn is_transient(e: &RequestError) -> bool {
+    match e {
+        RequestError::Network(_) | RequestError::Io(_) | RequestError::RetryAfter(_) => true,
+        RequestError::InvalidJson { .. } => true,
+        RequestError::Api(ApiError::Unknown(d)) => {
+            let d = d.to_ascii_lowercase();
+            d.contains("internal")
+                || d.contains("bad gateway")
+                || d.contains("gateway")
+                || d.contains("unavailable")
+                || d.contains("too many")
+        }
+        _ => false,
+    }
+}

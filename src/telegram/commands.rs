@@ -1,0 +1,64 @@
+//! The bot's commands, parsed from message text (`/model@my_bot opus`).
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Start,
+    Help,
+    New,
+    Model(Option<String>),
+    Models,
+    Status,
+    Stop,
+    Unknown(String),
+}
+
+/// The command menu Telegram shows, in order.
+pub const MENU: &[(&str, &str)] = &[
+    ("new", "Start a fresh conversation"),
+    ("stop", "Stop the reply in progress"),
+    ("model", "Show or set the model: /model <name>"),
+    ("models", "List the models you can use"),
+    ("status", "Backend, model and session state"),
+    ("help", "What this bot does"),
+];
+
+/// `None` when the text is not a command (an ordinary message).
+pub fn parse(text: &str) -> Option<Command> {
+    let text = text.trim();
+    let rest = text.strip_prefix('/')?;
+    let (head, arg) = match rest.split_once(char::is_whitespace) {
+        Some((h, a)) => (h, Some(a.trim()).filter(|a| !a.is_empty())),
+        None => (rest, None),
+    };
+    let name = head.split('@').next().unwrap_or(head).to_ascii_lowercase();
+    Some(match name.as_str() {
+        "start" => Command::Start,
+        "help" => Command::Help,
+        "new" | "reset" => Command::New,
+        "model" => Command::Model(arg.map(str::to_string)),
+        "models" => Command::Models,
+        "status" => Command::Status,
+        "stop" | "cancel" => Command::Stop,
+        _ => Command::Unknown(name),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_with_bot_suffix_and_arguments() {
+        assert_eq!(
+            parse("/model@kai_bot  gpt-x "),
+            Some(Command::Model(Some("gpt-x".into())))
+        );
+        assert_eq!(parse("/model"), Some(Command::Model(None)));
+        assert_eq!(parse("/STOP"), Some(Command::Stop));
+        assert_eq!(
+            parse("/frobnicate"),
+            Some(Command::Unknown("frobnicate".into()))
+        );
+        assert_eq!(parse("hello /stop"), None);
+    }
+}

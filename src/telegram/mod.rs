@@ -1,0 +1,7 @@
+//! Everything that speaks the Bot API or shapes text for it.
+
+pub mod api;
+pub mod commands;
+pub mod format;
+pub mod split;
+pub mod stream;
