@@ -187,6 +187,7 @@ impl Chat {
                             reply = t;
                             views.send_modify(|v| v.live = reply.clone());
                         }
+                        Ok(AgentEvent::Alive) => {}
                         Ok(AgentEvent::Activity(a)) => {
                             if reply.is_empty() {
                                 views.send_modify(|v| v.live = format!("⚙️ {a}…"));

@@ -49,9 +49,11 @@ pub enum Cmd {
     CheckConfig {
         #[arg(long, env = "KAI_ENV_FILE", value_name = "PATH")]
         env_file: Option<PathBuf>,
-        /// Do not require the bot token (build-time checks, where the secret is absent).
+        /// Build-time check (the Nix module runs it on the generated files): the
+        /// secret and the OS accounts do not exist yet, so the token and the
+        /// account lookups are skipped; everything else is checked.
         #[arg(long)]
-        skip_token: bool,
+        build_time: bool,
     },
     /// For each OS account with codex users: logged in or not, and the command to run.
     LoginHints {

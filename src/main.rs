@@ -21,8 +21,8 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::CheckConfig {
             env_file,
-            skip_token,
-        } => match config::load(&LoadOptions::from_process(env_file, !skip_token)) {
+            build_time,
+        } => match config::load(&LoadOptions::from_process(env_file, !build_time)) {
             Ok(cfg) => {
                 println!(
                     "configuration OK: backend {}, model {}, {} user(s)",

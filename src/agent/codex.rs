@@ -131,9 +131,9 @@ impl CodexSession {
                     continue;
                 }
             }
-            if let Some(event) = self.on_notification(&method, &params) {
-                return Ok(event);
-            }
+            return Ok(self
+                .on_notification(&method, &params)
+                .unwrap_or(AgentEvent::Alive));
         }
     }
 

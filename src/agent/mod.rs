@@ -22,6 +22,9 @@ pub enum AgentEvent {
     Text(String),
     /// What the agent is doing, for a progress line (e.g. a command it runs).
     Activity(String),
+    /// Something happened that has nothing to show (e.g. command output):
+    /// the agent is alive, which is what the silence timeout measures.
+    Alive,
     /// The turn ended; `error` is set when it failed, `interrupted` after a stop.
     Done {
         text: String,

@@ -100,7 +100,7 @@ pub struct Config {
     pub memory_enabled: bool,
     pub users: Vec<User>,
     pub service_user: String,
-    /// `None` only when loaded with `require_token = false`.
+    /// `None` only when loaded without host checks.
     pub token: Option<Token>,
 }
 
@@ -127,17 +127,18 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     pub env_file: Option<PathBuf>,
-    /// False for build-time checks, where the secret is not available.
-    pub require_token: bool,
+    /// False for build-time checks, where neither the secret nor the OS
+    /// accounts exist yet: the token and account lookups are skipped.
+    pub host_checks: bool,
     /// The process environment (injected so tests need not mutate it).
     pub environment: BTreeMap<String, String>,
 }
 
 impl LoadOptions {
-    pub fn from_process(env_file: Option<PathBuf>, require_token: bool) -> Self {
+    pub fn from_process(env_file: Option<PathBuf>, host_checks: bool) -> Self {
         LoadOptions {
             env_file,
-            require_token,
+            host_checks,
             environment: std::env::vars().collect(),
         }
     }
@@ -183,14 +184,16 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
         }
     };
     let users = match (&users_file, backend, &default_model, &data_dir) {
-        (Some(path), Some(b), Some(m), Some(dd)) => c.users(path, b, m, dd, &service_user),
+        (Some(path), Some(b), Some(m), Some(dd)) => {
+            c.users(path, b, m, dd, &service_user, opts.host_checks)
+        }
         _ => Vec::new(),
     };
     let needs = |b: Backend| users.iter().any(|u| u.backend == b);
     let codex_bin = c.binary("CODEX_BIN", needs(Backend::Codex));
     let claude_bin = c.binary("CLAUDE_BIN", needs(Backend::Claude));
 
-    let token = if opts.require_token {
+    let token = if opts.host_checks {
         match token::resolve(&vars) {
             Ok(t) => Some(t),
             Err(p) => {
@@ -437,6 +440,7 @@ impl Checker<'_> {
         global_model: &str,
         data_dir: &Path,
         service_user: &str,
+        host_checks: bool,
     ) -> Vec<User> {
         let origin = Origin::File {
             path: path.to_path_buf(),
@@ -488,7 +492,7 @@ impl Checker<'_> {
                 None => catalog::default_model(backend).to_string(),
             };
             let os_user = e.os_user.unwrap_or_else(|| service_user.to_string());
-            if osuser::by_name(&os_user).is_none() {
+            if host_checks && osuser::by_name(&os_user).is_none() {
                 self.problem(
                     &format!("users[{i}].os_user"),
                     origin.clone(),

@@ -1,0 +1,29 @@
+# Evaluation-time checks shared by NixOS and nix-darwin. Each message says
+# what to write. lib.nix's validation covers models, backends, ids, binaries
+# and settings; the token file is checked here.
+{ config, lib, ... }:
+let
+  cfg = config.services.kai;
+  token = cfg.telegram.tokenFile;
+in
+{
+  config = lib.mkIf cfg.enable {
+    assertions =
+      map (message: {
+        assertion = false;
+        inherit message;
+      }) cfg.generated.errors
+      ++ [
+        {
+          assertion = lib.hasPrefix "/" token;
+          message = ''
+            services.kai.telegram.tokenFile = "${token}" must be an absolute path, e.g. "/run/secrets/kai-telegram-token".'';
+        }
+        {
+          assertion = !(lib.hasPrefix builtins.storeDir token);
+          message = ''
+            services.kai.telegram.tokenFile = "${token}" is inside ${builtins.storeDir}, which is world-readable: keep the bot token outside the store (agenix, sops-nix, or a root-owned file) and write its absolute path as a string, e.g. tokenFile = "/run/secrets/kai-telegram-token";'';
+        }
+      ];
+  };
+}

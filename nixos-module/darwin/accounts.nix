@@ -1,0 +1,30 @@
+# The service user and group, when their ids are given. OS users of the
+# Telegram users are ordinary macOS accounts and are not managed here.
+{ config, lib, ... }:
+let
+  cfg = config.services.kai;
+in
+{
+  config = lib.mkIf cfg.enable (
+    lib.mkMerge [
+      (lib.mkIf (cfg.gid != null) {
+        users.knownGroups = [ cfg.group ];
+        users.groups.${cfg.group} = {
+          gid = cfg.gid;
+          description = "Kai Telegram gateway";
+        };
+      })
+      (lib.mkIf (cfg.uid != null) {
+        users.knownUsers = [ cfg.user ];
+        users.users.${cfg.user} = {
+          uid = cfg.uid;
+          gid = if cfg.gid != null then cfg.gid else 20; # 20 = staff
+          home = cfg.dataDir;
+          shell = "/usr/bin/false";
+          isHidden = true;
+          description = "Kai Telegram gateway";
+        };
+      })
+    ]
+  );
+}

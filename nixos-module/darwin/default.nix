@@ -1,0 +1,14 @@
+# services.kai for nix-darwin: the same options and generated files as on
+# NixOS, run by launchd; sudoers from the same lib.nix text.
+{
+  imports = [
+    ../options.nix
+    ../generated.nix
+    ../assertions.nix
+    ./options.nix
+    ./accounts.nix
+    ./files.nix
+    ./launchd.nix
+    ./activation.nix
+  ];
+}

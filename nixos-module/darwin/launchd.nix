@@ -1,0 +1,35 @@
+# The daemon under launchd: restarted when it exits unsuccessfully. There is
+# no LoadCredential on macOS: the runtime reads TELEGRAM_BOT_TOKEN_FILE, which
+# must be readable by the service user only.
+{ config, lib, ... }:
+let
+  cfg = config.services.kai;
+in
+{
+  config = lib.mkIf cfg.enable {
+    launchd.daemons.kai = {
+      serviceConfig = {
+        Label = "org.kai.daemon";
+        ProgramArguments = [
+          "${cfg.package}/bin/kai"
+          "run"
+          "--env-file"
+          "/etc/kai/env"
+        ];
+        UserName = cfg.user;
+        GroupName = cfg.group;
+        WorkingDirectory = cfg.dataDir;
+        RunAtLoad = true;
+        KeepAlive.SuccessfulExit = false;
+        ThrottleInterval = 5;
+        EnvironmentVariables = {
+          TELEGRAM_BOT_TOKEN_FILE = cfg.telegram.tokenFile;
+          # sudo is /usr/bin/sudo on macOS.
+          PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
+        };
+        StandardOutPath = "${cfg.dataDir}/kai.log";
+        StandardErrorPath = "${cfg.dataDir}/kai.log";
+      };
+    };
+  };
+}

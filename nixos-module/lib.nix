@@ -1,0 +1,500 @@
+# Pure renderers and validation shared by the NixOS and nix-darwin modules.
+#
+# Builtins only (no nixpkgs, no import-from-derivation), so everything here can
+# be evaluated with a bare `nix-instantiate --eval --strict --json`; see
+# tests/nix/check.sh. The same input always renders byte-identical files.
+#
+# Entry points:
+#   validate input -> [ "error message" ... ]   (never throws on well-typed input)
+#   render input   -> { env usersJson sudoers sudoRules loginUsers directories ... }
+#                     (throws with every validation error when there are any)
+#
+# `input` is the resolved form of the `services.kai` options (see `normalize`).
+{
+  catalog ? builtins.fromJSON (builtins.readFile ../catalog.json),
+}:
+let
+  inherit (builtins)
+    attrNames
+    concatLists
+    concatStringsSep
+    elem
+    filter
+    foldl'
+    head
+    isBool
+    isInt
+    isString
+    length
+    map
+    match
+    replaceStrings
+    sort
+    stringLength
+    substring
+    toJSON
+    typeOf
+    ;
+
+  sortStrings = sort builtins.lessThan;
+  unique = foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
+  hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
+  optional = cond: x: if cond then [ x ] else [ ];
+  optionals = cond: xs: if cond then xs else [ ];
+  quote = s: "`${s}`";
+  showList = xs: concatStringsSep ", " xs;
+  nixString = s: toJSON s; # a Nix string literal for messages ("..." with escapes)
+
+  upper = [ "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z" ];
+  lower = [ "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" ];
+  toLower = replaceStrings upper lower;
+
+  hasNewline = s: match "[^\n\r]*" s == null;
+  isAbsolute = s: isString s && hasPrefix "/" s && !hasNewline s;
+
+  backends = sortStrings (attrNames catalog);
+
+  # Every key of /etc/kai/env (DESIGN.md), sorted.
+  envKeys = sortStrings [
+    "AGENT_BACKEND"
+    "AGENT_TIMEOUT_SECONDS"
+    "CLAUDE_BIN"
+    "CODEX_BIN"
+    "CODEX_VERSION"
+    "DEFAULT_MODEL"
+    "KAI_DATA_DIR"
+    "KAI_USERS_FILE"
+    "MEMORY_ENABLED"
+    "TELEGRAM_API_URL"
+  ];
+
+  # Keys that have a typed option; `settings` may not set them, so that one
+  # option stays the single source of each value (CODEX_BIN feeds sudoers too).
+  managedKeys = {
+    AGENT_BACKEND = "services.kai.backend";
+    AGENT_TIMEOUT_SECONDS = "services.kai.timeoutSeconds";
+    CLAUDE_BIN = "services.kai.claude.package (or services.kai.claude.binary)";
+    CODEX_BIN = "services.kai.codex.package (or services.kai.codex.binary)";
+    CODEX_VERSION = "services.kai.codex.version";
+    DEFAULT_MODEL = "services.kai.model";
+    KAI_DATA_DIR = "services.kai.dataDir";
+    KAI_USERS_FILE = "services.kai.users (the module writes /etc/kai/users.json)";
+    TELEGRAM_API_URL = "services.kai.telegram.apiUrl";
+  };
+  settingsKeys = filter (k: !(managedKeys ? ${k})) envKeys;
+
+  # Mirrors src/config/users.rs: names become directory names, OS user names
+  # are POSIX-portable so they can never smuggle sudoers syntax.
+  validName = n: match "[a-z0-9_-]{1,32}" n != null;
+  validOsUser = n: match "[a-z_][a-z0-9_-]{0,31}" n != null;
+  # A command in sudoers is split at whitespace and cannot contain a
+  # backslash at all (visudo: "expected a fully-qualified path name"); `,` `:`
+  # and `=` are escaped by `sudoersEscape`.
+  validBinary = p: isAbsolute p && match ".*[[:space:]\\].*" p == null;
+
+  isCatalogModel = backend: model: elem model catalog.${backend}.models;
+  looksLikeClaude =
+    model:
+    let
+      m = toLower model;
+    in
+    hasPrefix "claude" m || match ".*(opus|sonnet|haiku).*" m != null;
+
+  # Same wording as catalog::validate in the runtime.
+  modelError =
+    backend: model:
+    if isCatalogModel backend model then
+      null
+    else
+      let
+        owners = filter (b: b != backend && isCatalogModel b model) backends;
+        owner =
+          if owners != [ ] then
+            head owners
+          else if backend == "codex" && looksLikeClaude model then
+            "claude"
+          else
+            null;
+        hint = if owner == null then "" else " (it is a ${owner} model)";
+      in
+      "model ${quote model} is not a ${backend} model${hint}; valid ${backend} models: ${showList catalog.${backend}.models}";
+
+  # Fills defaults, so callers (and golden inputs) may omit what they do not set.
+  normalize =
+    input:
+    let
+      codex = {
+        binary = null;
+        version = null;
+      }
+      // (input.codex or { });
+      claude = {
+        binary = null;
+      }
+      // (input.claude or { });
+      telegram = {
+        apiUrl = "https://api.telegram.org";
+      }
+      // (input.telegram or { });
+      normUser =
+        name: u:
+        {
+          osUser = null;
+          backend = null;
+          model = null;
+          workspace = null;
+        }
+        // u
+        // {
+          inherit name;
+        };
+    in
+    {
+      backend = input.backend or null;
+      model = input.model or null;
+      user = input.user or "kai";
+      group = input.group or "kai";
+      kaiBin = input.kaiBin or null;
+      dataDir = input.dataDir or "/var/lib/kai";
+      usersFile = input.usersFile or "/etc/kai/users.json";
+      timeoutSeconds = input.timeoutSeconds or 120;
+      settings = input.settings or { };
+      osGroups = input.osGroups or { };
+      users = map (n: normUser n input.users.${n}) (sortStrings (attrNames (input.users or { })));
+      inherit codex claude telegram;
+    };
+
+  # Derived facts about a normalized input.
+  facts =
+    cfg:
+    let
+      backendOk = isString cfg.backend && elem cfg.backend backends;
+      effBackend = u: if u.backend != null then u.backend else cfg.backend;
+      osUserOf = u: if u.osUser != null then u.osUser else cfg.user;
+      usersOn = backend: filter (u: effBackend u == backend) cfg.users;
+      uses = backend: usersOn backend != [ ];
+      osUsers = sortStrings (unique (map osUserOf cfg.users));
+      sudoOsUsers = filter (o: o != cfg.user) osUsers;
+      workspaceOf =
+        u: if u.workspace != null then u.workspace else "${cfg.dataDir}/home/${u.name}";
+    in
+    {
+      inherit
+        backendOk
+        effBackend
+        osUserOf
+        usersOn
+        uses
+        osUsers
+        sudoOsUsers
+        workspaceOf
+        ;
+      usesCodex = uses "codex";
+      usesClaude = uses "claude";
+    };
+
+  validate =
+    input:
+    let
+      cfg = normalize input;
+      f = facts cfg;
+      userPath = u: "services.kai.users.${u.name}";
+
+      backendErrors =
+        if f.backendOk then
+          [ ]
+        else
+          [
+            "services.kai.backend = ${toJSON cfg.backend} is not a backend; write one of: ${
+              showList (map nixString backends)
+            }"
+          ];
+
+      globalModelErrors = optionals (f.backendOk && cfg.model != null) (
+        let
+          e = modelError cfg.backend cfg.model;
+        in
+        optional (e != null)
+          "services.kai.model = ${nixString cfg.model}: ${e}. Write one of them, or model = null for the ${cfg.backend} default (${
+            catalog.${cfg.backend}.default
+          })."
+      );
+
+      userErrors =
+        u:
+        let
+          b = f.effBackend u;
+          bOk = isString b && elem b backends;
+          modelErr = if bOk && u.model != null then modelError b u.model else null;
+          backendNote =
+            if u.backend != null then "the user's backend is ${b}" else "the user's backend is ${b}, from services.kai.backend";
+        in
+        optional (!validName u.name)
+          "${userPath u}: the name ${quote u.name} must be 1-32 characters of a-z, 0-9, `-` or `_` (it names a directory)"
+        ++ optional (!isInt u.telegramId || u.telegramId <= 0)
+          "${userPath u}.telegramId must be a positive integer (the user's numeric Telegram id)"
+        ++ optional (
+          u.osUser != null && !validOsUser u.osUser
+        ) "${userPath u}.osUser = ${nixString u.osUser} is not a valid account name (a-z, 0-9, `-`, `_`)"
+        ++ optional (
+          u.backend != null && !bOk
+        ) "${userPath u}.backend = ${toJSON u.backend} is not a backend; write one of: ${showList (map nixString backends)}, or null for services.kai.backend"
+        ++ optional (modelErr != null)
+          "${userPath u}.model = ${nixString u.model}: ${modelErr} (${backendNote}). Write one of them, or model = null for the ${b} default."
+        ++ optional (
+          u.workspace != null && !isAbsolute u.workspace
+        ) "${userPath u}.workspace = ${toJSON u.workspace} must be an absolute path without newlines";
+
+      duplicateIdErrors =
+        let
+          ids = unique (map (u: u.telegramId) cfg.users);
+          holders = id: map (u: u.name) (filter (u: u.telegramId == id) cfg.users);
+          dups = filter (id: length (holders id) > 1) ids;
+        in
+        map (
+          id:
+          "services.kai.users: Telegram id ${toJSON id} is given to ${showList (holders id)}; every user needs their own id"
+        ) dups;
+
+      duplicateWorkspaceErrors =
+        let
+          wss = unique (map f.workspaceOf cfg.users);
+          holders = ws: filter (u: f.workspaceOf u == ws) cfg.users;
+          clashing = filter (ws: length (unique (map f.osUserOf (holders ws))) > 1) wss;
+        in
+        map (
+          ws:
+          "services.kai.users: workspace ${nixString ws} is shared by ${
+            showList (map (u: "${u.name} (OS user ${f.osUserOf u})") (holders ws))
+          }; a workspace belongs to one OS user, give each its own workspace"
+        ) clashing;
+
+      binaryErrors =
+        optionals (f.backendOk && f.usesCodex) (
+          optional (!(isString cfg.codex.binary && validBinary cfg.codex.binary))
+            "services.kai.codex.binary must be an absolute path without whitespace or backslashes when a user is on codex (${
+              showList (map (u: u.name) (f.usersOn "codex"))
+            }); set services.kai.codex.package = pkgs.codex; or codex.binary = \"/absolute/path/to/codex\";"
+        )
+        ++ optionals (f.backendOk && f.usesClaude) (
+          optional (!(isString cfg.claude.binary && validBinary cfg.claude.binary))
+            "services.kai.claude.package is null but some users are on claude (${
+              showList (map (u: u.name) (f.usersOn "claude"))
+            }); write services.kai.claude.package = pkgs.claude-code; (or claude.binary = \"/absolute/path/to/claude\";)"
+        )
+        ++ optional (
+          f.sudoOsUsers != [ ] && !(isString cfg.kaiBin && validBinary cfg.kaiBin)
+        ) "the kai binary path must be absolute without whitespace or backslashes (it is named in the sudoers rules)";
+
+      settingErrors = concatLists (
+        map (
+          k:
+          let
+            v = cfg.settings.${k};
+          in
+          if managedKeys ? ${k} then
+            [ "services.kai.settings.${k}: set ${managedKeys.${k}} instead" ]
+          else if !elem k envKeys then
+            [
+              "services.kai.settings.${k} is not a Kai setting; known settings: ${showList settingsKeys}"
+            ]
+          else if !(isString v || isInt v || isBool v) then
+            [ "services.kai.settings.${k} must be a string, an integer or a boolean, not a ${typeOf v}" ]
+          else if isString v && hasNewline v then
+            [ "services.kai.settings.${k} must not contain a newline" ]
+          else if k == "MEMORY_ENABLED" && cfg.backend == "codex" && v != false && v != "false" then
+            [
+              "services.kai.settings.MEMORY_ENABLED: memory is forced off on the codex backend; remove the setting or write MEMORY_ENABLED = false;"
+            ]
+          else
+            [ ]
+        ) (attrNames cfg.settings)
+      );
+
+      miscErrors =
+        optional (cfg.users == [ ])
+          "services.kai.users is empty: declare at least one Telegram user, e.g. services.kai.users.alice.telegramId = 123456789;"
+        ++ optional (!isAbsolute cfg.dataDir) "services.kai.dataDir must be an absolute path without newlines"
+        ++ optional (!isAbsolute cfg.usersFile) "the users file path must be absolute"
+        ++ optional (
+          !isString cfg.telegram.apiUrl || hasNewline cfg.telegram.apiUrl
+        ) "services.kai.telegram.apiUrl must be a string without newlines"
+        ++ optional (
+          !isInt cfg.timeoutSeconds || cfg.timeoutSeconds <= 0
+        ) "services.kai.timeoutSeconds must be a positive integer"
+        ++ optional (!validOsUser cfg.user) "services.kai.user = ${nixString cfg.user} is not a valid account name"
+        ++ optional (
+          cfg.codex.version != null && (!isString cfg.codex.version || hasNewline cfg.codex.version)
+        ) "services.kai.codex.version must be a string without newlines";
+    in
+    backendErrors
+    ++ globalModelErrors
+    ++ concatLists (map userErrors cfg.users)
+    ++ duplicateIdErrors
+    ++ duplicateWorkspaceErrors
+    ++ binaryErrors
+    ++ settingErrors
+    ++ miscErrors;
+
+  # --- renderers (assume a valid input) -------------------------------------
+
+  envValue =
+    v:
+    if isBool v then
+      (if v then "true" else "false")
+    else if isInt v then
+      toString v
+    else if isString v then
+      v
+    else
+      throw "kai: an env value must be a string, an integer or a boolean, not a ${typeOf v}";
+
+  envLine =
+    key: value:
+    if hasNewline value then
+      throw "kai: the value of ${key} contains a newline, which /etc/kai/env cannot carry"
+    else
+      "${key}=\"${replaceStrings [ "\\" "\"" ] [ "\\\\" "\\\"" ] value}\"\n";
+
+  # KEY="value" lines, keys sorted (attrNames is sorted), file ends with "\n".
+  renderEnvFile = vars: concatStringsSep "" (map (k: envLine k (envValue vars.${k})) (attrNames vars));
+
+  envVars =
+    cfg:
+    let
+      f = facts cfg;
+    in
+    {
+      AGENT_BACKEND = cfg.backend;
+      DEFAULT_MODEL = if cfg.model != null then cfg.model else catalog.${cfg.backend}.default;
+      TELEGRAM_API_URL = cfg.telegram.apiUrl;
+      KAI_USERS_FILE = cfg.usersFile;
+      KAI_DATA_DIR = cfg.dataDir;
+      AGENT_TIMEOUT_SECONDS = cfg.timeoutSeconds;
+      # Forced off on codex; off unless asked for on claude.
+      MEMORY_ENABLED = false;
+    }
+    // (if f.usesCodex then { CODEX_BIN = cfg.codex.binary; } else { })
+    // (if f.usesCodex && cfg.codex.version != null then { CODEX_VERSION = cfg.codex.version; } else { })
+    // (if f.usesClaude then { CLAUDE_BIN = cfg.claude.binary; } else { })
+    // cfg.settings;
+
+  usersDocument = cfg: {
+    users = map (u: {
+      inherit (u) name backend model workspace;
+      telegram_id = u.telegramId;
+      os_user = u.osUser;
+    }) cfg.users;
+  };
+
+  # In a sudoers command, `,` `:` and `=` must be escaped (a backslash is
+  # refused by `validBinary`).
+  sudoersEscape =
+    replaceStrings
+      [ "," ":" "=" ]
+      [ "\\," "\\:" "\\=" ];
+
+  # Per OS user other than the service user: exactly the binaries its users
+  # need, then the kai binary (`kai reap`), in that order.
+  sudoCommands =
+    cfg: os:
+    let
+      f = facts cfg;
+      mine = filter (u: f.osUserOf u == os) cfg.users;
+      on = b: builtins.any (u: f.effBackend u == b) mine;
+    in
+    map sudoersEscape (
+      optional (on "codex") cfg.codex.binary ++ optional (on "claude") cfg.claude.binary ++ [ cfg.kaiBin ]
+    );
+
+  sudoRules =
+    cfg:
+    map (os: {
+      users = [ cfg.user ];
+      runAs = os;
+      commands = map (command: {
+        inherit command;
+        options = [
+          "NOPASSWD"
+          "SETENV"
+        ];
+      }) (sudoCommands cfg os);
+    }) (facts cfg).sudoOsUsers;
+
+  sudoersText =
+    cfg:
+    "# Kai: the service user runs each agent as its OS user (nixos-module/lib.nix).\n"
+    + concatStringsSep "" (
+      map (
+        os: "${cfg.user} ALL=(${os}) NOPASSWD:SETENV: ${showList (sudoCommands cfg os)}\n"
+      ) (facts cfg).sudoOsUsers
+    );
+
+  # OS users whose Telegram users are on codex: each runs `codex login` once.
+  loginUsers =
+    cfg:
+    let
+      f = facts cfg;
+    in
+    sortStrings (unique (map f.osUserOf (f.usersOn "codex")));
+
+  # Directories the modules create (tmpfiles on NixOS, activation on darwin),
+  # sorted by path. The data dir is 0711 so OS users can traverse to their
+  # workspace and tmp dir inside it without being able to list it.
+  directories =
+    cfg:
+    let
+      f = facts cfg;
+      groupOf = os: if os == cfg.user then cfg.group else cfg.osGroups.${os} or "-";
+      dir = path: user: group: mode: { inherit path user group mode; };
+      serviceDir = path: dir path cfg.user cfg.group "0711";
+      ownDir = os: path: dir path os (groupOf os) "0700";
+      workspaces = map (u: ownDir (f.osUserOf u) (f.workspaceOf u)) cfg.users;
+      tmps = map (os: ownDir os "${cfg.dataDir}/tmp/${os}") f.osUsers;
+      all = [
+        (serviceDir cfg.dataDir)
+        (serviceDir "${cfg.dataDir}/home")
+        (serviceDir "${cfg.dataDir}/tmp")
+      ]
+      ++ workspaces
+      ++ tmps;
+      paths = sortStrings (unique (map (d: d.path) all));
+    in
+    map (p: head (filter (d: d.path == p) all)) paths;
+
+  render =
+    input:
+    let
+      errors = validate input;
+      cfg = normalize input;
+      f = facts cfg;
+    in
+    if errors != [ ] then
+      throw ("kai configuration is invalid:\n- " + concatStringsSep "\n- " errors)
+    else
+      {
+        env = renderEnvFile (envVars cfg);
+        usersJson = toJSON (usersDocument cfg);
+        sudoers = sudoersText cfg;
+        sudoRules = sudoRules cfg;
+        loginUsers = loginUsers cfg;
+        directories = directories cfg;
+        inherit (f) osUsers sudoOsUsers;
+        workspaces = sort builtins.lessThan (unique (map f.workspaceOf cfg.users));
+        backendsInUse = filter f.uses backends;
+      };
+in
+{
+  inherit
+    catalog
+    backends
+    envKeys
+    settingsKeys
+    modelError
+    normalize
+    validate
+    render
+    renderEnvFile
+    sudoersEscape
+    ;
+}

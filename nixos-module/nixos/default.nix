@@ -1,0 +1,16 @@
+# services.kai for NixOS, one file per concern.
+{
+  imports = [
+    ../options.nix
+    ../generated.nix
+    ../assertions.nix
+    ./options.nix
+    ./assertions.nix
+    ./accounts.nix
+    ./state.nix
+    ./etc.nix
+    ./sudo.nix
+    ./service.nix
+    ./login-hints.nix
+  ];
+}

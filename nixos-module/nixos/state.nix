@@ -1,0 +1,20 @@
+# The data dir and, per user, the workspace and TMPDIR owned by the OS user
+# (mode 0700), as lib.nix lists them.
+{ config, lib, ... }:
+let
+  cfg = config.services.kai;
+in
+{
+  config = lib.mkIf cfg.enable {
+    systemd.tmpfiles.settings."10-kai" = lib.listToAttrs (
+      map (
+        d:
+        lib.nameValuePair d.path {
+          d = {
+            inherit (d) user group mode;
+          };
+        }
+      ) cfg.generated.rendered.directories
+    );
+  };
+}

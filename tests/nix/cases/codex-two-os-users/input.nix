@@ -1,0 +1,27 @@
+# Two OS accounts plus one user running as the service user itself.
+{
+  backend = "codex";
+  model = "gpt-5.6-sol";
+  kaiBin = "/nix/store/0c6f7mq2qkxv8nyl4bs5zxyd4x3w8rcs-kai-0.1.0/bin/kai";
+  codex = {
+    binary = "/nix/store/9ffvh1djfz3q8l2hp6rgmlv3xn0hs1ib-codex-0.169.0/bin/codex";
+    version = "0.169.0";
+  };
+  timeoutSeconds = 300;
+  users = {
+    alice = {
+      telegramId = 1001;
+      osUser = "alice";
+    };
+    bob = {
+      telegramId = 1002;
+      osUser = "bob";
+      model = "gpt-6-luna";
+    };
+    carol.telegramId = 1003;
+  };
+  osGroups = {
+    alice = "users";
+    bob = "users";
+  };
+}

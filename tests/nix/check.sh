@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Checks the Nix side without nixpkgs (Debian's nix-bin is enough):
+#   1. every .nix file parses;
+#   2. lib.nix renders each golden case byte for byte, deterministically;
+#   3. the rendered sudoers text passes `visudo -cf`;
+#   4. invalid configurations fail with messages naming what to write;
+#   5. with NIXPKGS_LIB=/path/to/a/nixpkgs.lib/checkout, the NixOS and
+#      nix-darwin modules evaluate (lib.evalModules, stub platform options)
+#      and their assertions fire.
+# Run from the repository root: tests/nix/check.sh
+# KAI_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+here=tests/nix
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+passed=0
+failed=0
+pass() {
+  passed=$((passed + 1))
+  echo "ok   $1"
+}
+fail() {
+  failed=$((failed + 1))
+  echo "FAIL $1" >&2
+  if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/     /' >&2; fi
+}
+skip() { echo "skip $1"; }
+
+command -v nix-instantiate >/dev/null || {
+  echo "nix-instantiate not found (Debian: apt-get install nix-bin)" >&2
+  exit 1
+}
+command -v jq >/dev/null || {
+  echo "jq not found" >&2
+  exit 1
+}
+eval_json() { nix-instantiate --eval --strict --json "$@"; }
+
+# 1. Every tracked or untracked (not ignored) .nix file parses.
+while IFS= read -r f; do
+  if out=$(nix-instantiate --parse "$f" 2>&1 >/dev/null); then
+    pass "parse $f"
+  else
+    fail "parse $f" "$out"
+  fi
+done < <(git ls-files --cached --others --exclude-standard -- '*.nix' | sort)
+
+# 2. Golden files and determinism.
+golden_files=(env users.json sudoers derived.json)
+for dir in "$here"/cases/*/; do
+  dir=${dir%/}
+  case=$(basename "$dir")
+  if ! eval_json "$here/eval.nix" --arg case "./$dir" >"$work/$case.1.json" 2>"$work/err" ||
+    ! eval_json "$here/eval.nix" --arg case "./$dir" >"$work/$case.2.json" 2>>"$work/err"; then
+    fail "render $case" "$(cat "$work/err")"
+    continue
+  fi
+  if cmp -s "$work/$case.1.json" "$work/$case.2.json"; then
+    pass "deterministic $case"
+  else
+    fail "deterministic $case" "two evaluations differ"
+  fi
+  for file in "${golden_files[@]}"; do
+    jq -j --arg k "$file" '.[$k]' "$work/$case.1.json" >"$work/$case.$file"
+    if [ "${KAI_UPDATE_GOLDEN:-}" = 1 ]; then
+      cp "$work/$case.$file" "$dir/$file"
+    fi
+    if [ ! -e "$dir/$file" ]; then
+      fail "golden $case/$file" "missing; run with KAI_UPDATE_GOLDEN=1 and review"
+    elif cmp -s "$work/$case.$file" "$dir/$file"; then
+      pass "golden $case/$file"
+    else
+      fail "golden $case/$file" "$(diff -u "$dir/$file" "$work/$case.$file" || true)"
+    fi
+  done
+done
+
+# 3. sudoers syntax.
+visudo=$(command -v visudo || true)
+[ -n "$visudo" ] || [ ! -x /usr/sbin/visudo ] || visudo=/usr/sbin/visudo
+if [ -z "$visudo" ]; then
+  skip "visudo -cf: visudo not installed (Debian: apt-get install sudo)"
+else
+  for dir in "$here"/cases/*/; do
+    case=$(basename "$dir")
+    if out=$("$visudo" -cf "$work/$case.sudoers" 2>&1); then
+      pass "visudo $case"
+    else
+      fail "visudo $case" "$out"
+    fi
+  done
+fi
+
+# 4. Invalid configurations: validate lists the message, render refuses.
+for dir in "$here"/errors/*/; do
+  dir=${dir%/}
+  case=$(basename "$dir")
+  expr="(import ./nixos-module/lib.nix { }).validate (import ./$dir/input.nix)"
+  if ! errors=$(eval_json -E "$expr" 2>&1); then
+    fail "validate $case" "$errors"
+    continue
+  fi
+  errors=$(jq -r '.[]' <<<"$errors")
+  rendered_ok=0
+  stderr=$(eval_json -E "(import ./nixos-module/lib.nix { }).render (import ./$dir/input.nix)" 2>&1 >/dev/null) ||
+    rendered_ok=$?
+  missing=""
+  while IFS= read -r want; do
+    [ -n "$want" ] || continue
+    grep -qF -- "$want" <<<"$errors" || missing+="validate lacks: $want"$'\n'
+    grep -qF -- "$want" <<<"$stderr" || missing+="render error lacks: $want"$'\n'
+  done <"$dir/expected"
+  if [ "$rendered_ok" = 0 ]; then
+    fail "error $case" "render succeeded"
+  elif [ -n "$missing" ]; then
+    fail "error $case" "$missing--- got:"$'\n'"$errors"
+  else
+    pass "error $case"
+  fi
+done
+# The env renderer itself refuses a newline (defence in depth).
+if out=$(eval_json -E '(import ./nixos-module/lib.nix { }).renderEnvFile { A = "x\ny"; }' 2>&1); then
+  fail "env newline refused" "rendered: $out"
+elif grep -qF "the value of A contains a newline" <<<"$out"; then
+  pass "env newline refused"
+else
+  fail "env newline refused" "$out"
+fi
+
+# 5. The modules, with nixpkgs' lib (optional).
+if [ -z "${NIXPKGS_LIB:-}" ] || [ ! -e "${NIXPKGS_LIB}/lib/default.nix" ]; then
+  skip "module evaluation: set NIXPKGS_LIB to a nixpkgs.lib checkout (a directory with lib/default.nix)"
+else
+  if ! eval_json "$here/module-eval.nix" --arg nixpkgsLib "$NIXPKGS_LIB" >"$work/module.json" 2>"$work/err"; then
+    fail "module evaluation" "$(cat "$work/err")"
+  else
+    while IFS='|' read -r name test; do
+      [ -n "$name" ] || continue
+      if jq -e "$test" "$work/module.json" >/dev/null; then
+        pass "module $name"
+      else
+        fail "module $name" "jq: $test"
+      fi
+    done <<'EOF'
+valid NixOS config has no failed assertion|.nixos.failed == []
+systemd Type=notify, NotifyAccess=main|.nixos.Type == "notify" and .nixos.NotifyAccess == "main"
+WatchdogSec 30s, Restart=on-failure|.nixos.WatchdogSec == "30s" and .nixos.Restart == "on-failure"
+ExecStart runs the unwrapped kai with /etc/kai/env|.nixos.ExecStart | test("^/nix/store/[^ ]+/bin/kai run --env-file /etc/kai/env$")
+token via LoadCredential|.nixos.LoadCredential == ["telegram-bot-token:/run/keys/kai-telegram-token"]
+NoNewPrivileges off for sudo, ProtectSystem strict|.nixos.NoNewPrivileges == false and .nixos.ProtectSystem == "strict"
+data dir writable|.nixos.ReadWritePaths | index("/var/lib/kai") != null
+sudo found through /run/wrappers|.nixos.path == ["/run/wrappers"]
+/etc/kai files are the checked ones|.nixos.etc["kai/env"] | endswith("-kai-config/env")
+env from the module equals lib.nix for the same options|.nixos.env | contains("CODEX_BIN=\"/nix/store/00000000000000000000000000000000-codex-0.169.0/bin/codex\"\n")
+sudo rule: kai as alice, exactly codex and kai|.nixos.sudoRules == [{"users":["kai"],"runAs":"alice","commands":[{"command":"/nix/store/00000000000000000000000000000000-codex-0.169.0/bin/codex","options":["NOPASSWD","SETENV"]},{"command":"/nix/store/00000000000000000000000000000000-kai-0.1.0/bin/kai","options":["NOPASSWD","SETENV"]}]}]
+tmpfiles: workspace owned by alice 0700|.nixos.tmpfiles["/var/lib/kai/home/alice"].d == {"user":"alice","group":"users","mode":"0700"}
+login hint names the configured codex|.nixos.loginHints | contains("sudo -u alice -H /nix/store/00000000000000000000000000000000-codex-0.169.0/bin/codex login")
+service user home is the data dir|.nixos.serviceUser.home == "/var/lib/kai" and .nixos.serviceUser.isSystemUser
+codex-only config has no CLAUDE_BIN|.nixos.env | contains("CLAUDE_BIN") | not
+mixed: CLAUDE_BIN present, claude user on the service account needs no rule|(.mixed.env | contains("CLAUDE_BIN=")) and (.mixed.sudoRules | length) == 1 and .mixed.failed == []
+assertion: wrong global model lists the codex models|.failures["wrong-model"] | any(contains("services.kai.model = \"opus\"") and contains("valid codex models: gpt-5.5, gpt-5.6-luna"))
+assertion: wrong user model|.failures["wrong-user-model"] | any(contains("services.kai.users.alice.model = \"sonnet\"") and contains("valid codex models"))
+assertion: duplicate Telegram ids|.failures["duplicate-ids"] | any(contains("Telegram id 1001 is given to alice, bob"))
+assertion: token file inside the store|.failures["token-in-store"] | any(contains("keep the bot token outside the store"))
+assertion: undeclared osUser|.failures["undeclared-os-user"] | any(contains("users.users.carol is not declared"))
+assertion: claude user without claude.package|.failures["claude-package-null"] | any(contains("services.kai.claude.package = pkgs.claude-code;"))
+darwin: valid config has no failed assertion|.darwin.failed == []
+darwin: launchd runs kai run --env-file /etc/kai/env|.darwin.programArguments[1:] == ["run","--env-file","/etc/kai/env"]
+darwin: token through TELEGRAM_BOT_TOKEN_FILE|.darwin.tokenEnv == "/run/keys/kai-telegram-token"
+darwin: sudoers text is lib.nix's|.darwin.sudoers == .darwin.renderedSudoers and (.darwin.sudoers | contains("kai ALL=(alice) NOPASSWD:SETENV: "))
+darwin: activation creates the workspace|.darwin.activation | contains("chmod 0700 /var/lib/kai/home/alice")
+darwin: wrong model fails|.darwinFailures["wrong-model"] | any(contains("valid codex models"))
+EOF
+  fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

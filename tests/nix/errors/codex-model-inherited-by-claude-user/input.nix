@@ -1,0 +1,12 @@
+# bob switched to claude but inherits nothing: his own model is a codex one.
+{
+  backend = "codex";
+  kaiBin = "/nix/store/0c6f7mq2qkxv8nyl4bs5zxyd4x3w8rcs-kai-0.1.0/bin/kai";
+  codex.binary = "/nix/store/9ffvh1djfz3q8l2hp6rgmlv3xn0hs1ib-codex-0.169.0/bin/codex";
+  claude.binary = "/nix/store/4wq1a2m4z8brbx5rjmj6p0v7x2y1k9gd-claude-code-2.1.328/bin/claude";
+  users.bob = {
+    telegramId = 1002;
+    backend = "claude";
+    model = "gpt-5.5";
+  };
+}
