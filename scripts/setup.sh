@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything Kai's build and tests need on a fresh Debian machine:
+# sudo and nix-bin from Debian (OS-user isolation tests, Nix checks) and the
+# pinned agent CLIs from npm into ./.tools. Idempotent: safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CODEX_VERSION=0.169.0
+
+need_apt=()
+command -v sudo >/dev/null 2>&1 || need_apt+=(sudo)
+command -v nix-instantiate >/dev/null 2>&1 || need_apt+=(nix-bin)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need ${need_apt[*]}; run as root or: sudo apt-get install -y ${need_apt[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need_apt[*]} (apt)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+installed=$(./.tools/node_modules/.bin/codex --version 2>/dev/null || true)
+if [ "$installed" != "codex-cli $CODEX_VERSION" ]; then
+  echo "setup: installing @openai/codex@$CODEX_VERSION into .tools/"
+  mkdir -p .tools
+  npm install --silent --no-audit --no-fund --prefix .tools "@openai/codex@$CODEX_VERSION" >/dev/null
+fi
+./.tools/node_modules/.bin/codex --version
+echo "setup: done"
