@@ -53,6 +53,8 @@ pub struct Chat {
     state: ChatState,
     session: Option<Session>,
     queue: VecDeque<String>,
+    /// True while a turn runs (commands are also handled mid-turn).
+    busy: bool,
 }
 
 impl Chat {
@@ -77,6 +79,7 @@ impl Chat {
             state,
             session: None,
             queue: VecDeque::new(),
+            busy: false,
         }
     }
 
@@ -142,7 +145,9 @@ impl Chat {
         let renderer = tokio::spawn(render(self.shared.tg.clone(), self.chat, view_rx));
         self.state.turn_in_flight = true;
         self.save();
+        self.busy = true;
         let final_text = self.drive(&text, &views, rx).await;
+        self.busy = false;
         views.send_modify(|v| v.done = Some(final_text));
         if let Err(e) = renderer.await {
             tracing::error!("reply renderer failed: {e}");
@@ -207,7 +212,12 @@ impl Chat {
                         Err(e) => {
                             tracing::warn!("agent failed mid-turn: {e}");
                             self.close_session().await;
-                            return with_note(&reply, &format!("⚠️ The agent stopped unexpectedly ({}). Your next message starts a fresh agent that continues this conversation.", short(&e)));
+                            // Its stderr is for the log; the user needs what happened and what now.
+                            let what = match e {
+                                AgentError::Exited { .. } => "its process exited".to_string(),
+                                other => short(&other),
+                            };
+                            return with_note(&reply, &format!("⚠️ The agent stopped unexpectedly ({what}). Your next message starts a fresh agent that continues this conversation."));
                         }
                     }
                 }
@@ -223,7 +233,7 @@ impl Chat {
                     Some(Input::Text(t)) => {
                         self.queue.push_back(t);
                         let n = self.queue.len();
-                        self.say(format!("⏳ Queued ({n} waiting): I'll answer when the current reply is done. /stop cancels it.")).await;
+                        self.say(format!("⏳ Queued ({n} waiting): I'll answer once the current reply is finished. /stop cancels it.")).await;
                     }
                     Some(Input::Command(Command::Stop)) => {
                         if !stopping {
@@ -377,7 +387,8 @@ impl Chat {
             Command::Status => {
                 let cfg = &self.shared.cfg;
                 let session = match &self.session {
-                    Some(s) => format!("running (pid {})", s.pid()),
+                    Some(s) if self.busy => format!("answering (pid {})", s.pid()),
+                    Some(s) => format!("idle (pid {})", s.pid()),
                     None if self.state.conversation.is_some() => "stopped; the conversation resumes on your next message".into(),
                     None => "none yet".into(),
                 };

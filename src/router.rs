@@ -42,7 +42,7 @@ impl Router {
         let mut backoff = Duration::from_secs(1);
         let mut last_status = String::new();
         loop {
-            if let Some(_interval) = watchdog {
+            if watchdog.is_some() {
                 systemd::notify("WATCHDOG=1");
             }
             let status = format!(
@@ -53,7 +53,10 @@ impl Router {
                 systemd::notify(&format!("STATUS={status}"));
                 last_status = status;
             }
-            let poll = self.shared.tg.get_updates(offset);
+            // The loop pings the watchdog once per poll, so a poll must
+            // return well within half the watchdog period.
+            let wait = watchdog.map_or(Duration::from_secs(60), |w| w / 3);
+            let poll = self.shared.tg.get_updates(offset, wait);
             let result = tokio::select! {
                 r = poll => r,
                 _ = self.shared.shutdown.cancelled() => break,

@@ -84,6 +84,8 @@ impl CodexSession {
         if let Some(thread) = &spec.resume {
             let mut params = base.clone();
             params["threadId"] = json!(thread);
+            // The history is not needed here, and asking for it is deprecated.
+            params["excludeTurns"] = json!(true);
             match self.call("thread/resume", params).await {
                 Ok(r) => {
                     self.thread_id = thread_id(&r)

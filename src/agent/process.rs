@@ -163,7 +163,8 @@ impl AgentProcess {
             let tail = Arc::clone(&stderr_tail);
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stderr).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
+                while let Ok(Some(raw)) = lines.next_line().await {
+                    let line = strip_ansi(&raw);
                     tracing::debug!(target: "kai::agent::stderr", "{line}");
                     if let Ok(mut t) = tail.lock() {
                         if t.len() == STDERR_TAIL_LINES {
@@ -287,6 +288,28 @@ impl Drop for AgentProcess {
     }
 }
 
+/// Removes terminal colour codes: codex colours its log lines even into a
+/// pipe, and they would garble logs and messages to users.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters… final byte in @..~
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub fn current_uid() -> u32 {
     // SAFETY: getuid cannot fail and has no preconditions.
     unsafe { libc::getuid() }
@@ -301,4 +324,21 @@ pub fn find_sudo() -> PathBuf {
         }
     }
     PathBuf::from("sudo")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_ansi;
+
+    #[test]
+    fn strips_colour_codes_only() {
+        assert_eq!(
+            strip_ansi("\u{1b}[2mtime\u{1b}[0m \u{1b}[31mERROR\u{1b}[0m x [y]"),
+            "time ERROR x [y]"
+        );
+        assert_eq!(
+            strip_ansi("sudo: a password is required"),
+            "sudo: a password is required"
+        );
+    }
 }

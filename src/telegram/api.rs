@@ -67,11 +67,17 @@ impl Telegram {
         Ok(me.username.clone().unwrap_or_else(|| me.first_name.clone()))
     }
 
-    pub async fn get_updates(&self, offset: i32) -> Result<Vec<Update>, RequestError> {
+    /// One long poll of at most `wait` (capped at [`POLL_SECONDS`]).
+    pub async fn get_updates(
+        &self,
+        offset: i32,
+        wait: Duration,
+    ) -> Result<Vec<Update>, RequestError> {
+        let secs = (wait.as_secs() as u32).clamp(1, POLL_SECONDS);
         self.bot
             .get_updates()
             .offset(offset)
-            .timeout(POLL_SECONDS)
+            .timeout(secs)
             .allowed_updates(vec![AllowedUpdate::Message])
             .await
     }

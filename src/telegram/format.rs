@@ -61,7 +61,11 @@ fn inline(line: &str, out: &mut String) {
                 continue;
             }
         }
-        let next = rest[1..].find(['`', '*']).map_or(rest.len(), |i| i + 1);
+        // Skip at least the first character (not byte: replies start with emoji).
+        let first = rest.chars().next().map_or(1, char::len_utf8);
+        let next = rest[first..]
+            .find(['`', '*'])
+            .map_or(rest.len(), |i| i + first);
         out.push_str(&escape(&rest[..next]));
         rest = &rest[next..];
     }
@@ -90,6 +94,13 @@ mod tests {
             "Run:\n<pre><code class=\"language-sh\">echo &lt;hi&gt;</code></pre>\nthen <b>done</b> and <code>ls</code>."
         );
         assert_eq!(to_html("```\nplain\n```"), "<pre>plain</pre>");
+    }
+
+    #[test]
+    fn multibyte_text_around_markers_is_kept_whole() {
+        assert_eq!(to_html("⚠️ Stopped."), "⚠️ Stopped.");
+        assert_eq!(to_html("é`x`é**b**ü"), "é<code>x</code>é<b>b</b>ü");
+        assert_eq!(to_html("🆕 `a` 🆕"), "🆕 <code>a</code> 🆕");
     }
 
     #[test]

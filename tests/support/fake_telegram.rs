@@ -1,0 +1,564 @@
+//! Loopback fake of the Telegram Bot API for integration tests.
+//!
+//! Speaks the same wire format as `https://api.telegram.org`: `POST
+//! {url}/bot{token}/{method}` with a JSON body (what teloxide sends), answered
+//! with `{"ok":true,"result":...}` or `{"ok":false,"error_code":..,
+//! "description":..}`. Error descriptions are copied verbatim from Telegram
+//! because teloxide turns them into `ApiError` variants by exact string match.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+/// Telegram's limit on message text, in UTF-16 code units after entity parsing.
+const MAX_TEXT: usize = 4096;
+/// Canonical spellings, so recorded calls don't depend on the client's casing.
+const METHODS: &str = "getMe getUpdates sendMessage editMessageText deleteMessage sendChatAction \
+    setMyCommands getMyCommands deleteMyCommands deleteWebhook setWebhook getWebhookInfo logOut close";
+const NOT_MODIFIED: &str = "Bad Request: message is not modified: specified new message content \
+    and reply markup are exactly the same as a current content and reply markup of the message";
+
+/// A loopback Bot API server; clones share state. Dropping it does not stop the server.
+#[derive(Clone)]
+pub struct FakeTelegram {
+    inner: Arc<Inner>,
+    addr: std::net::SocketAddr,
+}
+
+/// One HTTP request the fake received, recorded even when it failed.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// Canonical camelCase method name, e.g. "sendMessage".
+    pub method: String,
+    /// Request parameters (JSON body merged with query string).
+    pub params: Value,
+    /// HTTP status answered; 0 while still in flight or when the call was hung.
+    pub status: u16,
+    /// When the request arrived.
+    pub at: Instant,
+}
+
+/// Current state of a message the bot sent.
+#[derive(Clone, Debug)]
+pub struct BotMessage {
+    /// Chat the message lives in.
+    pub chat_id: i64,
+    /// Telegram message id, unique per chat.
+    pub message_id: i64,
+    /// Latest text, exactly as the bot sent it (markup not parsed).
+    pub text: String,
+    /// parse_mode of the latest send/edit.
+    pub parse_mode: Option<String>,
+    /// Number of successful edits.
+    pub edits: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Fault {
+    Fail(u16),
+    RateLimit(u64),
+    Hang,
+}
+
+struct FaultRule {
+    method: String, // lowercase, or "*"
+    remaining: usize,
+    fault: Fault,
+}
+
+#[derive(Default)]
+struct State_ {
+    calls: Vec<Call>,
+    /// Queued updates not yet confirmed by an offset: (update_id, update JSON).
+    updates: Vec<(i64, Value)>,
+    next_update_id: i64,
+    /// Last message id used per chat (user and bot messages share the sequence).
+    last_message_id: HashMap<i64, i64>,
+    bot_messages: HashMap<i64, Vec<BotMessage>>,
+    commands: Value,
+    reject_formatting: bool,
+    faults: Vec<FaultRule>,
+    /// Bumped by every getUpdates; an older long poll that sees a newer one gets 409, like Telegram.
+    poll_generation: u64,
+}
+
+struct Inner {
+    state: Mutex<State_>,
+    /// Wakes long-polling getUpdates when an update is queued.
+    new_update: Notify,
+}
+
+type Reply = (StatusCode, Value);
+
+impl FakeTelegram {
+    /// The only bot token the fake accepts.
+    pub const TOKEN: &'static str = "123456:TEST-TOKEN";
+    /// Bot user id (the part of TOKEN before the colon).
+    pub const BOT_ID: i64 = 123456;
+
+    /// Binds 127.0.0.1 on an ephemeral port and serves from a thread of its own until the process exits.
+    pub async fn start() -> FakeTelegram {
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State_ {
+                next_update_id: 1000,
+                commands: json!([]),
+                ..Default::default()
+            }),
+            new_update: Notify::new(),
+        });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().fallback(handle).with_state(inner.clone());
+        // Own runtime, so the fake keeps answering even while the test's runtime
+        // (often current_thread) is blocked, e.g. in std::process::Command::output().
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap()
+            })
+        });
+        FakeTelegram { inner, addr }
+    }
+
+    /// Base URL to pass as TELEGRAM_API_URL (no trailing slash, no path).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queues a private-chat text message from user `from_id`; returns its update_id.
+    pub fn send_text(&self, from_id: i64, text: &str) -> i64 {
+        let mut st = self.inner.state.lock().unwrap();
+        let message_id = next_message_id(&mut st, from_id);
+        let user = json!({"id": from_id, "is_bot": false, "first_name": format!("User{from_id}"),
+            "username": format!("user{from_id}"), "language_code": "en"});
+        let mut msg = json!({"message_id": message_id, "from": user, "chat": private_chat(from_id),
+            "date": now(), "text": text});
+        // Telegram marks a leading /command with a bot_command entity.
+        if text.starts_with('/') {
+            let cmd = text.split_whitespace().next().unwrap_or("");
+            msg["entities"] =
+                json!([{"type": "bot_command", "offset": 0, "length": utf16_len(cmd)}]);
+        }
+        let update_id = st.next_update_id;
+        st.next_update_id += 1;
+        st.updates
+            .push((update_id, json!({"update_id": update_id, "message": msg})));
+        drop(st);
+        self.inner.new_update.notify_waiters();
+        update_id
+    }
+
+    /// All calls so far, in arrival order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.state.lock().unwrap().calls.clone()
+    }
+
+    /// Calls of one method (case-insensitive), in arrival order.
+    pub fn calls_of(&self, method: &str) -> Vec<Call> {
+        let calls = self.calls();
+        calls
+            .into_iter()
+            .filter(|c| c.method.eq_ignore_ascii_case(method))
+            .collect()
+    }
+
+    /// Current state of each bot message in the chat, in send order.
+    pub fn messages(&self, chat_id: i64) -> Vec<BotMessage> {
+        let st = self.inner.state.lock().unwrap();
+        st.bot_messages.get(&chat_id).cloned().unwrap_or_default()
+    }
+
+    /// Text of the newest bot message in the chat.
+    pub fn last_text(&self, chat_id: i64) -> Option<String> {
+        self.messages(chat_id).pop().map(|m| m.text)
+    }
+
+    /// Polls (every ~20ms) until `pred` holds over the bot messages of `chat_id`, or timeout; returns the messages at that point or None.
+    pub async fn wait_messages(
+        &self,
+        chat_id: i64,
+        timeout: Duration,
+        pred: impl Fn(&[BotMessage]) -> bool,
+    ) -> Option<Vec<BotMessage>> {
+        poll_until(timeout, || Some(self.messages(chat_id)).filter(|m| pred(m))).await
+    }
+
+    /// Polls until a call matching pred was recorded; returns it.
+    pub async fn wait_call(&self, timeout: Duration, pred: impl Fn(&Call) -> bool) -> Option<Call> {
+        poll_until(timeout, || self.calls().into_iter().find(|c| pred(c))).await
+    }
+
+    /// Number of getMe calls received (any outcome).
+    pub fn get_me_count(&self) -> usize {
+        self.calls_of("getMe").len()
+    }
+
+    /// Updates queued and not yet confirmed by a getUpdates offset.
+    pub fn pending_updates(&self) -> usize {
+        self.inner.state.lock().unwrap().updates.len()
+    }
+
+    /// When on, any sendMessage/editMessageText with a parse_mode fails with "can't parse entities".
+    pub fn reject_formatting(&self, on: bool) {
+        self.inner.state.lock().unwrap().reject_formatting = on;
+    }
+
+    /// Answers the next `n` calls of `method` ("*" = any) with HTTP `status` and ok:false.
+    pub fn fail_next(&self, method: &str, n: usize, status: u16) {
+        self.add_fault(method, n, Fault::Fail(status));
+    }
+
+    /// Answers the next `n` calls of `method` with 429 and parameters.retry_after.
+    pub fn rate_limit_next(&self, method: &str, n: usize, retry_after_secs: u64) {
+        self.add_fault(method, n, Fault::RateLimit(retry_after_secs));
+    }
+
+    /// Accepts the next `n` calls of `method` and never answers them.
+    pub fn hang_next(&self, method: &str, n: usize) {
+        self.add_fault(method, n, Fault::Hang);
+    }
+
+    fn add_fault(&self, method: &str, n: usize, fault: Fault) {
+        let method = method.to_ascii_lowercase();
+        let rule = FaultRule {
+            method,
+            remaining: n,
+            fault,
+        };
+        self.inner.state.lock().unwrap().faults.push(rule);
+    }
+}
+
+/// Re-evaluates `f` every 20 ms until it yields something or `timeout` passes.
+async fn poll_until<T>(timeout: Duration, f: impl Fn() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Some(v) => return Some(v),
+            None if Instant::now() >= deadline => return None,
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// Single entry point: the path carries token and method, so routing is done by hand.
+async fn handle(State(inner): State<Arc<Inner>>, uri: Uri, body: Bytes) -> Response {
+    // Path is "[/prefix]/bot<token>/<method>"; tolerate prefixes and doubled slashes.
+    let mut segs = uri.path().split('/').filter(|s| !s.is_empty());
+    let (token, raw_method) = match segs.by_ref().find(|s| s.starts_with("bot")) {
+        Some(t) => (
+            t["bot".len()..].to_string(),
+            segs.next().unwrap_or("").to_string(),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let method = METHODS
+        .split_whitespace()
+        .find(|m| m.eq_ignore_ascii_case(&raw_method))
+        .map_or(raw_method.clone(), String::from);
+    let params = parse_params(&uri, &body);
+
+    let idx = {
+        let mut st = inner.state.lock().unwrap();
+        let call = Call {
+            method: method.clone(),
+            params: params.clone(),
+            status: 0,
+            at: Instant::now(),
+        };
+        st.calls.push(call);
+        st.calls.len() - 1
+    };
+    let (status, body) = if token != FakeTelegram::TOKEN {
+        error(401, "Unauthorized")
+    } else {
+        match take_fault(&inner, &method) {
+            Some(Fault::Hang) => std::future::pending().await,
+            Some(Fault::Fail(code)) => {
+                let reason = StatusCode::from_u16(code)
+                    .ok()
+                    .and_then(|s| s.canonical_reason());
+                error(code, reason.unwrap_or("Injected failure"))
+            }
+            Some(Fault::RateLimit(secs)) => {
+                let (s, mut b) = error(429, &format!("Too Many Requests: retry after {secs}"));
+                b["parameters"] = json!({ "retry_after": secs });
+                (s, b)
+            }
+            None if method == "getUpdates" => get_updates(&inner, &params).await,
+            None => {
+                let mut st = inner.state.lock().unwrap();
+                dispatch(&mut st, &method, &params)
+            }
+        }
+    };
+    inner.state.lock().unwrap().calls[idx].status = status.as_u16();
+    (status, axum::Json(body)).into_response()
+}
+
+/// Consumes one use of the first matching fault rule.
+fn take_fault(inner: &Inner, method: &str) -> Option<Fault> {
+    let mut st = inner.state.lock().unwrap();
+    let rule = st
+        .faults
+        .iter_mut()
+        .find(|r| r.remaining > 0 && (r.method == "*" || r.method.eq_ignore_ascii_case(method)))?;
+    rule.remaining -= 1;
+    Some(rule.fault)
+}
+
+/// Long poll: answer as soon as updates at/after `offset` exist, or `[]` after `timeout` s.
+async fn get_updates(inner: &Inner, p: &Value) -> Reply {
+    let offset = int(&p["offset"]).unwrap_or(0);
+    let limit = int(&p["limit"]).unwrap_or(100).clamp(1, 100) as usize;
+    let timeout = int(&p["timeout"]).unwrap_or(0).clamp(0, 3600) as u64;
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let generation = {
+        let mut st = inner.state.lock().unwrap();
+        st.poll_generation += 1;
+        st.poll_generation
+    };
+    inner.new_update.notify_waiters(); // let an older poll notice it was superseded
+    loop {
+        // Registered before checking the queue, so a send_text in between still wakes us.
+        let notified = inner.new_update.notified();
+        {
+            let mut st = inner.state.lock().unwrap();
+            if st.poll_generation != generation {
+                let d = "Conflict: terminated by other getUpdates request; \
+                    make sure that only one bot instance is running";
+                return error(409, d);
+            }
+            // A positive offset confirms (drops) everything before it; a negative one keeps the last -offset.
+            if offset > 0 {
+                st.updates.retain(|(id, _)| *id >= offset);
+            } else if offset < 0 {
+                let keep = st
+                    .updates
+                    .len()
+                    .saturating_sub(offset.unsigned_abs() as usize);
+                st.updates.drain(..keep);
+            }
+            if !st.updates.is_empty() || Instant::now() >= deadline {
+                let batch = st.updates.iter().take(limit).map(|(_, u)| u.clone());
+                return ok(Value::Array(batch.collect()));
+            }
+        }
+        let _ = tokio::time::timeout_at(deadline.into(), notified).await;
+    }
+}
+
+fn dispatch(st: &mut State_, method: &str, p: &Value) -> Reply {
+    match method {
+        "getMe" => {
+            let mut me = bot_user();
+            for k in [
+                "can_read_all_group_messages",
+                "supports_inline_queries",
+                "has_main_web_app",
+            ] {
+                me[k] = json!(false);
+            }
+            me["can_join_groups"] = json!(true);
+            ok(me)
+        }
+        "sendMessage" => {
+            let (chat_id, text, parse_mode) = text_params(p);
+            if let Some(err) = check_text(st, &text, &parse_mode, false) {
+                return err;
+            }
+            let message_id = next_message_id(st, chat_id);
+            let m = BotMessage {
+                chat_id,
+                message_id,
+                text,
+                parse_mode,
+                edits: 0,
+            };
+            let result = message_json(&m, false);
+            st.bot_messages.entry(chat_id).or_default().push(m);
+            ok(result)
+        }
+        "editMessageText" => {
+            let (chat_id, text, parse_mode) = text_params(p);
+            let message_id = int(&p["message_id"]).unwrap_or(0);
+            if let Some(err) = check_text(st, &text, &parse_mode, true) {
+                return err;
+            }
+            let last_id = st.last_message_id.get(&chat_id).copied().unwrap_or(0);
+            let msgs = st.bot_messages.entry(chat_id).or_default();
+            let Some(m) = msgs.iter_mut().find(|m| m.message_id == message_id) else {
+                // Ids that exist but belong to the user can't be edited by the bot.
+                return if message_id > 0 && message_id <= last_id {
+                    error(400, "Bad Request: message can't be edited")
+                } else {
+                    error(400, "Bad Request: message to edit not found")
+                };
+            };
+            if m.text == text && m.parse_mode == parse_mode {
+                return error(400, NOT_MODIFIED);
+            }
+            (m.text, m.parse_mode) = (text, parse_mode);
+            m.edits += 1;
+            ok(message_json(m, true))
+        }
+        "deleteMessage" => {
+            let (chat_id, id) = (int(&p["chat_id"]).unwrap_or(0), int(&p["message_id"]));
+            let msgs = st.bot_messages.entry(chat_id).or_default();
+            match msgs.iter().position(|m| Some(m.message_id) == id) {
+                Some(i) => {
+                    msgs.remove(i);
+                    ok(json!(true))
+                }
+                None => error(400, "Bad Request: message to delete not found"),
+            }
+        }
+        "setMyCommands" => {
+            st.commands = p["commands"].clone();
+            ok(json!(true))
+        }
+        "getMyCommands" => ok(st.commands.clone()),
+        "sendChatAction" | "deleteWebhook" | "deleteMyCommands" | "logOut" | "close" => {
+            ok(json!(true))
+        }
+        "getWebhookInfo" => ok(
+            json!({"url": "", "has_custom_certificate": false, "pending_update_count": st.updates.len()}),
+        ),
+        _ => error(404, "Not Found"), // what Telegram answers for an unknown method
+    }
+}
+
+/// Validation shared by send and edit, in Telegram's order: entities, emptiness, length.
+fn check_text(st: &State_, text: &str, parse_mode: &Option<String>, edit: bool) -> Option<Reply> {
+    if parse_mode.is_some() && st.reject_formatting {
+        let d = "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 0";
+        return Some(error(400, d));
+    }
+    let visible = match parse_mode.as_deref() {
+        Some(m) if m.eq_ignore_ascii_case("html") => html_visible(text),
+        _ => text.to_string(),
+    };
+    if visible.trim().is_empty() {
+        return Some(error(400, "Bad Request: message text is empty"));
+    }
+    if utf16_len(&visible) > MAX_TEXT {
+        // Telegram words this differently for edits, and teloxide maps them to different variants.
+        let d = if edit {
+            "Bad Request: MESSAGE_TOO_LONG"
+        } else {
+            "Bad Request: message is too long"
+        };
+        return Some(error(400, d));
+    }
+    None
+}
+
+/// Text as Telegram counts it for HTML: tags removed, entities as one character.
+fn html_visible(s: &str) -> String {
+    let (mut out, mut in_tag) = (String::new(), false);
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let entities = [
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&amp;", "&"),
+    ];
+    entities.iter().fold(out, |s, (e, c)| s.replace(e, c))
+}
+
+fn next_message_id(st: &mut State_, chat_id: i64) -> i64 {
+    let id = st.last_message_id.entry(chat_id).or_insert(0);
+    *id += 1;
+    *id
+}
+
+fn message_json(m: &BotMessage, edited: bool) -> Value {
+    let mut v = json!({"message_id": m.message_id, "from": bot_user(),
+        "chat": private_chat(m.chat_id), "date": now(), "text": m.text});
+    if edited {
+        v["edit_date"] = json!(now());
+    }
+    v
+}
+
+/// The bot as a `User` (getMe adds the capability fields teloxide's `Me` requires).
+fn bot_user() -> Value {
+    json!({"id": FakeTelegram::BOT_ID, "is_bot": true, "first_name": "Kai Test", "username": "kai_test_bot"})
+}
+
+fn private_chat(id: i64) -> Value {
+    json!({"id": id, "type": "private", "first_name": format!("User{id}"), "username": format!("user{id}")})
+}
+
+/// JSON body (what teloxide sends) merged over query-string parameters (what curl users send).
+fn parse_params(uri: &Uri, body: &[u8]) -> Value {
+    let mut params = serde_json::Map::new();
+    let query = uri.query().unwrap_or("");
+    for pair in query.split('&').filter(|s| !s.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        params.insert(k.to_string(), Value::String(v.to_string()));
+    }
+    if let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) {
+        params.extend(obj);
+    }
+    Value::Object(params)
+}
+
+/// Integer parameter, accepting the string form Telegram also accepts.
+fn int(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str()?.parse().ok())
+}
+
+/// chat_id, text and parse_mode of sendMessage/editMessageText.
+fn text_params(p: &Value) -> (i64, String, Option<String>) {
+    let text = p["text"].as_str().unwrap_or_default().to_string();
+    (
+        int(&p["chat_id"]).unwrap_or(0),
+        text,
+        p["parse_mode"].as_str().map(String::from),
+    )
+}
+
+fn utf16_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn ok(result: Value) -> Reply {
+    (StatusCode::OK, json!({"ok": true, "result": result}))
+}
+
+fn error(code: u16, description: &str) -> Reply {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        json!({"ok": false, "error_code": code, "description": description}),
+    )
+}

@@ -1,0 +1,272 @@
+//! Runs the built `kai` binary as an operator would (env file + users file),
+//! against the fakes, with a PATH that holds no `claude` — or a tripwire
+//! `claude` that records any attempt to run it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kai::agent::proctree;
+
+use super::codex_home;
+use super::fake_responses::FakeResponses;
+use super::fake_telegram::FakeTelegram;
+
+pub const ALICE: i64 = 1001;
+pub const BOB: i64 = 1002;
+pub const STRANGER: i64 = 666;
+
+pub struct Options {
+    /// (name, telegram id) of each allowed user, all on codex as the service user.
+    pub users: Vec<(&'static str, i64)>,
+    pub timeout_secs: u64,
+    /// Put a `claude` on PATH that marks a file if anything runs it.
+    pub claude_tripwire: bool,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            users: vec![("alice", ALICE)],
+            timeout_secs: 60,
+            claude_tripwire: false,
+            extra_env: Vec::new(),
+        }
+    }
+}
+
+pub struct Kai {
+    pub tg: FakeTelegram,
+    pub api: FakeResponses,
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    opts_env: Vec<(String, String)>,
+}
+
+impl Kai {
+    pub async fn start(opts: Options) -> Kai {
+        let tg = FakeTelegram::start().await;
+        let api = FakeResponses::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let codex_dir = dir.path().join("codex-home");
+        std::fs::create_dir_all(&codex_dir).unwrap();
+        codex_home::write_codex_home(&codex_dir, &api.base_url(), true).unwrap();
+        let mut kai = Kai {
+            tg,
+            api,
+            dir,
+            child: None,
+            opts_env: Vec::new(),
+        };
+        kai.write_config(&opts);
+        kai.opts_env = kai.environment(&opts, &codex_dir);
+        kai.spawn();
+        kai
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write_config(&self, opts: &Options) {
+        let users: Vec<String> = opts
+            .users
+            .iter()
+            .map(|(n, id)| format!(r#"{{"name": "{n}", "telegram_id": {id}}}"#))
+            .collect();
+        std::fs::write(
+            self.path("users.json"),
+            format!(r#"{{"users": [{}]}}"#, users.join(",")),
+        )
+        .unwrap();
+        let env = format!(
+            "AGENT_BACKEND=\"codex\"\nAGENT_TIMEOUT_SECONDS=\"{}\"\nCODEX_BIN=\"{}\"\nCODEX_VERSION=\"0.169.0\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
+            opts.timeout_secs,
+            codex_home::codex_bin().display(),
+            self.path("data").display(),
+            self.path("users.json").display(),
+            self.tg.url()
+        );
+        std::fs::write(self.path("env"), env).unwrap();
+    }
+
+    fn environment(&self, opts: &Options, codex_dir: &Path) -> Vec<(String, String)> {
+        let mut path: Vec<String> = Vec::new();
+        if opts.claude_tripwire {
+            let trip = self.path("tripwire");
+            std::fs::create_dir_all(&trip).unwrap();
+            let script = format!(
+                "#!/bin/sh\necho \"$0 $*\" >> {}\nexit 97\n",
+                self.path("claude-ran").display()
+            );
+            std::fs::write(trip.join("claude"), script).unwrap();
+            std::fs::set_permissions(
+                trip.join("claude"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )
+            .unwrap();
+            path.push(trip.display().to_string());
+        }
+        // Only system directories, and none that holds a claude binary.
+        for d in ["/usr/local/bin", "/usr/bin", "/bin"] {
+            if !Path::new(d).join("claude").exists() {
+                path.push(d.to_string());
+            }
+        }
+        let home = self.path("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut env = vec![
+            ("PATH".to_string(), path.join(":")),
+            ("HOME".to_string(), home.display().to_string()),
+            (
+                "TELEGRAM_BOT_TOKEN".to_string(),
+                FakeTelegram::TOKEN.to_string(),
+            ),
+            ("KAI_LOG".to_string(), "kai=debug,info".to_string()),
+        ];
+        env.extend(codex_home::codex_env(codex_dir));
+        env.extend(opts.extra_env.iter().cloned());
+        env
+    }
+
+    /// Starts (or restarts) the daemon with the same configuration.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("kai.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_kai"))
+            .args(["run", "--env-file"])
+            .arg(self.path("env"))
+            .env_clear()
+            .envs(self.opts_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path("kai.log")).unwrap_or_default()
+    }
+
+    /// Every process below the daemon right now (the agents and their helpers).
+    pub fn descendants(&self) -> BTreeSet<i32> {
+        let procs = proctree::snapshot();
+        let mut t = proctree::tree(&procs, self.pid());
+        t.remove(&self.pid());
+        t
+    }
+
+    /// Pids of processes running the codex CLI under the daemon.
+    pub fn codex_pids(&self) -> Vec<i32> {
+        self.descendants()
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).contains("codex"))
+                    .unwrap_or(false)
+            })
+            .collect()
+    }
+
+    /// Sends a signal and waits for the daemon to exit; returns how long it took.
+    pub fn stop(&mut self, signal: i32, within: Duration) -> Option<Duration> {
+        let child = self.child.as_mut()?;
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let started = Instant::now();
+        while started.elapsed() < within {
+            if let Ok(Some(_)) = child.try_wait() {
+                self.child = None;
+                return Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn claude_ran(&self) -> Option<String> {
+        std::fs::read_to_string(self.path("claude-ran")).ok()
+    }
+
+    /// Waits until the last bot message in `chat` satisfies `pred`; panics
+    /// with the daemon's log otherwise.
+    pub async fn wait_text(&self, chat: i64, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let found = self
+            .tg
+            .wait_messages(chat, Duration::from_secs(secs), |msgs| {
+                msgs.last().is_some_and(|m| pred(&m.text))
+            })
+            .await;
+        match found {
+            Some(msgs) => msgs.last().map(|m| m.text.clone()).unwrap_or_default(),
+            None => panic!(
+                "timed out; messages in chat {chat}: {:#?}\n--- kai log ---\n{}",
+                self.tg.messages(chat),
+                self.log()
+            ),
+        }
+    }
+
+    /// Waits until the chat's turn is over (not only its text shown), by
+    /// asking `/status` until the agent is no longer answering.
+    pub async fn wait_idle(&self, chat: i64) {
+        for _ in 0..100 {
+            self.tg.send_text(chat, "/status");
+            let status = self
+                .wait_text(chat, 30, |t| t.starts_with("Backend:"))
+                .await;
+            if !status.contains("Agent: answering") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chat {chat} never became idle\n{}", self.log());
+    }
+
+    /// Waits for a bot message in `chat` (any, not only the last) satisfying `pred`.
+    pub async fn wait_any(&self, chat: i64, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let found = self
+            .tg
+            .wait_messages(chat, Duration::from_secs(secs), |msgs| {
+                msgs.iter().any(|m| pred(&m.text))
+            })
+            .await;
+        match found {
+            Some(msgs) => msgs
+                .iter()
+                .find(|m| pred(&m.text))
+                .map(|m| m.text.clone())
+                .unwrap_or_default(),
+            None => panic!(
+                "timed out; messages in chat {chat}: {:#?}\n--- kai log ---\n{}",
+                self.tg.messages(chat),
+                self.log()
+            ),
+        }
+    }
+}
+
+impl Drop for Kai {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// True when no process in `pids` is alive any more (zombies count as gone).
+pub fn all_gone(pids: &[i32]) -> bool {
+    let procs = proctree::snapshot();
+    !pids.iter().any(|p| procs.iter().any(|q| q.pid == *p))
+}

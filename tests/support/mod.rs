@@ -1,0 +1,9 @@
+//! Shared test support: loopback fakes of the Telegram Bot API and the
+//! OpenAI Responses API, a codex home pointing at the latter, and a harness
+//! that runs the real `kai` binary against them.
+#![allow(dead_code)]
+
+pub mod codex_home;
+pub mod fake_responses;
+pub mod fake_telegram;
+pub mod kai;
