@@ -26,6 +26,11 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// message. Memory follows active chats, not configured users.
 const IDLE_EVICTION: Duration = Duration::from_secs(15 * 60);
 
+/// Shown when the daemon stops mid-reply (the router closing the chat and
+/// the shutdown signal both mean this).
+const RESTARTING: &str =
+    "⚠️ Kai is restarting, so this reply was interrupted. Send your message again in a moment.";
+
 /// What the router hands a chat.
 #[derive(Debug)]
 pub enum Input {
@@ -259,7 +264,7 @@ impl Chat {
                     Some(Input::Command(c)) => self.command(c).await,
                     None => {
                         self.close_session().await;
-                        return with_note(&reply, "⚠️ Kai is shutting down; this reply was interrupted.");
+                        return with_note(&reply, RESTARTING);
                     }
                 },
                 _ = self.shared.shutdown.cancelled() => {
@@ -267,7 +272,7 @@ impl Chat {
                         let _ = tokio::time::timeout(Duration::from_secs(2), s.interrupt()).await;
                     }
                     self.close_session().await;
-                    return with_note(&reply, "⚠️ Kai is restarting, so this reply was interrupted. Send your message again in a moment.");
+                    return with_note(&reply, RESTARTING);
                 }
             }
         }
