@@ -334,7 +334,9 @@ impl Chat {
                 self.shared.active_sessions.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(AgentError::NotLoggedIn { os_user }) => Err(login_hint(&os_user, bin)),
+            Err(AgentError::NotLoggedIn { os_user }) => {
+                Err(login_hint(&os_user, bin, self.user.is_service_user))
+            }
             Err(e) => {
                 tracing::error!("could not start the agent: {e}");
                 Err(start_failure(
@@ -457,12 +459,16 @@ fn prepare_dir(dir: &Path, own: bool, os_user: &str) -> Result<(), String> {
     }
 }
 
-pub fn login_hint(os_user: &str, bin: &Path) -> String {
+pub fn login_hint(os_user: &str, bin: &Path, own_account: bool) -> String {
+    let how = if own_account {
+        format!("`{} login`", bin.display())
+    } else {
+        format!("`sudo -u {os_user} -H {} login`", bin.display())
+    };
     format!(
         "🔑 `{os_user}` is not logged in to Codex on this host, so I cannot run your request.\n\n\
-         On the host, as `{os_user}` (for example `sudo -u {os_user} -H {} login`), run:\n\ncodex login\n\n\
-         then send your message again.",
-        bin.display()
+         Codex credentials belong to each account: someone with a shell as `{os_user}` on the host runs\n\n\
+         codex login\n\n(for example {how}), then send your message again."
     )
 }
 

@@ -1,0 +1,124 @@
+//! The systemd contract, against a real datagram socket bound as
+//! `NOTIFY_SOCKET`: READY=1 only once Telegram answered getMe (here after two
+//! refused attempts), WATCHDOG=1 repeatedly from the polling loop, STATUS
+//! lines a person can read, and STOPPING=1 on SIGTERM.
+
+mod support;
+
+use std::os::unix::net::UnixDatagram;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::codex_home::codex_bin;
+use support::fake_telegram::FakeTelegram;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_after_get_me_then_watchdog_then_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let tg = FakeTelegram::start().await;
+    tg.fail_next("getMe", 2, 400);
+
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+
+    std::fs::write(
+        dir.path().join("users.json"),
+        r#"{"users": [{"name": "alice", "telegram_id": 1001}]}"#,
+    )
+    .unwrap();
+    let env = format!(
+        "AGENT_BACKEND=\"codex\"\nCODEX_BIN=\"{}\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
+        codex_bin().display(),
+        dir.path().join("data").display(),
+        dir.path().join("users.json").display(),
+        tg.url()
+    );
+    std::fs::write(dir.path().join("env"), env).unwrap();
+    let mut kai = Command::new(env!("CARGO_BIN_EXE_kai"))
+        .args(["run", "--env-file"])
+        .arg(dir.path().join("env"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "3000000")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let mut seen: Vec<(Instant, String)> = Vec::new();
+    let mut buf = [0u8; 4096];
+    let started = Instant::now();
+    let mut terminated = false;
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(n) = socket.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+            seen.push((Instant::now(), msg));
+        }
+        let watchdogs = seen
+            .iter()
+            .filter(|(_, m)| m.contains("WATCHDOG=1"))
+            .count();
+        if !terminated && watchdogs >= 4 {
+            unsafe { libc::kill(kai.id() as i32, libc::SIGTERM) };
+            terminated = true;
+        }
+        if terminated && seen.iter().any(|(_, m)| m.contains("STOPPING=1")) {
+            break;
+        }
+    }
+    let status = kai.wait().unwrap();
+    let all: Vec<&str> = seen.iter().map(|(_, m)| m.as_str()).collect();
+
+    let ready_at = seen
+        .iter()
+        .find(|(_, m)| m.contains("READY=1"))
+        .map(|(t, _)| *t)
+        .expect("READY=1 sent");
+    let get_me = tg.calls_of("getMe");
+    assert!(
+        get_me.len() >= 3,
+        "two refused getMe then one answered: {get_me:?}"
+    );
+    assert_eq!(
+        get_me.iter().filter(|c| c.status == 200).count(),
+        1,
+        "{get_me:?}"
+    );
+    let answered = get_me.iter().find(|c| c.status == 200).unwrap();
+    assert!(
+        answered.at < ready_at,
+        "READY=1 must follow the answered getMe"
+    );
+    let ready_index = all.iter().position(|m| m.contains("READY=1")).unwrap();
+    assert!(
+        all[..ready_index]
+            .iter()
+            .any(|m| m.contains("STATUS=retrying Telegram")),
+        "{all:?}"
+    );
+
+    let pings: Vec<Instant> = seen
+        .iter()
+        .filter(|(_, m)| m.contains("WATCHDOG=1"))
+        .map(|(t, _)| *t)
+        .collect();
+    assert!(pings.len() >= 4, "{all:?}");
+    let after_ready: Vec<&Instant> = pings.iter().filter(|t| **t > ready_at).collect();
+    for pair in after_ready.windows(2) {
+        let gap = pair[1].duration_since(*pair[0]);
+        // The loop aims at a third of the period; a gap of a whole period
+        // is what would make systemd kill the service.
+        assert!(
+            gap < Duration::from_secs(3),
+            "pings must come within WATCHDOG_USEC (3 s); gap {gap:?}"
+        );
+    }
+    assert!(all.iter().any(|m| m.contains("STATUS=ready")), "{all:?}");
+    assert!(all.iter().any(|m| m.contains("STOPPING=1")), "{all:?}");
+    assert!(status.success(), "{status:?}");
+}
