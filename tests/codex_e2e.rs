@@ -223,3 +223,98 @@ async fn a_silent_agent_times_out_with_a_clear_error() {
     kai.wait_text(ALICE, 90, |t| t.contains("echo: after the hang"))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_formatting_falls_back_to_plain_text() {
+    let kai = Kai::start(Options::default()).await;
+    kai.tg.reject_formatting(true);
+    kai.tg.send_text(ALICE, "make it **bold** and `code`");
+    kai.wait_text(ALICE, 90, |t| {
+        t.contains("echo: make it **bold** and `code`")
+    })
+    .await;
+    kai.wait_idle(ALICE).await;
+    // The formatted final version was refused, and the same call was then
+    // made again as plain text (the streamed text alone would not show it).
+    let calls = kai.tg.calls();
+    let refused = calls
+        .iter()
+        .position(|c| c.params.get("parse_mode").is_some() && c.status == 400)
+        .expect("the final version is sent formatted first");
+    let method = calls[refused].method.clone();
+    let retried = calls[refused + 1..].iter().any(|c| {
+        c.method == method
+            && c.params.get("parse_mode").is_none()
+            && c.params["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("**bold**"))
+    });
+    assert!(
+        retried,
+        "no plain-text retry after the refusal: {:#?}",
+        &calls[refused..]
+    );
+    let reply = kai
+        .tg
+        .messages(ALICE)
+        .into_iter()
+        .find(|m| m.text.contains("echo: make it"))
+        .unwrap();
+    assert_eq!(reply.parse_mode, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_reply_is_split_under_the_limit_at_paragraphs() {
+    let kai = Kai::start(Options::default()).await;
+    kai.tg.send_text(ALICE, "long 9000");
+    kai.wait_idle(ALICE).await;
+    let msgs: Vec<String> = kai
+        .tg
+        .messages(ALICE)
+        .into_iter()
+        .map(|m| m.text)
+        .filter(|t| !t.starts_with("Backend:"))
+        .collect();
+    assert!(
+        msgs.len() >= 3,
+        "9000 characters need three messages: {:?}",
+        msgs.iter().map(|m| m.len()).collect::<Vec<_>>()
+    );
+    assert!(msgs.iter().all(|m| m.encode_utf16().count() <= 4096));
+    let total: usize = msgs.iter().map(|m| m.chars().count()).sum();
+    assert!(total >= 8900, "nothing lost: {total}");
+    assert!(
+        kai.tg
+            .calls()
+            .iter()
+            .all(|c| c.status != 400 || c.params.get("parse_mode").is_some()),
+        "no message was refused as too long"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_typing_indicators_never_break_a_turn() {
+    let kai = Kai::start(Options::default()).await;
+    kai.tg.fail_next("sendChatAction", 1000, 403);
+    kai.tg.send_text(ALICE, "slow 2");
+    kai.wait_text(ALICE, 60, |t| t.contains("done.")).await;
+    assert!(kai
+        .tg
+        .calls_of("sendChatAction")
+        .iter()
+        .any(|c| c.status == 403));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_turn_shows_the_error_and_the_chat_goes_on() {
+    let kai = Kai::start(Options::default()).await;
+    kai.tg.send_text(ALICE, "fail please");
+    let text = kai
+        .wait_text(ALICE, 90, |t| t.contains("reported an error"))
+        .await;
+    assert!(text.contains("fake failure"), "{text}");
+    kai.wait_idle(ALICE).await;
+    kai.tg.send_text(ALICE, "better now");
+    kai.wait_text(ALICE, 90, |t| t.contains("echo: better now"))
+        .await;
+}
