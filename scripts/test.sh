@@ -5,6 +5,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+
+# The isolation tests (as root) run the built kai and the codex CLI as other
+# accounts, so every directory above the checkout must be traversable.
+# In CI, grant that (o+x: enter, not list); elsewhere only say so.
+if [ "$(id -u)" -eq 0 ]; then
+  d=$PWD
+  while [ "$d" != / ]; do
+    if [ "$(stat -c %A "$d" | cut -c10)" = - ]; then
+      if [ "${CI:-}" = true ]; then
+        echo "test: making $d traversable (o+x) for the isolation test accounts"
+        chmod o+x "$d"
+      else
+        echo "test: warning: $d is not traversable by other accounts; tests/isolation.rs will fail (chmod o+x $d)" >&2
+      fi
+    fi
+    d=$(dirname "$d")
+  done
+fi
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --all-targets 2>&1 | tee /tmp/kai-cargo-test.log

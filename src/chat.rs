@@ -339,12 +339,7 @@ impl Chat {
             }
             Err(e) => {
                 tracing::error!("could not start the agent: {e}");
-                Err(start_failure(
-                    &e,
-                    &self.user.os_user,
-                    bin,
-                    &self.shared.sudo,
-                ))
+                Err(start_failure(&e, &self.user.os_user, bin, &self.shared))
             }
         }
     }
@@ -473,7 +468,7 @@ pub fn login_hint(os_user: &str, bin: &Path, own_account: bool) -> String {
 }
 
 /// Turns a start failure into advice, recognising sudo's refusals.
-fn start_failure(e: &AgentError, os_user: &str, bin: &Path, sudo: &Path) -> String {
+fn start_failure(e: &AgentError, os_user: &str, bin: &Path, shared: &Shared) -> String {
     let detail = e.to_string();
     let sudo_refused = [
         "a password is required",
@@ -484,16 +479,21 @@ fn start_failure(e: &AgentError, os_user: &str, bin: &Path, sudo: &Path) -> Stri
     .iter()
     .any(|s| detail.contains(s));
     if sudo_refused {
+        // The whole line, reaper included: granting only the agent binary
+        // would let it start but not be stopped.
         tracing::error!(
             os_user,
-            "sudo refused to start the agent; DESIGN.md sudoers contract: the service user may run {} as {os_user} with NOPASSWD and SETENV",
-            bin.display()
+            "sudo refused to start the agent; the DESIGN.md sudoers contract line for {os_user} is missing: \
+             `{} ALL=({os_user}) NOPASSWD:SETENV: {}, {}`",
+            shared.cfg.service_user,
+            bin.display(),
+            shared.reaper.display()
         );
         return format!(
             "⚠️ I am not allowed to start the agent as `{os_user}`: the sudoers rule is missing.\n\
              The operator must allow the service user to run {} as {os_user} (NOPASSWD, SETENV) — `{} -l` shows the current rules.",
             bin.display(),
-            sudo.display()
+            shared.sudo.display()
         );
     }
     format!("⚠️ Could not start the agent: {}", short(e))

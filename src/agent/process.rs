@@ -125,7 +125,11 @@ impl AgentProcess {
                 if let Ok(path) = std::env::var("PATH") {
                     c.env("PATH", path);
                 }
-                c.args(["-n", "-H", "-u", name, "--"]);
+                // No `--` here: sudo reads `VAR=value` words only before
+                // it, and after `--` takes `TMPDIR=…` for the command (which
+                // no rule allows). The binary is an absolute path, so it
+                // cannot be mistaken for an option.
+                c.args(["-n", "-H", "-u", name]);
                 for key in PASS_ALWAYS {
                     if let Ok(v) = std::env::var(key) {
                         c.arg(format!("{key}={v}"));
@@ -228,7 +232,7 @@ impl AgentProcess {
                 reaper,
             } => {
                 let status = Command::new(sudo)
-                    .args(["-n", "-u", name, "--"])
+                    .args(["-n", "-u", name])
                     .arg(reaper)
                     .arg("reap")
                     .arg(self.pid.to_string())
@@ -275,7 +279,7 @@ impl Drop for AgentProcess {
                 name, sudo, reaper, ..
             } => {
                 let _ = std::process::Command::new(sudo)
-                    .args(["-n", "-u", name, "--"])
+                    .args(["-n", "-u", name])
                     .arg(reaper)
                     .arg("reap")
                     .arg(self.pid.to_string())

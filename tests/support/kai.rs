@@ -24,6 +24,14 @@ pub struct Options {
     /// Put a `claude` on PATH that marks a file if anything runs it.
     pub claude_tripwire: bool,
     pub extra_env: Vec<(String, String)>,
+    /// (telegram id, OS account) written as that user's `os_user`; users not
+    /// listed run as the service account. Their workspace stays the default
+    /// `<data>/home/<name>`.
+    pub os_users: Vec<(i64, String)>,
+    /// Run the daemon as this OS account instead of the test's own (the test
+    /// must be root). The temporary directory and the data dir are laid out
+    /// as the NixOS module does: owned by that account, mode 0711.
+    pub run_as: Option<String>,
 }
 
 impl Default for Options {
@@ -33,6 +41,8 @@ impl Default for Options {
             timeout_secs: 60,
             claude_tripwire: false,
             extra_env: Vec::new(),
+            os_users: Vec::new(),
+            run_as: None,
         }
     }
 }
@@ -43,6 +53,8 @@ pub struct Kai {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
     opts_env: Vec<(String, String)>,
+    /// (uid, gid) the daemon runs as, when not the test's own.
+    run_as: Option<(u32, u32)>,
 }
 
 impl Kai {
@@ -59,9 +71,13 @@ impl Kai {
             dir,
             child: None,
             opts_env: Vec::new(),
+            run_as: None,
         };
         kai.write_config(&opts);
         kai.opts_env = kai.environment(&opts, &codex_dir);
+        if let Some(account) = &opts.run_as {
+            kai.hand_over(account);
+        }
         kai.spawn();
         kai
     }
@@ -74,7 +90,14 @@ impl Kai {
         let users: Vec<String> = opts
             .users
             .iter()
-            .map(|(n, id)| format!(r#"{{"name": "{n}", "telegram_id": {id}}}"#))
+            .map(
+                |(n, id)| match opts.os_users.iter().find(|(uid, _)| uid == id) {
+                    Some((_, os)) => {
+                        format!(r#"{{"name": "{n}", "telegram_id": {id}, "os_user": "{os}"}}"#)
+                    }
+                    None => format!(r#"{{"name": "{n}", "telegram_id": {id}}}"#),
+                },
+            )
             .collect();
         std::fs::write(
             self.path("users.json"),
@@ -131,6 +154,34 @@ impl Kai {
         env
     }
 
+    /// Gives the service account what it needs to run the daemon: the
+    /// temporary directory (traversable, so agent accounts reach their
+    /// directories below it) and everything in it, plus the data dir and its
+    /// `home` and `tmp` (0711, as the NixOS module's tmpfiles rules).
+    fn hand_over(&mut self, account: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let id = |flag: &str| -> u32 {
+            let out = Command::new("id").args([flag, account]).output().unwrap();
+            assert!(out.status.success(), "no OS account `{account}`");
+            String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+        };
+        let (uid, gid) = (id("-u"), id("-g"));
+        for d in ["data", "data/home", "data/tmp"] {
+            std::fs::create_dir_all(self.path(d)).unwrap();
+        }
+        let status = Command::new("chown")
+            .arg("-R")
+            .arg(format!("{uid}:{gid}"))
+            .arg(self.dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "chown -R {account} failed");
+        for d in ["", "data", "data/home", "data/tmp"] {
+            std::fs::set_permissions(self.path(d), std::fs::Permissions::from_mode(0o711)).unwrap();
+        }
+        self.run_as = Some((uid, gid));
+    }
+
     /// Starts (or restarts) the daemon with the same configuration.
     pub fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new()
@@ -138,7 +189,13 @@ impl Kai {
             .append(true)
             .open(self.path("kai.log"))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_kai"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kai"));
+        if let Some((uid, gid)) = self.run_as {
+            use std::os::unix::process::CommandExt;
+            // As root, std also drops the supplementary groups (setgroups 0).
+            cmd.uid(uid).gid(gid);
+        }
+        let child = cmd
             .args(["run", "--env-file"])
             .arg(self.path("env"))
             .env_clear()

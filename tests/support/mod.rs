@@ -3,6 +3,7 @@
 //! that runs the real `kai` binary against them.
 #![allow(dead_code)]
 
+pub mod accounts;
 pub mod codex_home;
 pub mod fake_responses;
 pub mod fake_telegram;

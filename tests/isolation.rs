@@ -1,0 +1,407 @@
+//! Per-user OS isolation (issue 3), with real accounts: the daemon runs as a
+//! service account (`kaisvc`), two Telegram users are mapped to two agent
+//! accounts (`kaiagenta`, `kaiagentb`), and sudo is configured exactly as
+//! DESIGN.md's sudoers contract says. The real codex CLI answers through the
+//! loopback fakes. Needs root and the Debian `sudo` package (CI has both);
+//! anywhere else each test prints why it is skipped and passes.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use kai::agent::proctree;
+use support::accounts::{self, Account, SudoersFile, AGENT_A, AGENT_B, SERVICE};
+use support::codex_home;
+use support::kai::{Kai, Options, ALICE, BOB};
+
+/// What every test shares: the accounts, the exact binaries the sudoers
+/// rules name, and the lock that serialises tests touching /etc/sudoers.d.
+struct Env {
+    _lock: tokio::sync::MutexGuard<'static, ()>,
+    svc: Account,
+    a: Account,
+    b: Account,
+    codex: PathBuf,
+    kai: PathBuf,
+}
+
+impl Env {
+    async fn new(test: &str) -> Option<Env> {
+        if let Some(why) = accounts::unavailable() {
+            println!("SKIPPED {test}: {why}");
+            return None;
+        }
+        let lock = accounts::LOCK.lock().await;
+        accounts::remove_stale_sudoers();
+        let svc = accounts::ensure(SERVICE);
+        let a = accounts::ensure(AGENT_A);
+        let b = accounts::ensure(AGENT_B);
+        accounts::kill_leftovers(&[&a, &b]);
+        let codex = codex_home::codex_bin();
+        let kai = PathBuf::from(env!("CARGO_BIN_EXE_kai"));
+        assert!(
+            codex.exists(),
+            "{} is missing: run bash scripts/setup.sh",
+            codex.display()
+        );
+        // The agent accounts must be able to run both binaries at all (every
+        // directory above them traversable): otherwise every failure below
+        // would be about file modes, not sudo.
+        for (bin, arg) in [(&codex, "--version"), (&kai, "--help")] {
+            let out = accounts::run_as(&a, bin, &[arg]);
+            assert!(
+                out.status.success(),
+                "{} cannot run {} (are its directories world-traversable?): {}",
+                a.name,
+                bin.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Some(Env {
+            _lock: lock,
+            svc,
+            a,
+            b,
+            codex,
+            kai,
+        })
+    }
+
+    fn line(&self, agent: &Account) -> String {
+        accounts::contract_line(&self.svc.name, &agent.name, &self.codex, &self.kai)
+    }
+
+    /// `sudo …` run as the service account.
+    fn sudo_as_service(&self, args: &[&str]) -> std::process::Output {
+        accounts::run_as(&self.svc, "/usr/bin/sudo", args)
+    }
+
+    /// The daemon as the service account, alice → kaiagenta, bob →
+    /// kaiagentb, each agent account with a codex home pointing at the fake
+    /// and its workspace and TMPDIR made as the NixOS module would.
+    async fn start_daemon(&self) -> Kai {
+        let kai = Kai::start(Options {
+            users: vec![("alice", ALICE), ("bob", BOB)],
+            os_users: vec![(ALICE, self.a.name.clone()), (BOB, self.b.name.clone())],
+            run_as: Some(self.svc.name.clone()),
+            ..Options::default()
+        })
+        .await;
+        for (account, user) in [(&self.a, "alice"), (&self.b, "bob")] {
+            let home = account.home.join(".codex");
+            let _ = std::fs::remove_dir_all(&home);
+            codex_home::write_codex_home(&home, &kai.api.base_url(), true).unwrap();
+            accounts::chown(&home, account, true);
+            accounts::own_dir(&kai.path("data/home").join(user), account);
+            accounts::own_dir(&kai.path("data/tmp").join(&account.name), account);
+        }
+        kai
+    }
+}
+
+/// The pid `/status` reports for the chat's running agent (the sudo process).
+async fn agent_pid(kai: &Kai, chat: i64) -> i32 {
+    kai.tg.send_text(chat, "/status");
+    let status = kai.wait_text(chat, 30, |t| t.starts_with("Backend:")).await;
+    let pid = status
+        .split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok());
+    pid.unwrap_or_else(|| panic!("no agent pid in /status: {status}"))
+}
+
+/// Checks that every process of the agent tree below `root` (sudo itself
+/// aside) runs as `owner`, never as `other`, and that both the node wrapper
+/// and the native codex binary are among them.
+fn assert_tree_owned_by(root: i32, owner: &Account, other: &Account) {
+    let procs = proctree::snapshot();
+    let tree = proctree::tree(&procs, root);
+    let mut seen = Vec::new();
+    for pid in &tree {
+        let Some((uid, comm, cmdline)) = accounts::describe(*pid) else {
+            continue;
+        };
+        seen.push(format!("{pid} uid={uid} comm={comm} {cmdline}"));
+    }
+    let report = seen.join("\n");
+    println!("agent tree of {}:\n{report}", owner.name);
+    let mut node = false;
+    let mut native = false;
+    for pid in &tree {
+        let Some((uid, comm, cmdline)) = accounts::describe(*pid) else {
+            continue;
+        };
+        if comm == "sudo" {
+            continue;
+        }
+        assert_ne!(
+            uid, other.uid,
+            "{pid} in {}'s agent tree runs as {}:\n{report}",
+            owner.name, other.name
+        );
+        assert_eq!(
+            uid, owner.uid,
+            "{pid} in {}'s agent tree does not run as {}:\n{report}",
+            owner.name, owner.name
+        );
+        if comm == "node" || cmdline.starts_with("node ") {
+            node = true;
+        } else if cmdline.contains("codex") {
+            native = true;
+        }
+    }
+    assert!(
+        node && native,
+        "expected the node wrapper and the native codex in the tree of {root}:\n{report}"
+    );
+}
+
+/// Polls until no process of `accounts` is alive; returns the leftovers.
+async fn wait_no_process_of(accounts: &[&Account], within: Duration) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let left: Vec<String> = accounts
+            .iter()
+            .flat_map(|a| accounts::processes_of(a.uid))
+            .filter_map(|pid| {
+                accounts::describe(pid)
+                    .map(|(uid, comm, cmd)| format!("{pid} uid={uid} {comm} {cmd}"))
+            })
+            .collect();
+        if left.is_empty() || start.elapsed() > within {
+            return left;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Proves: a sudoers file written to DESIGN.md's contract passes
+/// `visudo -cf`; with it the service account may run exactly CODEX_BIN and
+/// the kai binary as each agent account (and that is enough to start codex
+/// with TMPDIR set, thanks to SETENV), and nothing else: not a shell, not
+/// as root, not another binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sudoers_contract_allows_only_the_named_binaries() {
+    let Some(env) = Env::new("the_sudoers_contract_allows_only_the_named_binaries").await else {
+        return;
+    };
+    let file = SudoersFile::write("contract", &[env.line(&env.a), env.line(&env.b)]);
+    let check = file.visudo_check();
+    assert!(check.status.success(), "visudo -cf: {}", text(&check));
+
+    // What sudo itself says the service account may do.
+    let list = env.sudo_as_service(&["-n", "-l"]);
+    assert!(list.status.success(), "sudo -n -l: {}", text(&list));
+    let listing = String::from_utf8_lossy(&list.stdout).to_string();
+    let rules = listing
+        .split("may run the following commands")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no rules listed: {listing}"));
+    let mut commands: Vec<String> = rules
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| w.starts_with('/'))
+        .map(str::to_string)
+        .collect();
+    commands.sort();
+    commands.dedup();
+    let mut expected = vec![
+        env.codex.display().to_string(),
+        env.kai.display().to_string(),
+    ];
+    expected.sort();
+    assert_eq!(commands, expected, "{listing}");
+    assert!(!rules.contains("ALL"), "no ALL anywhere: {listing}");
+    for agent in [&env.a, &env.b] {
+        assert!(rules.contains(&format!("({})", agent.name)), "{listing}");
+    }
+    assert!(
+        rules.contains("NOPASSWD") && rules.contains("SETENV"),
+        "{listing}"
+    );
+
+    let codex = env.codex.display().to_string();
+    let kai = env.kai.display().to_string();
+    for agent in [&env.a, &env.b] {
+        let u = agent.name.as_str();
+        // Allowed: the two binaries, checked without running them…
+        for bin in [&codex, &kai] {
+            let out = env.sudo_as_service(&["-n", "-u", u, "-l", bin]);
+            assert!(out.status.success(), "{bin} as {u}: {}", text(&out));
+        }
+        // …and really starting codex the way the runtime does.
+        let tmp = format!("TMPDIR={}", agent.home.display());
+        let out = env.sudo_as_service(&["-n", "-H", "-u", u, &tmp, &codex, "--version"]);
+        assert!(
+            out.status.success() && text(&out).contains("codex-cli"),
+            "codex as {u}: {}",
+            text(&out)
+        );
+        // Refused: a shell, another binary, and the allowed binary as root.
+        let out = env.sudo_as_service(&["-n", "-u", u, "/bin/sh", "-c", "id"]);
+        assert!(
+            !out.status.success() && !text(&out).contains("uid="),
+            "a shell as {u} must be refused: {}",
+            text(&out)
+        );
+        for args in [
+            vec!["-n", "-u", u, "-l", "/bin/sh"],
+            vec!["-n", "-u", u, "/usr/bin/id"],
+            vec!["-n", "-u", u, "-s"],
+            vec!["-n", "-u", "root", codex.as_str(), "--version"],
+            vec!["-n", "-u", SERVICE, "/usr/bin/id"],
+        ] {
+            let out = env.sudo_as_service(&args);
+            assert!(
+                !out.status.success(),
+                "sudo {args:?} must be refused: {}",
+                text(&out)
+            );
+        }
+    }
+}
+
+/// Proves: with the daemon running as the service account, during slow
+/// replies for both users at once, every codex process (the node wrapper
+/// and the native binary) in alice's agent tree runs as kaiagenta and none
+/// as kaiagentb, and the reverse for bob; the service account runs none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_agent_runs_as_its_own_account() {
+    let Some(env) = Env::new("each_agent_runs_as_its_own_account").await else {
+        return;
+    };
+    let _sudoers = SudoersFile::write("owned", &[env.line(&env.a), env.line(&env.b)]);
+    let mut kai = env.start_daemon().await;
+    kai.tg.send_text(ALICE, "slow 30");
+    kai.tg.send_text(BOB, "slow 30");
+    kai.wait_text(ALICE, 90, |t| t.len() > 10).await;
+    kai.wait_text(BOB, 90, |t| t.len() > 10).await;
+
+    let pid_a = agent_pid(&kai, ALICE).await;
+    let pid_b = agent_pid(&kai, BOB).await;
+    assert_tree_owned_by(pid_a, &env.a, &env.b);
+    assert_tree_owned_by(pid_b, &env.b, &env.a);
+    // Nothing under the daemon runs codex as the service account itself.
+    for pid in kai.codex_pids() {
+        if let Some((uid, comm, cmd)) = accounts::describe(pid) {
+            assert!(
+                comm == "sudo" || uid != env.svc.uid,
+                "{pid} runs codex as the service account: {cmd}"
+            );
+        }
+    }
+
+    kai.stop(libc::SIGTERM, Duration::from_secs(15))
+        .expect("kai exits after SIGTERM");
+    let left = wait_no_process_of(&[&env.a, &env.b], Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "left behind: {left:#?}\n{}", kai.log());
+}
+
+/// Proves: `/stop` ends a slow reply of an agent running under another
+/// account, `/new` then removes every process of that account while the
+/// daemon keeps running (through `sudo … kai reap`), and SIGTERM of the
+/// daemon mid-reply leaves no process of either agent account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_new_and_sigterm_leave_no_agent_process() {
+    let Some(env) = Env::new("stop_new_and_sigterm_leave_no_agent_process").await else {
+        return;
+    };
+    let _sudoers = SudoersFile::write("stop", &[env.line(&env.a), env.line(&env.b)]);
+    let mut kai = env.start_daemon().await;
+    kai.tg.send_text(ALICE, "slow 30");
+    kai.tg.send_text(BOB, "slow 30");
+    kai.wait_text(ALICE, 90, |t| t.len() > 10 && !t.contains("done."))
+        .await;
+    kai.wait_text(BOB, 90, |t| t.len() > 10).await;
+    assert!(!accounts::processes_of(env.a.uid).is_empty());
+    assert!(!accounts::processes_of(env.b.uid).is_empty());
+
+    kai.tg.send_text(ALICE, "/stop");
+    let stopped = kai.wait_any(ALICE, 20, |t| t.contains("Stopped")).await;
+    assert!(!stopped.contains("done."), "{stopped}");
+    kai.tg.send_text(ALICE, "/new");
+    kai.wait_text(ALICE, 30, |t| t.contains("New conversation"))
+        .await;
+    let left = wait_no_process_of(&[&env.a], Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "after /new: {left:#?}\n{}", kai.log());
+    assert!(
+        !accounts::processes_of(env.b.uid).is_empty(),
+        "bob's reply must still be running"
+    );
+
+    kai.stop(libc::SIGTERM, Duration::from_secs(15))
+        .expect("kai exits after SIGTERM");
+    let left = wait_no_process_of(&[&env.a, &env.b], Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "after SIGTERM: {left:#?}\n{}", kai.log());
+    kai.wait_any(BOB, 5, |t| t.contains("restarting")).await;
+}
+
+/// Proves: without the sudoers line for kaiagentb, bob's message is
+/// answered promptly (sudo -n fails at once, no password prompt, no hang)
+/// with a message naming the missing sudoers rule, the log names the
+/// DESIGN.md contract line, and alice, whose rule exists, is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_sudoers_rule_is_a_clear_error_not_a_hang() {
+    let Some(env) = Env::new("a_missing_sudoers_rule_is_a_clear_error_not_a_hang").await else {
+        return;
+    };
+    let _sudoers = SudoersFile::write("missing", &[env.line(&env.a)]);
+    let mut kai = env.start_daemon().await;
+    // Startup first, so the clock below measures only the refusal.
+    kai.tg.send_text(BOB, "/status");
+    kai.wait_text(BOB, 30, |t| t.starts_with("Backend:")).await;
+
+    let sent = Instant::now();
+    kai.tg.send_text(BOB, "hello from bob");
+    let answer = kai
+        .wait_any(BOB, 30, |t| t.contains("not allowed to start the agent"))
+        .await;
+    let took = sent.elapsed();
+    assert!(
+        took < Duration::from_secs(15),
+        "the refusal took {took:?}: {answer}"
+    );
+    assert!(
+        answer.contains(&env.b.name) && answer.contains("sudoers rule is missing"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(&env.codex.display().to_string()),
+        "{answer}"
+    );
+    let log = kai.log();
+    let wanted = format!(
+        "{} ALL=({}) NOPASSWD:SETENV: {}, {}",
+        env.svc.name,
+        env.b.name,
+        env.codex.display(),
+        env.kai.display()
+    );
+    assert!(
+        log.contains("sudoers contract") && log.contains(&wanted),
+        "the log must name the missing contract line `{wanted}`:\n{log}"
+    );
+    assert!(
+        accounts::processes_of(env.b.uid).is_empty(),
+        "nothing may run as {}",
+        env.b.name
+    );
+
+    kai.tg.send_text(ALICE, "hello from alice");
+    kai.wait_text(ALICE, 90, |t| t.contains("echo: hello from alice"))
+        .await;
+
+    kai.stop(libc::SIGTERM, Duration::from_secs(15))
+        .expect("kai exits after SIGTERM");
+    let left = wait_no_process_of(&[&env.a, &env.b], Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "after SIGTERM: {left:#?}\n{}", kai.log());
+}
