@@ -187,6 +187,10 @@ async fn a_claude_tripwire_on_path_is_never_run() {
         status.contains("Backend: codex") && status.contains("Codex version: 0.169.0"),
         "{status}"
     );
+    assert!(
+        !status.contains("drift"),
+        "the installed codex is the recorded one: {status}"
+    );
     kai.tg.send_text(ALICE, "/models");
     kai.wait_text(ALICE, 30, |t| t.contains("codex models"))
         .await;

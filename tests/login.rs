@@ -92,3 +92,22 @@ fn login_hints_name_each_os_account_once() {
     );
     assert!(!text.contains("bin:"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_codex_version_other_than_the_recorded_one_is_flagged_in_status() {
+    let kai = Kai::start(Options {
+        extra_env: vec![("CODEX_VERSION".into(), "0.150.0".into())],
+        ..Options::default()
+    })
+    .await;
+    kai.tg.send_text(ALICE, "/status");
+    let status = kai
+        .wait_text(ALICE, 30, |t| t.starts_with("Backend:"))
+        .await;
+    assert!(
+        status.contains("codex version drift: CODEX_VERSION is 0.150.0"),
+        "{status}"
+    );
+    assert!(status.contains("codex-cli 0.169.0"), "{status}");
+    assert!(kai.log().contains("codex version drift"), "{}", kai.log());
+}
