@@ -231,14 +231,10 @@ pub fn kill_leftovers(accounts: &[&Account]) {
 
 /// `/proc/<pid>/status` Uid (real), `comm`, and the command line.
 pub fn describe(pid: i32) -> Option<(u32, String, String)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
+    let uid = kai::agent::proctree::snapshot()
+        .into_iter()
+        .find(|p| p.pid == pid)?
+        .uid;
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()?
         .trim()
