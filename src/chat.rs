@@ -455,11 +455,10 @@ fn prepare_dir(dir: &Path, own: bool, os_user: &str) -> Result<(), String> {
 }
 
 pub fn login_hint(os_user: &str, bin: &Path, own_account: bool) -> String {
-    let how = if own_account {
-        format!("`{} login`", bin.display())
-    } else {
-        format!("`sudo -u {os_user} -H {} login`", bin.display())
-    };
+    let how = format!(
+        "`{}`",
+        crate::hints::login_command(os_user, bin, own_account)
+    );
     format!(
         "🔑 `{os_user}` is not logged in to Codex on this host, so I cannot run your request.\n\n\
          Codex credentials belong to each account: someone with a shell as `{os_user}` on the host runs\n\n\

@@ -72,7 +72,9 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// `getMe` until it answers (with backoff) or we are told to stop.
+/// `getMe` until it answers (with backoff) or we are told to stop. No
+/// watchdog pings here: systemd arms the watchdog only after READY=1, and
+/// before that `TimeoutStartSec` bounds the wait.
 async fn connect(tg: &Telegram, shutdown: &CancellationToken) -> Option<String> {
     let mut backoff = Duration::from_millis(500);
     loop {
@@ -82,9 +84,6 @@ async fn connect(tg: &Telegram, shutdown: &CancellationToken) -> Option<String> 
                 Err(e) => {
                     tracing::warn!("Telegram did not answer getMe ({e}); retrying in {backoff:?}");
                     systemd::notify(&format!("STATUS=retrying Telegram in {}s: {e}", backoff.as_secs()));
-                    if let Some(_w) = systemd::watchdog_interval() {
-                        systemd::notify("WATCHDOG=1");
-                    }
                 }
             },
             _ = shutdown.cancelled() => return None,

@@ -31,11 +31,7 @@ pub fn hints(cfg: &Config) -> Vec<Hint> {
         .map(|name| {
             let auth = osuser::by_name(name).map(|a| a.home.join(".codex").join("auth.json"));
             let logged_in = auth.as_ref().is_some_and(|p| p.exists());
-            let command = if name == cfg.service_user {
-                format!("{} login", bin.display())
-            } else {
-                format!("sudo -u {name} -H {} login", bin.display())
-            };
+            let command = login_command(name, bin, name == cfg.service_user);
             Hint {
                 os_user: name.to_string(),
                 auth_file: auth,
@@ -44,6 +40,16 @@ pub fn hints(cfg: &Config) -> Vec<Hint> {
             }
         })
         .collect()
+}
+
+/// What an operator types to log `os_user` in: the account's own codex,
+/// as that account (codex keeps credentials in that account's home).
+pub fn login_command(os_user: &str, codex_bin: &Path, own_account: bool) -> String {
+    if own_account {
+        format!("{} login", codex_bin.display())
+    } else {
+        format!("sudo -u {os_user} -H {} login", codex_bin.display())
+    }
 }
 
 pub fn render(hints: &[Hint]) -> String {

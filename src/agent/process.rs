@@ -231,14 +231,7 @@ impl AgentProcess {
                 sudo,
                 reaper,
             } => {
-                let status = Command::new(sudo)
-                    .args(["-n", "-u", name])
-                    .arg(reaper)
-                    .arg("reap")
-                    .arg(self.pid.to_string())
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
+                let status = Command::from(reap_command(sudo, name, reaper, self.pid))
                     .output()
                     .await;
                 match status {
@@ -278,18 +271,25 @@ impl Drop for AgentProcess {
             RunAs::Account {
                 name, sudo, reaper, ..
             } => {
-                let _ = std::process::Command::new(sudo)
-                    .args(["-n", "-u", name])
-                    .arg(reaper)
-                    .arg("reap")
-                    .arg(self.pid.to_string())
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status();
+                let _ = reap_command(sudo, name, reaper, self.pid).status();
             }
         }
     }
+}
+
+/// `sudo -n -u <os_user> <kai> reap <pid>`: the one command the sudoers
+/// contract grants for stopping an agent, used when stopping it and when
+/// dropping it.
+fn reap_command(sudo: &Path, os_user: &str, reaper: &Path, pid: i32) -> std::process::Command {
+    let mut c = std::process::Command::new(sudo);
+    c.args(["-n", "-u", os_user])
+        .arg(reaper)
+        .arg("reap")
+        .arg(pid.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
 }
 
 /// Removes terminal colour codes: codex colours its log lines even into a
