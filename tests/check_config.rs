@@ -1,7 +1,6 @@
 //! `kai check-config` names the key (and file) of every problem and exits
 //! non-zero, for each mistake the old installer let through.
 
-use std::path::Path;
 use std::process::Command;
 
 struct Case {
@@ -235,5 +234,4 @@ fn help_explains_every_key() {
     ] {
         assert!(text.contains(key), "{key} not in help:\n{text}");
     }
-    assert!(Path::new(env!("CARGO_BIN_EXE_kai")).exists());
 }

@@ -165,10 +165,9 @@ async fn sigterm_mid_turn_tells_the_user_and_leaves_no_codex_behind() {
     kai.wait_text(ALICE, 90, |t| t.len() > 10).await;
     let before: Vec<i32> = kai.descendants().into_iter().collect();
     assert!(!kai.codex_pids().is_empty());
-    let took = kai
-        .stop(libc::SIGTERM, Duration::from_secs(10))
-        .expect("kai exits after SIGTERM");
-    assert!(took < Duration::from_secs(10));
+    // `stop` gives up after 10 s: exiting at all is the assertion.
+    kai.stop(libc::SIGTERM, Duration::from_secs(10))
+        .expect("kai exits within 10 s of SIGTERM");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(all_gone(&before), "left behind: {before:?}\n{}", kai.log());
     kai.wait_any(ALICE, 5, |t| t.contains("restarting")).await;
