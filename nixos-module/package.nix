@@ -23,12 +23,13 @@ rustPlatform.buildRustPackage {
 
   cargoLock.lockFile = ../Cargo.lock;
 
-  # Only the unit tests inside the binary (`--bins`: catalog, env file,
-  # users file, ...). The integration tests in tests/ drive the real npm
+  # Only the library's unit tests (`--lib`: catalog, env file, users file,
+  # framing, process trees; they live in the library, so `--bins` would run
+  # none). The integration tests in tests/ drive the real npm
   # codex and claude CLIs, sudo and real OS accounts, which a build sandbox
   # does not have; tests/ is not even part of this source. They run in CI
   # (.ci/run) and, for the system as a whole, in the VM tests.
-  cargoTestFlags = [ "--bins" ];
+  cargoTestFlags = [ "--lib" ];
 
   meta = {
     description = "Self-hosted Telegram gateway to coding-agent CLIs (Codex, Claude Code)";
