@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::router::Router;
 use crate::state::StateStore;
 use crate::systemd;
-use crate::telegram::api::{Outgoing, Telegram, TelegramError};
+use crate::telegram::api::{Backoff, Outgoing, Telegram, TelegramError};
 use crate::telegram::commands::MENU;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,23 +76,24 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
 /// watchdog pings here: systemd arms the watchdog only after READY=1, and
 /// before that `TimeoutStartSec` bounds the wait.
 async fn connect(tg: &Telegram, shutdown: &CancellationToken) -> Option<String> {
-    let mut backoff = Duration::from_millis(500);
+    let mut backoff = Backoff::new(Duration::from_millis(500));
     loop {
-        tokio::select! {
+        let wait = tokio::select! {
             r = tg.get_me() => match r {
                 Ok(name) => return Some(name),
                 Err(e) => {
-                    tracing::warn!("Telegram did not answer getMe ({e}); retrying in {backoff:?}");
-                    systemd::notify(&format!("STATUS=retrying Telegram in {}s: {e}", backoff.as_secs()));
+                    let wait = backoff.step();
+                    tracing::warn!("Telegram did not answer getMe ({e}); retrying in {wait:?}");
+                    systemd::notify(&format!("STATUS=retrying Telegram in {}s: {e}", wait.as_secs()));
+                    wait
                 }
             },
             _ = shutdown.cancelled() => return None,
-        }
+        };
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = shutdown.cancelled() => return None,
         }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::telegram::api::Backoff;
 use teloxide::types::{Message, UpdateKind};
-use teloxide::RequestError;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -39,7 +39,7 @@ impl Router {
     /// agent and tell its user.
     pub async fn run(mut self, watchdog: Option<Duration>) {
         let mut offset = 0;
-        let mut backoff = Duration::from_secs(1);
+        let mut backoff = Backoff::new(Duration::from_secs(2));
         let mut last_status = String::new();
         loop {
             if watchdog.is_some() {
@@ -63,7 +63,7 @@ impl Router {
             };
             match result {
                 Ok(updates) => {
-                    backoff = Duration::from_secs(1);
+                    backoff.reset();
                     for u in updates {
                         offset = offset.max(u.id.0 as i32 + 1);
                         if let UpdateKind::Message(m) = u.kind {
@@ -72,13 +72,7 @@ impl Router {
                     }
                 }
                 Err(e) => {
-                    let wait = match &e {
-                        RequestError::RetryAfter(s) => s.duration(),
-                        _ => {
-                            backoff = (backoff * 2).min(Duration::from_secs(30));
-                            backoff
-                        }
-                    };
+                    let wait = backoff.after(&e);
                     tracing::warn!("getUpdates failed ({e}); retrying in {wait:?}");
                     systemd::notify(&format!(
                         "STATUS=retrying Telegram in {}s: {e}",

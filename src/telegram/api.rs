@@ -29,6 +29,42 @@ pub enum TelegramError {
     Request(#[from] RequestError),
 }
 
+/// Waits between retries of the Bot API: Telegram's own `retry_after` when
+/// it gives one, otherwise a delay that doubles from `first` up to 30 s.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    first: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    const MAX: Duration = Duration::from_secs(30);
+
+    pub fn new(first: Duration) -> Self {
+        Backoff { first, next: first }
+    }
+
+    /// The next doubling delay.
+    pub fn step(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        wait
+    }
+
+    /// The delay after `err`: `retry_after` if Telegram set it, else a step.
+    pub fn after(&mut self, err: &RequestError) -> Duration {
+        match err {
+            RequestError::RetryAfter(s) => s.duration(),
+            _ => self.step(),
+        }
+    }
+
+    /// Back to the first delay, after a success.
+    pub fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
 /// Text plus whether it is Telegram HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -184,20 +220,16 @@ impl Telegram {
         Fut: std::future::Future<Output = Result<T, RequestError>>,
     {
         let started = tokio::time::Instant::now();
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = Backoff::new(Duration::from_secs(1));
         loop {
             let err = match attempt().await {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            let wait = match &err {
-                RequestError::RetryAfter(s) => s.duration(),
-                e if is_transient(e) => {
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    backoff
-                }
-                _ => return Err(err),
-            };
+            if !is_transient(&err) {
+                return Err(err);
+            }
+            let wait = backoff.after(&err);
             if started.elapsed() + wait > DELIVERY_PATIENCE {
                 tracing::error!("giving up on {what} after {:?}: {err}", started.elapsed());
                 return Err(err);
@@ -232,5 +264,24 @@ pub fn is_transient(e: &RequestError) -> bool {
                 || d.contains("too many")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teloxide::types::Seconds;
+
+    #[test]
+    fn backoff_doubles_to_a_cap_honours_retry_after_and_resets() {
+        let mut b = Backoff::new(Duration::from_secs(2));
+        let steps: Vec<u64> = (0..6).map(|_| b.step().as_secs()).collect();
+        assert_eq!(steps, vec![2, 4, 8, 16, 30, 30]);
+        assert_eq!(
+            b.after(&RequestError::RetryAfter(Seconds::from_seconds(7))),
+            Duration::from_secs(7)
+        );
+        b.reset();
+        assert_eq!(b.step(), Duration::from_secs(2));
     }
 }
