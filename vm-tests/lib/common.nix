@@ -42,6 +42,19 @@ let
 
   tokenFile = "/var/lib/kai-secrets/telegram-token";
   token = "123456:TEST-TOKEN";
+
+  # A fake server as a unit that reports READY=1 once it listens, started
+  # before kai so its first getMe and model request find it.
+  fakeService = server: port: {
+    wantedBy = [ "multi-user.target" ];
+    before = [ "kai.service" ];
+    serviceConfig = {
+      Type = "notify";
+      NotifyAccess = "main";
+      ExecStart = "${lib.getExe server} serve --port ${toString port}";
+      DynamicUser = true;
+    };
+  };
 in
 {
   inherit
@@ -71,26 +84,8 @@ in
         "f ${tokenFile} 0400 root root - ${token}"
       ];
 
-      systemd.services.fake-telegram = {
-        wantedBy = [ "multi-user.target" ];
-        before = [ "kai.service" ];
-        serviceConfig = {
-          Type = "notify";
-          NotifyAccess = "main";
-          ExecStart = "${lib.getExe fakeTelegram} serve --port ${toString telegramPort}";
-          DynamicUser = true;
-        };
-      };
-      systemd.services.fake-models = {
-        wantedBy = [ "multi-user.target" ];
-        before = [ "kai.service" ];
-        serviceConfig = {
-          Type = "notify";
-          NotifyAccess = "main";
-          ExecStart = "${lib.getExe fakeModels} serve --port ${toString modelsPort}";
-          DynamicUser = true;
-        };
-      };
+      systemd.services.fake-telegram = fakeService fakeTelegram telegramPort;
+      systemd.services.fake-models = fakeService fakeModels modelsPort;
       systemd.services.kai = {
         wants = [
           "fake-telegram.service"
