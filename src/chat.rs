@@ -324,6 +324,7 @@ impl Chat {
                 run_as,
                 env: vec![("TMPDIR".into(), tmp.display().to_string())],
                 cwd: self.user.workspace.clone(),
+                cwd_via_sudo: false,
             },
         };
         match Session::start(&spec).await {

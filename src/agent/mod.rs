@@ -2,6 +2,8 @@
 //! read events until the turn is done, interrupt, close. Each backend speaks
 //! its own protocol in its own file; nothing vendor-specific leaks out.
 
+pub mod claude;
+pub mod claude_stream;
 pub mod codex;
 pub mod jsonrpc;
 pub mod ndjson;
@@ -65,7 +67,7 @@ pub struct StartSpec {
     pub workspace: PathBuf,
     pub spawn: SpawnSpec,
     pub os_user: String,
-    /// A conversation to continue (codex thread id), if any.
+    /// A conversation to continue (codex thread id, claude session id).
     pub resume: Option<String>,
 }
 
@@ -73,22 +75,21 @@ pub struct StartSpec {
 /// backends is closed and this keeps every call static.
 pub enum Session {
     Codex(codex::CodexSession),
+    Claude(claude::ClaudeSession),
 }
 
 impl Session {
     pub async fn start(spec: &StartSpec) -> Result<Session, AgentError> {
         match spec.backend {
             Backend::Codex => Ok(Session::Codex(codex::CodexSession::start(spec).await?)),
-            Backend::Claude => Err(AgentError::Refused {
-                method: "start".into(),
-                message: "the claude backend is not available in this build".into(),
-            }),
+            Backend::Claude => Ok(Session::Claude(claude::ClaudeSession::start(spec).await?)),
         }
     }
 
     pub async fn send(&mut self, text: &str, model: &str) -> Result<(), AgentError> {
         match self {
             Session::Codex(s) => s.send(text, model).await,
+            Session::Claude(s) => s.send(text, model).await,
         }
     }
 
@@ -96,12 +97,14 @@ impl Session {
     pub async fn next_event(&mut self) -> Result<AgentEvent, AgentError> {
         match self {
             Session::Codex(s) => s.next_event().await,
+            Session::Claude(s) => s.next_event().await,
         }
     }
 
     pub async fn interrupt(&mut self) -> Result<(), AgentError> {
         match self {
             Session::Codex(s) => s.interrupt().await,
+            Session::Claude(s) => s.interrupt().await,
         }
     }
 
@@ -109,12 +112,14 @@ impl Session {
     pub fn conversation_id(&self) -> Option<&str> {
         match self {
             Session::Codex(s) => Some(s.thread_id()),
+            Session::Claude(s) => s.session_id(),
         }
     }
 
     pub fn pid(&self) -> i32 {
         match self {
             Session::Codex(s) => s.pid(),
+            Session::Claude(s) => s.pid(),
         }
     }
 
@@ -122,6 +127,7 @@ impl Session {
     pub async fn close(self) {
         match self {
             Session::Codex(s) => s.close().await,
+            Session::Claude(s) => s.close().await,
         }
     }
 }

@@ -89,9 +89,14 @@ pub struct SpawnSpec {
     pub run_as: RunAs,
     /// Set explicitly (e.g. TMPDIR), on top of the pass-through lists.
     pub env: Vec<(String, String)>,
-    /// Working directory; ignored under sudo, where the agent is told its
-    /// directory in the protocol (the service account cannot enter it).
+    /// Working directory. The service account cannot enter another
+    /// account's workspace, so under sudo it is used only with
+    /// `cwd_via_sudo`; otherwise the agent is told it in the protocol.
     pub cwd: PathBuf,
+    /// Under sudo, have sudo enter `cwd` as the agent's account (`-D`; the
+    /// sudoers rule must carry `CWD=*`): for agents that, like claude, take
+    /// their workspace from the process.
+    pub cwd_via_sudo: bool,
 }
 
 /// A running agent process; dropping it kills its whole tree.
@@ -130,6 +135,9 @@ impl AgentProcess {
                 // no rule allows). The binary is an absolute path, so it
                 // cannot be mistaken for an option.
                 c.args(["-n", "-H", "-u", name]);
+                if spec.cwd_via_sudo {
+                    c.arg("-D").arg(&spec.cwd);
+                }
                 for key in PASS_ALWAYS {
                     if let Ok(v) = std::env::var(key) {
                         c.arg(format!("{key}={v}"));

@@ -15,6 +15,16 @@ impl ReplyText {
         }
     }
 
+    /// Starts a new block inside `item` (a message of several blocks):
+    /// a blank line, unless the item is still empty.
+    pub fn begin_block(&mut self, item: &str) {
+        if let Some((_, text)) = self.items.iter_mut().find(|(id, _)| id == item) {
+            if !text.trim().is_empty() && !text.ends_with("\n\n") {
+                text.push_str("\n\n");
+            }
+        }
+    }
+
     /// The completed text is authoritative: it replaces whatever the deltas
     /// built, fixing any delta that was lost or reordered.
     pub fn complete(&mut self, item: &str, text: &str) {

@@ -1,0 +1,311 @@
+//! Claude Code as a persistent `stream-json` process, one per chat. Messages
+//! and control requests go in as JSON lines on stdin; events come out as
+//! JSON lines on stdout (parsed in `claude_stream`). The CLI takes its
+//! working directory from the process, so unlike codex it is started in the
+//! workspace (under sudo with `-D`).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::mpsc;
+
+use super::claude_stream::{ClaudeStream, Parsed};
+use super::ndjson::{Frame, LineReader};
+use super::process::AgentProcess;
+use super::{AgentError, AgentEvent, StartSpec};
+
+/// How long the CLI may take to answer a control request.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Nobody could answer a permission prompt over Telegram; the OS account is
+/// the isolation boundary (the same choice as codex's approval policy).
+const PERMISSION_MODE: &str = "bypassPermissions";
+
+pub struct ClaudeSession {
+    process: AgentProcess,
+    stdin: ChildStdin,
+    lines: mpsc::UnboundedReceiver<Value>,
+    stream: ClaudeStream,
+    /// Events read while waiting for a control response, replayed in order.
+    backlog: VecDeque<Value>,
+    model: String,
+    next_request: u64,
+}
+
+impl ClaudeSession {
+    pub async fn start(spec: &StartSpec) -> Result<Self, AgentError> {
+        if let Some(id) = &spec.resume {
+            match Self::launch(spec, Some(id)).await {
+                Ok(s) => {
+                    tracing::info!(session = %id, "resumed claude session");
+                    return Ok(s);
+                }
+                Err(StartError::Refused(why)) => {
+                    tracing::warn!(session = %id, "could not resume the claude session ({why}); starting a new one");
+                }
+                Err(StartError::Agent(e)) => return Err(e),
+            }
+        }
+        match Self::launch(spec, None).await {
+            Ok(s) => Ok(s),
+            Err(StartError::Refused(why)) => Err(AgentError::Refused {
+                method: "start".into(),
+                message: why,
+            }),
+            Err(StartError::Agent(e)) => Err(e),
+        }
+    }
+
+    /// Spawns the CLI and completes the `initialize` handshake, which proves
+    /// it runs (sudo refusals surface here) and, when resuming, that the
+    /// conversation exists (the CLI refuses at once if it does not).
+    async fn launch(spec: &StartSpec, resume: Option<&str>) -> Result<Self, StartError> {
+        let mut spawn = spec.spawn.clone();
+        spawn.args = [
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--include-partial-messages",
+            "--model",
+            &spec.model,
+            "--permission-mode",
+            PERMISSION_MODE,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some(id) = resume {
+            spawn.args.extend(["--resume".to_string(), id.to_string()]);
+        }
+        spawn.cwd_via_sudo = true;
+        let (process, stdin, stdout) = AgentProcess::spawn(&spawn).map_err(AgentError::from)?;
+        let mut s = ClaudeSession {
+            process,
+            stdin,
+            lines: read_lines(stdout),
+            stream: ClaudeStream::default(),
+            backlog: VecDeque::new(),
+            model: spec.model.clone(),
+            next_request: 0,
+        };
+        if let Some(id) = resume {
+            s.stream.set_session_id(id.to_string());
+        }
+        match s.control(json!({"subtype": "initialize"})).await {
+            Ok(_) => Ok(s),
+            Err(e) => {
+                let e = match e {
+                    StartError::Agent(AgentError::Exited { .. }) => {
+                        StartError::Agent(s.explain().await)
+                    }
+                    other => other,
+                };
+                s.process.terminate().await;
+                Err(e)
+            }
+        }
+    }
+
+    pub async fn send(&mut self, text: &str, model: &str) -> Result<(), AgentError> {
+        if model != self.model {
+            self.control(json!({"subtype": "set_model", "model": model}))
+                .await
+                .map_err(StartError::into_agent)?;
+            tracing::info!(model, "claude model changed");
+            self.model = model.to_string();
+        }
+        self.stream.new_turn();
+        let line = json!({"type": "user", "message": {"role": "user", "content": [{"type": "text", "text": text}]}});
+        self.write(&line).await
+    }
+
+    /// The next event of the running turn. Cancel-safe: a line is consumed
+    /// only once it has been turned into an event.
+    pub async fn next_event(&mut self) -> Result<AgentEvent, AgentError> {
+        loop {
+            let line = match self.backlog.pop_front() {
+                Some(l) => l,
+                None => match self.lines.recv().await {
+                    Some(l) => l,
+                    None => return Err(self.exited()),
+                },
+            };
+            match self.stream.on_line(&line) {
+                Parsed::Event(e) => return Ok(e),
+                Parsed::ControlResponse { .. } => continue,
+                Parsed::RefusedBeforeStart(why) => {
+                    return Ok(AgentEvent::Done {
+                        text: String::new(),
+                        error: Some(why),
+                        interrupted: false,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Asks the CLI to end the turn; it answers with a `result`.
+    pub async fn interrupt(&mut self) -> Result<(), AgentError> {
+        self.stream.interrupting = true;
+        let id = self.request_id();
+        self.write(&json!({"type": "control_request", "request_id": id, "request": {"subtype": "interrupt"}}))
+            .await
+    }
+
+    pub fn session_id(&self) -> Option<&str> {
+        self.stream.session_id()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.process.pid()
+    }
+
+    pub async fn close(mut self) {
+        self.process.terminate().await;
+    }
+
+    fn request_id(&mut self) -> String {
+        self.next_request += 1;
+        format!("kai-{}", self.next_request)
+    }
+
+    /// Sends a control request and waits for its answer; other lines that
+    /// arrive meanwhile are kept for `next_event`.
+    async fn control(&mut self, request: Value) -> Result<Value, StartError> {
+        let id = self.request_id();
+        let subtype = request["subtype"].as_str().unwrap_or("control").to_string();
+        self.write(&json!({"type": "control_request", "request_id": id, "request": request}))
+            .await?;
+        let wait = async {
+            loop {
+                let Some(line) = self.lines.recv().await else {
+                    return Err(StartError::Agent(self.exited()));
+                };
+                let is_answer = line.get("type").and_then(Value::as_str)
+                    == Some("control_response")
+                    && line.pointer("/response/request_id").and_then(Value::as_str)
+                        == Some(id.as_str());
+                if is_answer {
+                    return match self.stream.on_line(&line) {
+                        Parsed::ControlResponse { error: Some(e), .. } => {
+                            Err(StartError::Agent(AgentError::Refused {
+                                method: subtype.clone(),
+                                message: e,
+                            }))
+                        }
+                        _ => Ok(line
+                            .pointer("/response/response")
+                            .cloned()
+                            .unwrap_or(Value::Null)),
+                    };
+                }
+                let early_result = line.get("type").and_then(Value::as_str) == Some("result")
+                    && line.get("num_turns").and_then(Value::as_u64) == Some(0);
+                if early_result {
+                    let mut probe = ClaudeStream::default();
+                    if let Parsed::RefusedBeforeStart(why) = probe.on_line(&line) {
+                        return Err(StartError::Refused(why));
+                    }
+                }
+                self.backlog.push_back(line);
+            }
+        };
+        match tokio::time::timeout(CONTROL_TIMEOUT, wait).await {
+            Ok(r) => r,
+            Err(_) => Err(StartError::Agent(AgentError::Unresponsive(subtype))),
+        }
+    }
+
+    async fn write(&mut self, v: &Value) -> Result<(), AgentError> {
+        let mut line = v.to_string().into_bytes();
+        line.push(b'\n');
+        let io = async {
+            self.stdin.write_all(&line).await?;
+            self.stdin.flush().await
+        };
+        match tokio::time::timeout(CONTROL_TIMEOUT, io).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(self.exited()),
+            Err(_) => Err(AgentError::Unresponsive("stdin".into())),
+        }
+    }
+
+    fn exited(&self) -> AgentError {
+        AgentError::Exited {
+            detail: self.process.stderr_tail(),
+        }
+    }
+
+    /// Gives stderr a moment to arrive, so a refusal from sudo or a CLI
+    /// startup error reaches the user instead of a bare "exited".
+    async fn explain(&mut self) -> AgentError {
+        for _ in 0..25 {
+            if self.process.has_exited() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.exited()
+    }
+}
+
+/// Why a launch failed: the CLI refused (e.g. an unknown session to
+/// resume), or the agent failed as any agent can.
+enum StartError {
+    Refused(String),
+    Agent(AgentError),
+}
+
+impl StartError {
+    fn into_agent(self) -> AgentError {
+        match self {
+            StartError::Agent(e) => e,
+            StartError::Refused(message) => AgentError::Refused {
+                method: "start".into(),
+                message,
+            },
+        }
+    }
+}
+
+impl From<AgentError> for StartError {
+    fn from(e: AgentError) -> Self {
+        StartError::Agent(e)
+    }
+}
+
+/// Reads stdout into JSON values. Lines that are not JSON (a stray log
+/// line) or too long are logged and skipped, never fatal; the channel
+/// closes when the process's output does.
+fn read_lines(stdout: ChildStdout) -> mpsc::UnboundedReceiver<Value> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut reader = LineReader::new(BufReader::new(stdout));
+        loop {
+            match reader.next_frame().await {
+                Ok(Some(Frame::Line(bytes))) => match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(v) if v.is_object() => {
+                        if tx.send(v).is_err() {
+                            break;
+                        }
+                    }
+                    _ => tracing::debug!(
+                        "skipped a line from claude that is not a JSON object: {}",
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                    ),
+                },
+                Ok(Some(Frame::TooLong(n))) => {
+                    tracing::warn!("skipped a {n}-byte line from claude (over the line limit)")
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+    });
+    rx
+}

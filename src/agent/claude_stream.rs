@@ -1,0 +1,372 @@
+//! Claude Code's `stream-json` output, one JSON object per line, turned into
+//! [`AgentEvent`]s. Kept free of I/O so every event shape is unit-tested.
+//!
+//! What matters: `system/init` carries the session id (the key to resume);
+//! `stream_event` carries raw Messages-API deltas (live text); `assistant`
+//! carries each finished content block (authoritative text, tool calls);
+//! `result` ends the turn. Everything else — including types a newer CLI
+//! invents — only shows the agent is alive.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::reply::ReplyText;
+use super::AgentEvent;
+
+#[derive(Debug, Default)]
+pub struct ClaudeStream {
+    session_id: Option<String>,
+    reply: ReplyText,
+    /// Finished text blocks per API message id: the CLI reports a message's
+    /// blocks one `assistant` event at a time.
+    finished: HashMap<String, Vec<String>>,
+    /// Whether this turn produced any output yet (a resume that fails does
+    /// so before producing any).
+    started: bool,
+    /// Set by the session when it asked the CLI to interrupt the turn.
+    pub interrupting: bool,
+}
+
+/// What one line means for the session.
+#[derive(Debug, PartialEq)]
+pub enum Parsed {
+    Event(AgentEvent),
+    /// The answer to a control request, by request id.
+    ControlResponse {
+        request_id: String,
+        error: Option<String>,
+    },
+    /// A `result` before the turn produced anything, i.e. the CLI refused to
+    /// start it (typically `--resume` of a conversation it cannot find).
+    RefusedBeforeStart(String),
+}
+
+impl ClaudeStream {
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
+    pub fn set_session_id(&mut self, id: String) {
+        self.session_id = Some(id);
+    }
+
+    /// Forgets the previous turn's text; call before sending a message.
+    pub fn new_turn(&mut self) {
+        self.reply = ReplyText::default();
+        self.finished.clear();
+        self.started = false;
+        self.interrupting = false;
+    }
+
+    pub fn on_line(&mut self, v: &Value) -> Parsed {
+        let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
+        if kind != "control_response" {
+            if let Some(id) = v.get("session_id").and_then(Value::as_str) {
+                self.session_id = Some(id.to_string());
+            }
+        }
+        match kind {
+            "system" => {
+                self.started = true;
+                Parsed::Event(AgentEvent::Alive)
+            }
+            "stream_event" => {
+                self.started = true;
+                Parsed::Event(self.on_stream_event(v))
+            }
+            "assistant" => {
+                self.started = true;
+                Parsed::Event(self.on_assistant(v))
+            }
+            "result" => self.on_result(v),
+            "control_response" => {
+                let r = v.get("response").unwrap_or(&Value::Null);
+                Parsed::ControlResponse {
+                    request_id: str_at(r, "/request_id").unwrap_or_default().to_string(),
+                    error: (str_at(r, "/subtype") == Some("error")).then(|| {
+                        str_at(r, "/error")
+                            .unwrap_or("the request was refused")
+                            .to_string()
+                    }),
+                }
+            }
+            _ => Parsed::Event(AgentEvent::Alive),
+        }
+    }
+
+    fn on_stream_event(&mut self, v: &Value) -> AgentEvent {
+        let Some(e) = v.get("event") else {
+            return AgentEvent::Alive;
+        };
+        // Sub-agents stream too; only the main conversation is the reply.
+        if !v.get("parent_tool_use_id").is_none_or(Value::is_null) {
+            return AgentEvent::Alive;
+        }
+        let msg = str_at(v, "/api_message_id").unwrap_or("current");
+        match str_at(e, "/type") {
+            Some("content_block_start") if str_at(e, "/content_block/type") == Some("text") => {
+                // A new text block: kept apart from the previous one so two
+                // sentences never run together.
+                self.reply.begin_block(msg);
+                AgentEvent::Alive
+            }
+            Some("content_block_delta") if str_at(e, "/delta/type") == Some("text_delta") => {
+                match str_at(e, "/delta/text") {
+                    Some(t) => {
+                        self.reply.append(msg, t);
+                        AgentEvent::Text(self.reply.render())
+                    }
+                    None => AgentEvent::Alive,
+                }
+            }
+            _ => AgentEvent::Alive,
+        }
+    }
+
+    fn on_assistant(&mut self, v: &Value) -> AgentEvent {
+        if !v.get("parent_tool_use_id").is_none_or(Value::is_null) {
+            return AgentEvent::Alive;
+        }
+        let msg = str_at(v, "/message/id").unwrap_or("current").to_string();
+        let blocks = v
+            .pointer("/message/content")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut activity = None;
+        for b in &blocks {
+            match str_at(b, "/type") {
+                Some("text") => {
+                    if let Some(t) = str_at(b, "/text") {
+                        self.finished
+                            .entry(msg.clone())
+                            .or_default()
+                            .push(t.to_string());
+                    }
+                }
+                Some("tool_use") => activity = Some(describe_tool(b)),
+                Some("thinking") => activity = activity.or(Some("thinking".to_string())),
+                _ => {}
+            }
+        }
+        if let Some(texts) = self.finished.get(&msg) {
+            // Finished blocks are authoritative: they replace what the
+            // deltas built for this message.
+            self.reply.complete(&msg, &texts.join("\n\n"));
+            if activity.is_none() {
+                return AgentEvent::Text(self.reply.render());
+            }
+        }
+        match activity {
+            Some(a) => AgentEvent::Activity(a),
+            None => AgentEvent::Alive,
+        }
+    }
+
+    fn on_result(&mut self, v: &Value) -> Parsed {
+        let is_error = v.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+        let turns = v.get("num_turns").and_then(Value::as_u64);
+        let subtype = str_at(v, "/subtype").unwrap_or("success");
+        if !self.started && is_error && turns == Some(0) {
+            return Parsed::RefusedBeforeStart(result_error(v, subtype));
+        }
+        let mut text = self.reply.render();
+        if text.trim().is_empty() && !is_error {
+            text = str_at(v, "/result").unwrap_or_default().to_string();
+        }
+        let interrupted = self.interrupting;
+        let error = (is_error && !interrupted).then(|| result_error(v, subtype));
+        self.interrupting = false;
+        Parsed::Event(AgentEvent::Done {
+            text,
+            error,
+            interrupted,
+        })
+    }
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+/// The most useful words about a failed turn: the CLI's own message when
+/// it gave one, else its error list, else the subtype.
+fn result_error(v: &Value, subtype: &str) -> String {
+    if let Some(r) = str_at(v, "/result").filter(|r| !r.trim().is_empty()) {
+        return r.to_string();
+    }
+    let listed: Vec<&str> = v
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if listed.is_empty() {
+        subtype.replace('_', " ")
+    } else {
+        listed.join("; ")
+    }
+}
+
+/// One line a person can read about the tool the agent is using.
+fn describe_tool(block: &Value) -> String {
+    let name = str_at(block, "/name").unwrap_or("a tool");
+    let input = block.get("input").unwrap_or(&Value::Null);
+    let short = |s: &str| -> String { s.chars().take(80).collect() };
+    match name {
+        "Bash" => match str_at(input, "/command") {
+            Some(c) => format!("running `{}`", short(c)),
+            None => "running a command".into(),
+        },
+        "Edit" | "Write" | "NotebookEdit" | "MultiEdit" => match str_at(input, "/file_path") {
+            Some(p) => format!("editing {}", short(p)),
+            None => "editing files".into(),
+        },
+        "Read" => match str_at(input, "/file_path") {
+            Some(p) => format!("reading {}", short(p)),
+            None => "reading files".into(),
+        },
+        "Grep" | "Glob" => "searching the code".into(),
+        "WebSearch" | "WebFetch" => "searching the web".into(),
+        other => format!("using {}", short(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn delta(msg: &str, index: u64, text: &str) -> Value {
+        json!({"type": "stream_event", "api_message_id": msg, "parent_tool_use_id": null,
+               "event": {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}})
+    }
+
+    fn block_start(msg: &str, index: u64) -> Value {
+        json!({"type": "stream_event", "api_message_id": msg,
+               "event": {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}})
+    }
+
+    fn assistant(msg: &str, content: Value) -> Value {
+        json!({"type": "assistant", "session_id": "s-1", "parent_tool_use_id": null,
+               "message": {"id": msg, "content": content}})
+    }
+
+    #[test]
+    fn deltas_stream_and_finished_blocks_stay_apart() {
+        let mut s = ClaudeStream::default();
+        s.on_line(&json!({"type": "system", "subtype": "init", "session_id": "s-1"}));
+        assert_eq!(s.session_id(), Some("s-1"));
+        s.on_line(&block_start("m1", 0));
+        s.on_line(&delta("m1", 0, "First sentence."));
+        s.on_line(&block_start("m1", 1));
+        assert_eq!(
+            s.on_line(&delta("m1", 1, "Second")),
+            Parsed::Event(AgentEvent::Text("First sentence.\n\nSecond".into()))
+        );
+        // The CLI reports finished blocks one event at a time.
+        s.on_line(&assistant(
+            "m1",
+            json!([{"type": "text", "text": "First sentence."}]),
+        ));
+        let last = s.on_line(&assistant(
+            "m1",
+            json!([{"type": "text", "text": "Second one."}]),
+        ));
+        assert_eq!(
+            last,
+            Parsed::Event(AgentEvent::Text("First sentence.\n\nSecond one.".into()))
+        );
+        let done = s.on_line(&json!({"type": "result", "subtype": "success", "is_error": false,
+                                      "num_turns": 1, "result": "Second one.", "session_id": "s-1"}));
+        assert_eq!(
+            done,
+            Parsed::Event(AgentEvent::Done {
+                text: "First sentence.\n\nSecond one.".into(),
+                error: None,
+                interrupted: false
+            })
+        );
+    }
+
+    #[test]
+    fn tools_show_as_activity_and_unknown_types_as_alive() {
+        let mut s = ClaudeStream::default();
+        let tool = assistant(
+            "m2",
+            json!([{"type": "tool_use", "name": "Bash", "input": {"command": "cargo test"}}]),
+        );
+        assert_eq!(
+            s.on_line(&tool),
+            Parsed::Event(AgentEvent::Activity("running `cargo test`".into()))
+        );
+        assert_eq!(
+            s.on_line(&json!({"type": "some_future_event", "x": 1})),
+            Parsed::Event(AgentEvent::Alive)
+        );
+        // A sub-agent's text is not the reply.
+        let sub = json!({"type": "assistant", "parent_tool_use_id": "t1",
+                         "message": {"id": "m3", "content": [{"type": "text", "text": "inner"}]}});
+        assert_eq!(s.on_line(&sub), Parsed::Event(AgentEvent::Alive));
+    }
+
+    #[test]
+    fn failed_interrupted_and_refused_results() {
+        let mut s = ClaudeStream::default();
+        s.on_line(&json!({"type": "system", "subtype": "init", "session_id": "s-1"}));
+        let failed = s.on_line(
+            &json!({"type": "result", "subtype": "success", "is_error": true,
+                                        "num_turns": 1, "result": "API Error: 500"}),
+        );
+        assert!(
+            matches!(failed, Parsed::Event(AgentEvent::Done { error: Some(e), .. }) if e == "API Error: 500")
+        );
+
+        s.new_turn();
+        s.on_line(&delta("m4", 0, "partial"));
+        s.interrupting = true;
+        let stopped = s.on_line(
+            &json!({"type": "result", "subtype": "error_during_execution",
+                                         "is_error": true, "num_turns": 1}),
+        );
+        assert_eq!(
+            stopped,
+            Parsed::Event(AgentEvent::Done {
+                text: "partial".into(),
+                error: None,
+                interrupted: true
+            })
+        );
+
+        let mut fresh = ClaudeStream::default();
+        let refused = fresh.on_line(&json!({"type": "result", "subtype": "error_during_execution",
+                                             "is_error": true, "num_turns": 0, "errors": ["No conversation found"]}));
+        assert_eq!(
+            refused,
+            Parsed::RefusedBeforeStart("No conversation found".into())
+        );
+    }
+
+    #[test]
+    fn control_responses_are_matched_by_id() {
+        let mut s = ClaudeStream::default();
+        let ok = json!({"type": "control_response", "response": {"subtype": "success", "request_id": "k1"}});
+        assert_eq!(
+            s.on_line(&ok),
+            Parsed::ControlResponse {
+                request_id: "k1".into(),
+                error: None
+            }
+        );
+        let bad = json!({"type": "control_response",
+                         "response": {"subtype": "error", "request_id": "k2", "error": "unknown model"}});
+        assert_eq!(
+            s.on_line(&bad),
+            Parsed::ControlResponse {
+                request_id: "k2".into(),
+                error: Some("unknown model".into())
+            }
+        );
+    }
+}
