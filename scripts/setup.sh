@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CODEX_VERSION=0.169.0
+CLAUDE_VERSION=2.1.328
 
 need_apt=()
 command -v sudo >/dev/null 2>&1 || need_apt+=(sudo)
@@ -28,4 +29,13 @@ if [ "$installed" != "codex-cli $CODEX_VERSION" ]; then
   npm install --silent --no-audit --no-fund --prefix .tools "@openai/codex@$CODEX_VERSION" >/dev/null
 fi
 ./.tools/node_modules/.bin/codex --version
+
+# Only the tests of the claude backend use it: the codex path never needs it.
+installed=$(./.tools/node_modules/.bin/claude --version 2>/dev/null || true)
+if [ "$installed" != "$CLAUDE_VERSION (Claude Code)" ]; then
+  echo "setup: installing @anthropic-ai/claude-code@$CLAUDE_VERSION into .tools/"
+  mkdir -p .tools
+  npm install --silent --no-audit --no-fund --prefix .tools "@anthropic-ai/claude-code@$CLAUDE_VERSION" >/dev/null
+fi
+./.tools/node_modules/.bin/claude --version
 echo "setup: done"

@@ -146,6 +146,16 @@ pub fn contract_line(service: &str, agent: &str, codex: &Path, kai: &Path) -> St
     )
 }
 
+/// The contract's rule for the claude binary: the same grant, plus `CWD=*`
+/// because Claude Code works in its process's directory, which only the
+/// agent's account can enter (sudo `-D`).
+pub fn claude_line(service: &str, agent: &str, claude: &Path) -> String {
+    format!(
+        "{service} ALL=({agent}) CWD=* NOPASSWD:SETENV: {}",
+        sudoers_escape(claude)
+    )
+}
+
 /// A file in /etc/sudoers.d, removed on drop.
 pub struct SudoersFile {
     pub path: PathBuf,

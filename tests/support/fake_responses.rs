@@ -178,7 +178,7 @@ async fn serve_connection(mut socket: TcpStream, requests: Arc<Mutex<Vec<Value>>
 }
 
 /// Reads the request head and a `content-length` (or chunked) body.
-async fn read_request(socket: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+pub async fn read_request(socket: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let head_end = loop {
@@ -247,7 +247,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Writes a complete non-streamed plain-text response.
-async fn write_plain(socket: &mut TcpStream, status: u16, text: &str) -> std::io::Result<()> {
+pub async fn write_plain(socket: &mut TcpStream, status: u16, text: &str) -> std::io::Result<()> {
     let reason = match status {
         400 => "Bad Request",
         404 => "Not Found",
@@ -303,13 +303,13 @@ async fn respond(socket: &mut TcpStream, text: &str) -> std::io::Result<()> {
     }
 }
 
-async fn write_sse_head(socket: &mut TcpStream) -> std::io::Result<()> {
+pub async fn write_sse_head(socket: &mut TcpStream) -> std::io::Result<()> {
     let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
     socket.write_all(head.as_bytes()).await?;
     socket.flush().await
 }
 
-async fn send_event(socket: &mut TcpStream, event: Value) -> std::io::Result<()> {
+pub async fn send_event(socket: &mut TcpStream, event: Value) -> std::io::Result<()> {
     let kind = event["type"].as_str().unwrap_or_default().to_owned();
     let frame = format!("event: {kind}\ndata: {event}\n\n");
     socket.write_all(frame.as_bytes()).await?;

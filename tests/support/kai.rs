@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use kai::agent::proctree;
 
 use super::codex_home;
+use super::fake_anthropic::{self, FakeAnthropic};
 use super::fake_responses::FakeResponses;
 use super::fake_telegram::FakeTelegram;
 
@@ -32,6 +33,16 @@ pub struct Options {
     /// must be root). The temporary directory and the data dir are laid out
     /// as the NixOS module does: owned by that account, mode 0711.
     pub run_as: Option<String>,
+    /// `CODEX_BIN` to configure instead of the real codex (e.g. the fake
+    /// app-server of examples/fake_app_server.rs).
+    pub codex_bin: Option<PathBuf>,
+    /// `AGENT_BACKEND` (default codex).
+    pub backend: &'static str,
+    /// (telegram id, backend, model) written as that user's own `backend`
+    /// and `model`; users not listed take the global ones. When any user
+    /// ends up on claude, `CLAUDE_BIN` is configured and the agent's home
+    /// gets Claude settings pointing at the fake Messages API.
+    pub user_backends: Vec<(i64, &'static str, Option<&'static str>)>,
 }
 
 impl Default for Options {
@@ -43,6 +54,9 @@ impl Default for Options {
             extra_env: Vec::new(),
             os_users: Vec::new(),
             run_as: None,
+            codex_bin: None,
+            backend: "codex",
+            user_backends: Vec::new(),
         }
     }
 }
@@ -50,6 +64,8 @@ impl Default for Options {
 pub struct Kai {
     pub tg: FakeTelegram,
     pub api: FakeResponses,
+    /// The fake Messages API every claude agent of this daemon talks to.
+    pub claude_api: FakeAnthropic,
     pub dir: tempfile::TempDir,
     child: Option<Child>,
     opts_env: Vec<(String, String)>,
@@ -61,6 +77,7 @@ impl Kai {
     pub async fn start(opts: Options) -> Kai {
         let tg = FakeTelegram::start().await;
         let api = FakeResponses::start().await;
+        let claude_api = FakeAnthropic::start().await;
         let dir = tempfile::tempdir().unwrap();
         let codex_dir = dir.path().join("codex-home");
         std::fs::create_dir_all(&codex_dir).unwrap();
@@ -68,6 +85,7 @@ impl Kai {
         let mut kai = Kai {
             tg,
             api,
+            claude_api,
             dir,
             child: None,
             opts_env: Vec::new(),
@@ -90,28 +108,50 @@ impl Kai {
         let users: Vec<String> = opts
             .users
             .iter()
-            .map(
-                |(n, id)| match opts.os_users.iter().find(|(uid, _)| uid == id) {
-                    Some((_, os)) => {
-                        format!(r#"{{"name": "{n}", "telegram_id": {id}, "os_user": "{os}"}}"#)
-                    }
-                    None => format!(r#"{{"name": "{n}", "telegram_id": {id}}}"#),
-                },
-            )
+            .map(|(n, id)| {
+                let mut entry = serde_json::json!({"name": n, "telegram_id": id});
+                if let Some((_, os)) = opts.os_users.iter().find(|(uid, _)| uid == id) {
+                    entry["os_user"] = serde_json::json!(os);
+                }
+                if let Some((_, backend, model)) = opts.user_backends.iter().find(|(u, ..)| u == id)
+                {
+                    entry["backend"] = serde_json::json!(backend);
+                    entry["model"] = serde_json::json!(model);
+                }
+                entry.to_string()
+            })
             .collect();
         std::fs::write(
             self.path("users.json"),
             format!(r#"{{"users": [{}]}}"#, users.join(",")),
         )
         .unwrap();
-        let env = format!(
-            "AGENT_BACKEND=\"codex\"\nAGENT_TIMEOUT_SECONDS=\"{}\"\nCODEX_BIN=\"{}\"\nCODEX_VERSION=\"0.169.0\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
+        let mut env = format!(
+            "AGENT_BACKEND=\"{}\"\nAGENT_TIMEOUT_SECONDS=\"{}\"\nCODEX_BIN=\"{}\"\nCODEX_VERSION=\"0.169.0\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
+            opts.backend,
             opts.timeout_secs,
-            codex_home::codex_bin().display(),
+            opts.codex_bin
+                .clone()
+                .unwrap_or_else(codex_home::codex_bin)
+                .display(),
             self.path("data").display(),
             self.path("users.json").display(),
             self.tg.url()
         );
+        if !uses_backend(opts, "codex") {
+            // A claude-only install names no codex binary at all.
+            env = env
+                .lines()
+                .filter(|l| !l.starts_with("CODEX_BIN="))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
+        if uses_claude(opts) {
+            env.push_str(&format!(
+                "CLAUDE_BIN=\"{}\"\n",
+                fake_anthropic::claude_bin().display()
+            ));
+        }
         std::fs::write(self.path("env"), env).unwrap();
     }
 
@@ -140,6 +180,9 @@ impl Kai {
         }
         let home = self.path("home");
         std::fs::create_dir_all(&home).unwrap();
+        if uses_claude(opts) {
+            fake_anthropic::write_claude_settings(&home, &self.claude_api.base_url()).unwrap();
+        }
         let mut env = vec![
             ("PATH".to_string(), path.join(":")),
             ("HOME".to_string(), home.display().to_string()),
@@ -255,6 +298,17 @@ impl Kai {
         std::fs::read_to_string(self.path("claude-ran")).ok()
     }
 
+    /// The chat's persisted state (`<data>/chats/<chat>.json`), if it parses.
+    pub fn chat_state(&self, chat: i64) -> Option<serde_json::Value> {
+        let bytes = std::fs::read(self.path(&format!("data/chats/{chat}.json"))).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The daemon's exit status once it has exited; None while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
     /// Waits until the last bot message in `chat` satisfies `pred`; panics
     /// with the daemon's log otherwise.
     pub async fn wait_text(&self, chat: i64, secs: u64, pred: impl Fn(&str) -> bool) -> String {
@@ -326,4 +380,19 @@ impl Drop for Kai {
 pub fn all_gone(pids: &[i32]) -> bool {
     let procs = proctree::snapshot();
     !pids.iter().any(|p| procs.iter().any(|q| q.pid == *p))
+}
+
+/// Whether any configured user ends up on the claude backend.
+pub fn uses_claude(opts: &Options) -> bool {
+    uses_backend(opts, "claude")
+}
+
+/// Whether any configured user ends up on `backend`.
+pub fn uses_backend(opts: &Options, backend: &str) -> bool {
+    opts.users.iter().any(
+        |(_, id)| match opts.user_backends.iter().find(|(u, ..)| u == id) {
+            Some((_, b, _)) => *b == backend,
+            None => opts.backend == backend,
+        },
+    )
 }

@@ -1,0 +1,316 @@
+//! The claude backend end to end: the built `kai` binary, the real Claude
+//! Code CLI (npm @anthropic-ai/claude-code, pinned) talking to a loopback
+//! fake of the Anthropic Messages API, and the fake Telegram Bot API.
+//!
+//! Claude Code refuses `bypassPermissions` as root, and CI runs as root: there
+//! the daemon runs as the service account and each Telegram user's agent as
+//! its own OS account, through sudo with the contract's rules (the claude
+//! rule carries `CWD=*`, since the CLI works in its process's directory).
+//! As any other user, everything runs as that user.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use support::accounts::{self, Account, SudoersFile, AGENT_A, AGENT_B, SERVICE};
+use support::fake_anthropic::{self, all_text};
+use support::kai::{all_gone, Kai, Options, ALICE, BOB};
+use support::{codex_home, fake_responses};
+
+/// A running daemon, plus (as root) the accounts and rules it runs under.
+struct Setup {
+    kai: Kai,
+    _root: Option<RootSetup>,
+}
+
+struct RootSetup {
+    _sudoers: SudoersFile,
+    _lock: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Starts kai with alice (and bob, if given a backend) on the given
+/// backends. As root, alice's agent runs as `kaiagenta` and bob's as
+/// `kaiagentb`, each configured like a real OS user would be.
+async fn start(users: Vec<(&'static str, i64, &'static str, Option<&'static str>)>) -> Setup {
+    let mut opts = Options {
+        users: users.iter().map(|(n, id, ..)| (*n, *id)).collect(),
+        user_backends: users.iter().map(|(_, id, b, m)| (*id, *b, *m)).collect(),
+        ..Options::default()
+    };
+    if accounts::unavailable().is_some() {
+        println!("running every agent as this test's own account");
+        return Setup {
+            kai: Kai::start(opts).await,
+            _root: None,
+        };
+    }
+    let lock = accounts::LOCK.lock().await;
+    accounts::remove_stale_sudoers();
+    let svc = accounts::ensure(SERVICE);
+    let agents: Vec<Account> = [AGENT_A, AGENT_B]
+        .iter()
+        .map(|a| accounts::ensure(a))
+        .collect();
+    accounts::kill_leftovers(&agents.iter().collect::<Vec<_>>());
+    let kai_bin = PathBuf::from(env!("CARGO_BIN_EXE_kai"));
+    let claude = fake_anthropic::claude_bin();
+    let mut lines = Vec::new();
+    for a in &agents {
+        lines.push(accounts::contract_line(
+            &svc.name,
+            &a.name,
+            &codex_home::codex_bin(),
+            &kai_bin,
+        ));
+        lines.push(accounts::claude_line(&svc.name, &a.name, &claude));
+    }
+    let sudoers = SudoersFile::write("claude", &lines);
+    let check = sudoers.visudo_check();
+    assert!(
+        check.status.success(),
+        "visudo: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    opts.run_as = Some(svc.name.clone());
+    opts.os_users = users
+        .iter()
+        .zip(&agents)
+        .map(|((_, id, ..), a)| (*id, a.name.clone()))
+        .collect();
+    let kai = Kai::start(opts).await;
+    for ((name, ..), account) in users.iter().zip(&agents) {
+        let claude_dir = account.home.join(".claude");
+        let _ = std::fs::remove_dir_all(&claude_dir);
+        let _ = std::fs::remove_file(account.home.join(".claude.json"));
+        fake_anthropic::write_claude_settings(&account.home, &kai.claude_api.base_url()).unwrap();
+        accounts::chown(&claude_dir, account, true);
+        let codex_dir = account.home.join(".codex");
+        let _ = std::fs::remove_dir_all(&codex_dir);
+        codex_home::write_codex_home(&codex_dir, &kai.api.base_url(), true).unwrap();
+        accounts::chown(&codex_dir, account, true);
+        accounts::own_dir(&kai.path("data/home").join(name), account);
+        accounts::own_dir(&kai.path("data/tmp").join(&account.name), account);
+    }
+    Setup {
+        kai,
+        _root: Some(RootSetup {
+            _sudoers: sudoers,
+            _lock: lock,
+        }),
+    }
+}
+
+fn last_request_text(kai: &Kai) -> String {
+    kai.claude_api
+        .requests()
+        .last()
+        .map(all_text)
+        .unwrap_or_default()
+}
+
+/// Proves the claude session streams replies into Telegram (edits while a
+/// slow reply grows), keeps one conversation across turns (the second
+/// request carries the first exchange), keeps separate text blocks apart,
+/// uses the catalog's default claude model, and never starts codex.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_turns_stream_into_telegram_in_one_session() {
+    let s = start(vec![("alice", ALICE, "claude", None)]).await;
+    let kai = &s.kai;
+    kai.tg.send_text(ALICE, "hello one");
+    kai.wait_text(ALICE, 90, |t| t.contains("claude echo: hello one"))
+        .await;
+    kai.wait_idle(ALICE).await;
+
+    kai.tg.send_text(ALICE, "slow 4");
+    let text = kai.wait_text(ALICE, 60, |t| t.contains("done.")).await;
+    assert!(!text.contains("⚠️"), "{text}");
+    let reply = kai.tg.messages(ALICE).last().cloned().unwrap();
+    assert!(
+        reply.edits >= 2,
+        "a 4 s reply should be edited while it streams: {reply:#?}"
+    );
+    assert!(
+        last_request_text(kai).contains("hello one"),
+        "the second turn must continue the first: {}",
+        last_request_text(kai)
+    );
+    kai.wait_idle(ALICE).await;
+
+    kai.tg.send_text(ALICE, "two blocks");
+    let text = kai
+        .wait_text(ALICE, 60, |t| t.contains("Second block."))
+        .await;
+    assert!(
+        text.contains("First block.\n\nSecond block."),
+        "separate blocks must not run together: {text:?}"
+    );
+
+    // The CLI works in the user's workspace (entered by sudo `-D` when it
+    // runs as another account) and says so in its system prompt.
+    let workspace = kai.path("data/home/alice").display().to_string();
+    // (This CLI version puts it in a system-role message, older ones in
+    // `system`: look at the whole request.)
+    let request = kai.claude_api.requests().last().unwrap().to_string();
+    assert!(
+        request.contains(&format!("working directory: {workspace}")),
+        "claude must run in {workspace}"
+    );
+
+    let models = kai.claude_api.models_requested();
+    assert!(
+        models.iter().all(|m| m.contains("sonnet")),
+        "the claude default is sonnet: {models:?}"
+    );
+    assert!(
+        kai.api.requests().is_empty(),
+        "nothing may reach the codex API"
+    );
+    assert!(
+        kai.codex_pids().is_empty(),
+        "no codex may run on a claude-only install"
+    );
+    assert!(!std::fs::read_to_string(kai.path("env"))
+        .unwrap()
+        .contains("CODEX_BIN"));
+}
+
+/// Proves `/stop` mid-reply ends the turn promptly with what was said so
+/// far, and that the conversation survives: the next turn still carries the
+/// stopped one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_mid_reply_ends_the_turn_and_keeps_the_conversation() {
+    let s = start(vec![("alice", ALICE, "claude", None)]).await;
+    let kai = &s.kai;
+    kai.tg.send_text(ALICE, "slow 30");
+    kai.wait_any(ALICE, 90, |t| t.contains("slow part")).await;
+    kai.tg.send_text(ALICE, "/stop");
+    let text = kai.wait_text(ALICE, 20, |t| t.contains("⏹ Stopped.")).await;
+    assert!(
+        !text.contains("done."),
+        "the reply must not have finished: {text}"
+    );
+    assert!(
+        !kai.log().contains("interrupt was not acknowledged"),
+        "claude must acknowledge the interrupt:\n{}",
+        kai.log()
+    );
+    kai.wait_idle(ALICE).await;
+
+    kai.tg.send_text(ALICE, "after the stop");
+    kai.wait_text(ALICE, 60, |t| t.contains("claude echo: after the stop"))
+        .await;
+    assert!(last_request_text(kai).contains("slow 30"));
+}
+
+/// Proves a restart of kai resumes the claude session (`--resume` with the
+/// id kept in the data dir): the first request after the restart carries
+/// the earlier turn, and the chat keeps the same session id. Then `/new`
+/// forgets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_of_kai_resumes_the_session_and_new_forgets_it() {
+    let mut s = start(vec![("alice", ALICE, "claude", None)]).await;
+    let kai = &mut s.kai;
+    kai.tg.send_text(ALICE, "remember the apple");
+    kai.wait_text(ALICE, 90, |t| t.contains("claude echo: remember the apple"))
+        .await;
+    kai.wait_idle(ALICE).await;
+    let before = kai.chat_state(ALICE).unwrap()["conversation"].clone();
+    assert!(
+        before.is_string(),
+        "the session id must be persisted: {before}"
+    );
+
+    let tree: Vec<i32> = kai.descendants().into_iter().collect();
+    assert!(
+        kai.stop(libc::SIGTERM, Duration::from_secs(15)).is_some(),
+        "kai did not stop"
+    );
+    assert!(all_gone(&tree), "the claude process outlived kai");
+    kai.spawn();
+
+    kai.tg.send_text(ALICE, "what did I ask you to remember");
+    kai.wait_text(ALICE, 90, |t| t.contains("claude echo: what did I ask"))
+        .await;
+    let after_restart = last_request_text(kai);
+    assert!(
+        after_restart.contains("remember the apple"),
+        "the resumed session must carry the earlier turn: {after_restart}"
+    );
+    assert_eq!(kai.chat_state(ALICE).unwrap()["conversation"], before);
+    kai.wait_idle(ALICE).await;
+
+    kai.tg.send_text(ALICE, "/new");
+    kai.wait_text(ALICE, 30, |t| t.contains("New conversation"))
+        .await;
+    kai.tg.send_text(ALICE, "a fresh start");
+    kai.wait_text(ALICE, 90, |t| t.contains("claude echo: a fresh start"))
+        .await;
+    assert!(!last_request_text(kai).contains("apple"));
+    assert_ne!(kai.chat_state(ALICE).unwrap()["conversation"], before);
+}
+
+/// Proves one kai process serves a codex user and a claude user side by
+/// side: each user's turns reach only their own backend's API, with their
+/// own model, and the commands speak each user's backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_backends_each_user_reaches_only_their_own_api() {
+    let s = start(vec![
+        ("alice", ALICE, "codex", Some("gpt-5.5")),
+        ("bob", BOB, "claude", Some("haiku")),
+    ])
+    .await;
+    let kai = &s.kai;
+    kai.tg.send_text(ALICE, "from alice");
+    kai.tg.send_text(BOB, "from bob");
+    kai.wait_text(ALICE, 90, |t| t.contains("echo: from alice"))
+        .await;
+    kai.wait_text(BOB, 90, |t| t.contains("claude echo: from bob"))
+        .await;
+
+    let codex_seen: Vec<String> = kai
+        .api
+        .requests()
+        .iter()
+        .map(fake_responses::all_input_text)
+        .collect();
+    assert!(codex_seen.iter().any(|t| t.contains("from alice")));
+    assert!(
+        codex_seen.iter().all(|t| !t.contains("from bob")),
+        "{codex_seen:?}"
+    );
+    assert!(kai.api.models_requested().iter().all(|m| m == "gpt-5.5"));
+
+    let claude_seen: Vec<String> = kai.claude_api.requests().iter().map(all_text).collect();
+    assert!(claude_seen.iter().any(|t| t.contains("from bob")));
+    assert!(
+        claude_seen.iter().all(|t| !t.contains("from alice")),
+        "{claude_seen:?}"
+    );
+    let claude_models = kai.claude_api.models_requested();
+    assert!(
+        !claude_models.is_empty() && claude_models.iter().all(|m| m.contains("haiku")),
+        "{claude_models:?}"
+    );
+
+    kai.wait_idle(BOB).await;
+    kai.tg.send_text(BOB, "/status");
+    let status = kai.wait_text(BOB, 30, |t| t.starts_with("Backend:")).await;
+    assert!(
+        status.contains("Backend: claude") && status.contains("Model: haiku"),
+        "{status}"
+    );
+    kai.tg.send_text(BOB, "/models");
+    let models = kai.wait_text(BOB, 30, |t| t.contains("models:")).await;
+    assert!(
+        models.contains("opus") && !models.contains("gpt-"),
+        "{models}"
+    );
+    kai.tg.send_text(ALICE, "/model opus");
+    let refused = kai.wait_text(ALICE, 30, |t| t.contains("❌")).await;
+    assert!(
+        refused.contains("gpt-5.5"),
+        "the refusal lists codex models: {refused}"
+    );
+}

@@ -1,0 +1,243 @@
+//! A loopback fake of the Anthropic Messages API (`POST /v1/messages`,
+//! streamed as server-sent events), enough for the real Claude Code CLI
+//! (npm @anthropic-ai/claude-code, pinned) to run turns offline via
+//! `ANTHROPIC_BASE_URL`. It shares the raw HTTP/1.1 plumbing of
+//! `fake_responses` (one request per connection, `connection: close`).
+//!
+//! Replies are scripted by the last user text of each request:
+//! - default: `claude echo: <text>` in three text deltas;
+//! - `slow [N]`: N seconds (default 6) of deltas, one every 250 ms, then
+//!   `done.`;
+//! - `two blocks`: two text blocks in one message, `First block.` and
+//!   `Second block.` (their separation is what the test looks at).
+//!
+//! Other endpoints the CLI may call (token counting and the like) get an
+//! empty JSON object: they are not what the tests are about.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+use super::fake_responses::{read_request, send_event, write_sse_head};
+
+pub struct FakeAnthropic {
+    addr: std::net::SocketAddr,
+    requests: Arc<Mutex<Vec<Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeAnthropic {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeAnthropic {
+    pub async fn start() -> FakeAnthropic {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake");
+        let addr = listener.local_addr().expect("fake local addr");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = requests.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(serve(socket, recorded.clone()));
+            }
+        });
+        FakeAnthropic {
+            addr,
+            requests,
+            task,
+        }
+    }
+
+    /// `ANTHROPIC_BASE_URL`: the CLI appends `/v1/messages`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every Messages request body received so far, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn models_requested(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .filter_map(|b| b["model"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// Text blocks of one message, whether `content` is a string or a list.
+fn texts(message: &Value) -> Vec<String> {
+    match &message["content"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter(|b| b["type"] == "text")
+            .filter_map(|b| b["text"].as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The CLI adds its own context as user text wrapped in `<system-reminder>`.
+fn is_cli_context(text: &str) -> bool {
+    text.trim_start().starts_with("<system-reminder>")
+}
+
+/// The last text a person wrote, skipping the CLI's own context blocks.
+pub fn last_user_text(body: &Value) -> Option<String> {
+    body["messages"]
+        .as_array()?
+        .iter()
+        .rev()
+        .filter(|m| m["role"] == "user")
+        .find_map(|m| texts(m).into_iter().rev().find(|t| !is_cli_context(t)))
+}
+
+/// All user and assistant text of a request, for "earlier turns are resent".
+pub fn all_text(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .filter(|m| m["role"] == "user" || m["role"] == "assistant")
+                .flat_map(texts)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+async fn serve(mut socket: TcpStream, requests: Arc<Mutex<Vec<Value>>>) {
+    let Some((head, body)) = read_request(&mut socket).await else {
+        return;
+    };
+    let line = head.lines().next().unwrap_or_default().to_owned();
+    let is_messages = line.starts_with("POST /v1/messages") && !line.contains("count_tokens");
+    if !is_messages {
+        let body = "{}";
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = socket.write_all(head.as_bytes()).await;
+        return;
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let text = last_user_text(&body).unwrap_or_default();
+    let model = body["model"].as_str().unwrap_or("claude").to_owned();
+    requests.lock().unwrap().push(body);
+    let _ = respond(&mut socket, &model, &text).await;
+    let _ = socket.shutdown().await;
+}
+
+async fn respond(socket: &mut TcpStream, model: &str, text: &str) -> std::io::Result<()> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let blocks: Vec<(Vec<String>, Duration)> = match words.first().copied() {
+        Some("slow") => {
+            let secs: usize = words.get(1).and_then(|w| w.parse().ok()).unwrap_or(6);
+            let ticks = secs * 4;
+            let deltas = (1..=ticks)
+                .map(|i| {
+                    if i == ticks {
+                        "done.".to_owned()
+                    } else {
+                        format!("slow part {i} of {ticks}, still going ")
+                    }
+                })
+                .collect();
+            vec![(deltas, Duration::from_millis(250))]
+        }
+        Some("two") if words.get(1) == Some(&"blocks") => vec![
+            (vec!["First block.".to_owned()], Duration::ZERO),
+            (vec!["Second block.".to_owned()], Duration::ZERO),
+        ],
+        _ => {
+            let reply = format!("claude echo: {text}");
+            let third = reply.len() / 3;
+            let cut = |i: usize| {
+                (i..=reply.len())
+                    .find(|&j| reply.is_char_boundary(j))
+                    .unwrap_or(reply.len())
+            };
+            let (a, b) = (cut(third), cut(2 * third));
+            let deltas = vec![
+                reply[..a].to_owned(),
+                reply[a..b].to_owned(),
+                reply[b..].to_owned(),
+            ];
+            vec![(deltas, Duration::ZERO)]
+        }
+    };
+    write_sse_head(socket).await?;
+    send_event(
+        socket,
+        json!({"type": "message_start", "message": {"id": format!("msg_{}", std::process::id()), "type": "message",
+               "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+               "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+    )
+    .await?;
+    for (index, (deltas, pause)) in blocks.iter().enumerate() {
+        send_event(
+            socket,
+            json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
+        )
+        .await?;
+        for d in deltas {
+            send_event(
+                socket,
+                json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": d}}),
+            )
+            .await?;
+            tokio::time::sleep(*pause).await;
+        }
+        send_event(
+            socket,
+            json!({"type": "content_block_stop", "index": index}),
+        )
+        .await?;
+    }
+    send_event(
+        socket,
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+               "usage": {"output_tokens": 10}}),
+    )
+    .await?;
+    send_event(socket, json!({"type": "message_stop"})).await
+}
+
+/// The CLI's per-account configuration pointing at the fake: its `env`
+/// block applies to every run of that account, the way an operator would
+/// set up a key for an OS user. Nonessential traffic (telemetry, update
+/// checks) is off, as it could not leave this machine anyway.
+pub fn write_claude_settings(home: &std::path::Path, base_url: &str) -> std::io::Result<()> {
+    let dir = home.join(".claude");
+    std::fs::create_dir_all(&dir)?;
+    let settings = json!({"env": {
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": "sk-ant-test-not-a-real-key",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1"
+    }});
+    std::fs::write(dir.join("settings.json"), settings.to_string())
+}
+
+/// The claude binary the tests run: `$KAI_TEST_CLAUDE_BIN`, else the one
+/// `scripts/setup.sh` installs, resolved to the real file (sudoers rules
+/// name real files).
+pub fn claude_bin() -> std::path::PathBuf {
+    let p = std::env::var_os("KAI_TEST_CLAUDE_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/.bin/claude")
+        });
+    std::fs::canonicalize(&p).unwrap_or(p)
+}
