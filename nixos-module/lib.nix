@@ -17,6 +17,7 @@ let
   inherit (builtins)
     attrNames
     concatLists
+    concatMap
     concatStringsSep
     elem
     filter
@@ -395,7 +396,11 @@ let
       [ "\\," "\\:" "\\=" ];
 
   # Per OS user other than the service user: exactly the binaries its users
-  # need, then the kai binary (`kai reap`), in that order.
+  # need. Codex and the kai binary (`kai reap`) share one rule; claude gets
+  # its own with `CWD=*`, because Claude Code works in its process's
+  # directory, which only the agent's account can enter (`sudo -D`). The
+  # agent can change directory anyway; the option widens nothing it could
+  # not already do, and it applies to the claude binary alone.
   sudoCommands =
     cfg: os:
     let
@@ -403,30 +408,52 @@ let
       mine = filter (u: f.osUserOf u == os) cfg.users;
       on = b: builtins.any (u: f.effBackend u == b) mine;
     in
-    map sudoersEscape (
-      optional (on "codex") cfg.codex.binary ++ optional (on "claude") cfg.claude.binary ++ [ cfg.kaiBin ]
-    );
+    {
+      plain = map sudoersEscape (optional (on "codex") cfg.codex.binary ++ [ cfg.kaiBin ]);
+      inWorkspace = map sudoersEscape (optional (on "claude") cfg.claude.binary);
+    };
 
+  # NixOS `extraRules`: its `options` are tags only, so the claude command,
+  # which needs the `CWD=*` option before its tags, is given as a string
+  # (rendered verbatim).
   sudoRules =
     cfg:
-    map (os: {
-      users = [ cfg.user ];
-      runAs = os;
-      commands = map (command: {
-        inherit command;
-        options = [
-          "NOPASSWD"
-          "SETENV"
-        ];
-      }) (sudoCommands cfg os);
-    }) (facts cfg).sudoOsUsers;
+    concatMap (
+      os:
+      let
+        c = sudoCommands cfg os;
+      in
+      [
+        {
+          users = [ cfg.user ];
+          runAs = os;
+          commands = map (command: {
+            inherit command;
+            options = [
+              "NOPASSWD"
+              "SETENV"
+            ];
+          }) c.plain;
+        }
+      ]
+      ++ map (command: {
+        users = [ cfg.user ];
+        runAs = os;
+        commands = [ "CWD=* NOPASSWD:SETENV: ${command}" ];
+      }) c.inWorkspace
+    ) (facts cfg).sudoOsUsers;
 
   sudoersText =
     cfg:
     "# Kai: the service user runs each agent as its OS user (nixos-module/lib.nix).\n"
     + concatStringsSep "" (
       map (
-        os: "${cfg.user} ALL=(${os}) NOPASSWD:SETENV: ${showList (sudoCommands cfg os)}\n"
+        os:
+        let
+          c = sudoCommands cfg os;
+        in
+        "${cfg.user} ALL=(${os}) NOPASSWD:SETENV: ${showList c.plain}\n"
+        + concatStringsSep "" (map (b: "${cfg.user} ALL=(${os}) CWD=* NOPASSWD:SETENV: ${b}\n") c.inWorkspace)
       ) (facts cfg).sudoOsUsers
     );
 

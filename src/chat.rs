@@ -340,7 +340,13 @@ impl Chat {
             }
             Err(e) => {
                 tracing::error!("could not start the agent: {e}");
-                Err(start_failure(&e, &self.user.os_user, bin, &self.shared))
+                Err(start_failure(
+                    &e,
+                    self.user.backend,
+                    &self.user.os_user,
+                    bin,
+                    &self.shared,
+                ))
             }
         }
     }
@@ -468,7 +474,13 @@ pub fn login_hint(os_user: &str, bin: &Path, own_account: bool) -> String {
 }
 
 /// Turns a start failure into advice, recognising sudo's refusals.
-fn start_failure(e: &AgentError, os_user: &str, bin: &Path, shared: &Shared) -> String {
+fn start_failure(
+    e: &AgentError,
+    backend: Backend,
+    os_user: &str,
+    bin: &Path,
+    shared: &Shared,
+) -> String {
     let detail = e.to_string();
     let sudo_refused = [
         "a password is required",
@@ -479,15 +491,20 @@ fn start_failure(e: &AgentError, os_user: &str, bin: &Path, shared: &Shared) -> 
     .iter()
     .any(|s| detail.contains(s));
     if sudo_refused {
-        // The whole line, reaper included: granting only the agent binary
+        // The whole rule, reaper included: granting only the agent binary
         // would let it start but not be stopped.
+        let svc = &shared.cfg.service_user;
+        let reaper = shared.reaper.display();
+        let rule = match backend {
+            Backend::Codex => format!("`{svc} ALL=({os_user}) NOPASSWD:SETENV: {}, {reaper}`", bin.display()),
+            Backend::Claude => format!(
+                "`{svc} ALL=({os_user}) NOPASSWD:SETENV: {reaper}` and `{svc} ALL=({os_user}) CWD=* NOPASSWD:SETENV: {}`",
+                bin.display()
+            ),
+        };
         tracing::error!(
             os_user,
-            "sudo refused to start the agent; the DESIGN.md sudoers contract line for {os_user} is missing: \
-             `{} ALL=({os_user}) NOPASSWD:SETENV: {}, {}`",
-            shared.cfg.service_user,
-            bin.display(),
-            shared.reaper.display()
+            "sudo refused to start the agent; the sudoers contract rule for {os_user} is missing: {rule}"
         );
         return format!(
             "⚠️ I am not allowed to start the agent as `{os_user}`: the sudoers rule is missing.\n\

@@ -235,3 +235,93 @@ fn help_explains_every_key() {
         assert!(text.contains(key), "{key} not in help:\n{text}");
     }
 }
+
+/// alice on codex, bob on claude (each with a model that may be overridden).
+fn mixed_users(alice_model: &str, bob_model: &str) -> String {
+    format!(
+        r#"{{"users": [
+            {{"name": "alice", "telegram_id": 1001, "backend": "codex", "model": {alice_model}}},
+            {{"name": "bob", "telegram_id": 1002, "backend": "claude", "model": {bob_model}}}
+        ]}}"#
+    )
+}
+
+/// A stand-in claude binary next to the stand-in codex one.
+fn with_claude(c: &Case) -> String {
+    let bin = c.path("claude");
+    std::fs::write(&bin, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    format!("CLAUDE_BIN=\"{bin}\"")
+}
+
+#[test]
+fn a_mixed_configuration_passes_with_both_binaries() {
+    let c = Case::new(&mixed_users("\"gpt-5.5\"", "\"haiku\""));
+    let mut lines = base();
+    let claude = with_claude(&c);
+    lines.push(&claude);
+    let (ok, out) = c.check(&lines, &[TOKEN]);
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn a_claude_model_on_a_codex_user_names_the_user_and_key() {
+    let c = Case::new(&mixed_users("\"opus\"", "null"));
+    let mut lines = base();
+    let claude = with_claude(&c);
+    lines.push(&claude);
+    let (ok, out) = c.check(&lines, &[TOKEN]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("users[0].model"), "{out}");
+    assert!(out.contains("user `alice`"), "{out}");
+    assert!(
+        out.contains("it is a claude model") && out.contains("gpt-5.5"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&c.path("users.json")),
+        "the users file is named: {out}"
+    );
+}
+
+#[test]
+fn a_codex_model_on_a_claude_user_names_the_user_and_key() {
+    let c = Case::new(&mixed_users("null", "\"gpt-5.5\""));
+    let mut lines = base();
+    let claude = with_claude(&c);
+    lines.push(&claude);
+    let (ok, out) = c.check(&lines, &[TOKEN]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("users[1].model"), "{out}");
+    assert!(out.contains("user `bob`"), "{out}");
+    assert!(
+        out.contains("sonnet") && out.contains("opus"),
+        "valid claude models listed: {out}"
+    );
+}
+
+#[test]
+fn claude_bin_is_required_only_when_a_user_is_on_claude() {
+    // bob is on claude and no CLAUDE_BIN is set: named, with who needs it.
+    let c = Case::new(&mixed_users("null", "null"));
+    let (ok, out) = c.check(&base(), &[TOKEN]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("CLAUDE_BIN (default): required because `bob` is on this backend"),
+        "{out}"
+    );
+
+    // Codex-only: no CLAUDE_BIN needed (a_valid_codex_configuration_passes).
+    // Claude-only: no CODEX_BIN needed.
+    let c = Case::new(r#"{"users": [{"name": "bob", "telegram_id": 1002}]}"#);
+    let claude = with_claude(&c);
+    let lines = vec![
+        "AGENT_BACKEND=\"claude\"",
+        claude.as_str(),
+        "KAI_USERS_FILE=\"@USERS@\"",
+        "KAI_DATA_DIR=\"/tmp/kai-check\"",
+    ];
+    let (ok, out) = c.check(&lines, &[TOKEN]);
+    assert!(ok, "a claude-only install needs no CODEX_BIN: {out}");
+    assert!(!out.contains("CODEX_BIN"), "{out}");
+}

@@ -42,6 +42,10 @@ pkgs.testers.runNixOSTest {
           assert sudo_commands(machine, "alice") == sorted(
               [claude_bin, "${nodes.machine.services.kai.package}/bin/kai"]
           )
+          # Claude Code works in its process's directory: only its rule
+          # lets the service user pick the directory (sudo -D).
+          machine.succeed(f"sudo -l -U kai | grep -F 'CWD=*' | grep -F '{claude_bin}'")
+          machine.fail("sudo -l -U kai | grep -F 'CWD=*' | grep -F '/bin/kai'")
 
       with subtest("a message round trip through the real claude"):
           inject(machine, 1001, "hello claude")

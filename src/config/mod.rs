@@ -189,9 +189,16 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
         }
         _ => Vec::new(),
     };
-    let needs = |b: Backend| users.iter().any(|u| u.backend == b);
-    let codex_bin = c.binary("CODEX_BIN", needs(Backend::Codex));
-    let claude_bin = c.binary("CLAUDE_BIN", needs(Backend::Claude));
+    // Who needs each binary: a missing one is reported with their names.
+    let on = |b: Backend| -> Vec<&str> {
+        users
+            .iter()
+            .filter(|u| u.backend == b)
+            .map(|u| u.name.as_str())
+            .collect()
+    };
+    let codex_bin = c.binary("CODEX_BIN", &on(Backend::Codex));
+    let claude_bin = c.binary("CLAUDE_BIN", &on(Backend::Claude));
 
     let token = if opts.host_checks {
         match token::resolve(&vars) {
@@ -398,10 +405,20 @@ impl Checker<'_> {
 
     /// An agent binary: checked only when some user needs it, so a codex-only
     /// install never has to mention claude at all.
-    fn binary(&mut self, key: &str, needed: bool) -> Option<PathBuf> {
+    fn binary(&mut self, key: &str, needed_by: &[&str]) -> Option<PathBuf> {
+        let needed = !needed_by.is_empty();
         let Some((v, o)) = self.get(key) else {
             if needed {
-                self.problem(key, Origin::Default, "required because some users are on this backend; set it to the absolute path of the binary".into());
+                let who: Vec<String> = needed_by.iter().map(|n| format!("`{n}`")).collect();
+                self.problem(
+                    key,
+                    Origin::Default,
+                    format!(
+                        "required because {} {} on this backend; set it to the absolute path of the binary",
+                        who.join(", "),
+                        if who.len() == 1 { "is" } else { "are" }
+                    ),
+                );
             }
             return None;
         };

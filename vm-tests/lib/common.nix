@@ -165,7 +165,8 @@ in
         for line in out.splitlines():
             m = re.match(rf"\s*\({re.escape(os_user)}\)\s+(.*)$", line)
             if m:
-                rest = re.sub(r"\b[A-Z_]+:\s*", "", m.group(1))
+                # Drop tags (`NOPASSWD:`) and options (`CWD=*`).
+                rest = re.sub(r"\b[A-Z_]+(:|=\S+)\s*", "", m.group(1))
                 cmds += [c.strip() for c in rest.split(",") if c.strip()]
         return sorted(cmds)
   '';
