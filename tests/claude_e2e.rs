@@ -314,3 +314,46 @@ async fn mixed_backends_each_user_reaches_only_their_own_api() {
         "the refusal lists codex models: {refused}"
     );
 }
+
+/// Proves a claude process killed mid-reply gives the user an error (not
+/// a hung chat), leaves nothing behind, and the next message starts a new
+/// process that resumes the same conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_reply_is_reported_and_the_next_message_resumes() {
+    let s = start(vec![("alice", ALICE, "claude", None)]).await;
+    let kai = &s.kai;
+    kai.tg.send_text(ALICE, "remember the pear");
+    kai.wait_text(ALICE, 90, |t| t.contains("claude echo: remember the pear"))
+        .await;
+    kai.wait_idle(ALICE).await;
+
+    kai.tg.send_text(ALICE, "slow 30");
+    kai.wait_any(ALICE, 90, |t| t.contains("slow part")).await;
+    let agents: Vec<i32> = kai
+        .descendants()
+        .into_iter()
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd);
+            cmd.contains("claude") && !cmd.starts_with("sudo")
+        })
+        .collect();
+    assert!(!agents.is_empty(), "no claude process found");
+    for pid in &agents {
+        // SAFETY: plain kill(2) of a process this test found.
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    let text = kai
+        .wait_text(ALICE, 30, |t| t.contains("stopped unexpectedly"))
+        .await;
+    assert!(
+        text.contains("slow part"),
+        "the partial reply is kept: {text}"
+    );
+    assert!(all_gone(&agents));
+
+    kai.tg.send_text(ALICE, "still there?");
+    kai.wait_text(ALICE, 90, |t| t.contains("claude echo: still there?"))
+        .await;
+    assert!(last_request_text(kai).contains("remember the pear"));
+}
