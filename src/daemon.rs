@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::process::find_sudo;
@@ -33,7 +34,8 @@ pub enum DaemonError {
 
 pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     let shutdown = CancellationToken::new();
-    watch_signals(shutdown.clone())?;
+    let store = StateStore::new(&cfg.data_dir);
+    let signals = watch_signals(shutdown.clone(), store.clone())?;
     let token = cfg.token.clone().ok_or(DaemonError::NoToken)?;
     let tg = Telegram::new(token.expose(), &cfg.telegram_api_url)?;
 
@@ -50,7 +52,7 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         tracing::warn!("{d}");
     }
     let shared = Arc::new(Shared {
-        store: StateStore::new(&cfg.data_dir),
+        store,
         tg: tg.clone(),
         shutdown: shutdown.clone(),
         active_sessions: AtomicUsize::new(0),
@@ -68,6 +70,7 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     Router::new(Arc::clone(&shared))
         .run(systemd::watchdog_interval())
         .await;
+    keep_cut_off(&shared.store, signals).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -97,18 +100,42 @@ async fn connect(tg: &Telegram, shutdown: &CancellationToken) -> Option<String> 
     }
 }
 
-fn watch_signals(shutdown: CancellationToken) -> Result<(), DaemonError> {
+/// Cancels `shutdown` on SIGTERM/SIGINT; the task yields the chats whose
+/// turn was running at that moment.
+fn watch_signals(
+    shutdown: CancellationToken,
+    store: StateStore,
+) -> Result<JoinHandle<Vec<i64>>, DaemonError> {
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         tokio::select! {
             _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
             _ = int.recv() => tracing::info!("SIGINT: shutting down"),
         }
+        // Read before any chat hears of the shutdown: a chat clears its
+        // flag once its cut-off reply is shown.
+        let cut_off = store.interrupted_chats();
         systemd::notify("STOPPING=1\nSTATUS=stopping: interrupting running turns");
         shutdown.cancel();
-    });
-    Ok(())
+        cut_off
+    }))
+}
+
+/// Marks the chats the shutdown cut off as still interrupted, so the next
+/// start tells their users Kai is back and they can resend: the note shown
+/// at shutdown only said "in a moment".
+async fn keep_cut_off(store: &StateStore, signals: JoinHandle<Vec<i64>>) {
+    let Ok(Ok(chats)) = tokio::time::timeout(Duration::from_secs(1), signals).await else {
+        return;
+    };
+    for chat in chats {
+        let mut state = store.load(chat);
+        state.turn_in_flight = true;
+        if let Err(e) = store.save(chat, &state) {
+            tracing::error!("{e}");
+        }
+    }
 }
 
 /// Compares the installed codex with the version the install was built

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use teloxide::types::MessageId;
+use teloxide::RequestError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -30,6 +31,8 @@ pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
     let mut shown: Vec<(MessageId, String)> = Vec::new();
     let mut typing = tokio::time::interval(TYPING_INTERVAL);
     let mut next_edit = Instant::now();
+    // Telegram's `retry_after`: nothing is sent to this chat before then.
+    let mut hold = Instant::now();
     let mut dirty = false;
     loop {
         tokio::select! {
@@ -49,22 +52,33 @@ pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
         }
         let view = views.borrow_and_update().clone();
         if let Some(done) = view.done {
+            tokio::time::sleep_until(hold).await;
             finish(&tg, chat, &mut shown, &done).await;
             return;
         }
         if dirty && Instant::now() >= next_edit {
             dirty = false;
-            if show(&tg, chat, &mut shown, &view.live).await {
-                next_edit = Instant::now() + EDIT_INTERVAL;
+            if show(&tg, chat, &mut shown, &view.live, &mut hold).await {
+                next_edit = hold.max(Instant::now() + EDIT_INTERVAL);
             }
         }
     }
 }
 
-/// One best-effort sync of the live text; true if anything was sent.
-async fn show(tg: &Telegram, chat: i64, shown: &mut Vec<(MessageId, String)>, text: &str) -> bool {
+/// One best-effort sync of the live text; true if anything was sent. A
+/// rate limit moves `hold` to when Telegram lets us send again.
+async fn show(
+    tg: &Telegram,
+    chat: i64,
+    shown: &mut Vec<(MessageId, String)>,
+    text: &str,
+    hold: &mut Instant,
+) -> bool {
     let mut sent = false;
     for (i, chunk) in split(text, LIMIT).into_iter().enumerate() {
+        if Instant::now() < *hold {
+            break;
+        }
         let out = Outgoing::plain(chunk.clone());
         match shown.get_mut(i) {
             Some((_, old)) if *old == chunk => {}
@@ -72,7 +86,10 @@ async fn show(tg: &Telegram, chat: i64, shown: &mut Vec<(MessageId, String)>, te
                 sent = true;
                 match tg.edit_once(chat, *id, &out).await {
                     Ok(()) => *old = chunk,
-                    Err(e) => tracing::debug!("live edit failed (the next one will catch up): {e}"),
+                    Err(e) => {
+                        hold_off(hold, &e);
+                        tracing::debug!("live edit failed (the next one will catch up): {e}");
+                    }
                 }
             }
             None => {
@@ -80,6 +97,7 @@ async fn show(tg: &Telegram, chat: i64, shown: &mut Vec<(MessageId, String)>, te
                 match tg.send_once(chat, &out).await {
                     Ok(id) => shown.push((id, chunk)),
                     Err(e) => {
+                        hold_off(hold, &e);
                         tracing::debug!("live message failed (the next update retries): {e}");
                         break;
                     }
@@ -88,6 +106,13 @@ async fn show(tg: &Telegram, chat: i64, shown: &mut Vec<(MessageId, String)>, te
         }
     }
     sent
+}
+
+/// After a 429, pushes `hold` out to the end of Telegram's `retry_after`.
+fn hold_off(hold: &mut Instant, e: &RequestError) {
+    if let RequestError::RetryAfter(s) = e {
+        *hold = (*hold).max(Instant::now() + s.duration());
+    }
 }
 
 /// Delivers the final text, formatted, retrying until Telegram has it.
@@ -113,5 +138,31 @@ async fn finish(tg: &Telegram, chat: i64, shown: &mut [(MessageId, String)], tex
         // The final text is shorter than what streamed (a revised answer):
         // blank the leftovers rather than leave stale text.
         let _ = tg.edit_once(chat, *id, &Outgoing::plain("…")).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teloxide::types::Seconds;
+    use teloxide::ApiError;
+
+    #[test]
+    fn only_a_rate_limit_holds_sending_back_and_never_shortens_the_hold() {
+        let start = Instant::now();
+        let mut hold = start;
+        hold_off(&mut hold, &RequestError::Api(ApiError::BotBlocked));
+        assert_eq!(hold, start);
+        hold_off(
+            &mut hold,
+            &RequestError::RetryAfter(Seconds::from_seconds(3)),
+        );
+        assert!(hold >= start + Duration::from_secs(3));
+        let held = hold;
+        hold_off(
+            &mut hold,
+            &RequestError::RetryAfter(Seconds::from_seconds(1)),
+        );
+        assert_eq!(hold, held);
     }
 }
