@@ -176,9 +176,26 @@ impl Chat {
             Some(s) => s.send(text, &model).await,
             None => return "⚠️ No agent session.".into(),
         };
+        let sent = match sent {
+            // It may have died just as the message went out: one more try
+            // on a new agent, which resumes the conversation.
+            Err(AgentError::Exited { .. }) => {
+                tracing::warn!("the agent exited as the message was sent; retrying on a new one");
+                self.close_session().await;
+                if let Err(message) = self.ensure_session().await {
+                    return message;
+                }
+                match self.session.as_mut() {
+                    Some(s) => s.send(text, &model).await,
+                    None => return "⚠️ No agent session.".into(),
+                }
+            }
+            other => other,
+        };
         if let Err(e) = sent {
             self.close_session().await;
-            return format!("⚠️ The agent could not take the message: {e}. Send it again to retry with a fresh session.");
+            tracing::warn!("the agent could not take the message: {e}");
+            return format!("⚠️ The agent could not take the message ({}). Send it again to retry with a fresh session.", for_user(&e));
         }
 
         let silence = self.shared.cfg.agent_timeout;
@@ -217,11 +234,7 @@ impl Chat {
                         Err(e) => {
                             tracing::warn!("agent failed mid-turn: {e}");
                             self.close_session().await;
-                            // Its stderr is for the log; the user needs what happened and what now.
-                            let what = match e {
-                                AgentError::Exited { .. } => "its process exited".to_string(),
-                                other => short(&other),
-                            };
+                            let what = for_user(&e);
                             return with_note(&reply, &format!("⚠️ The agent stopped unexpectedly ({what}). Your next message starts a fresh agent that continues this conversation."));
                         }
                     }
@@ -280,6 +293,12 @@ impl Chat {
 
     /// Starts the agent if needed; on failure, the text to show the user.
     async fn ensure_session(&mut self) -> Result<(), String> {
+        if self.session.as_mut().is_some_and(Session::has_exited) {
+            // It died between turns: start a new one that resumes the
+            // conversation rather than fail this message on a dead pipe.
+            tracing::warn!("the idle agent had exited; starting a new one");
+            self.close_session().await;
+        }
         if self.session.is_some() {
             return Ok(());
         }
@@ -427,6 +446,15 @@ fn with_note(reply: &str, note: &str) -> String {
         note.to_string()
     } else {
         format!("{reply}\n\n{note}")
+    }
+}
+
+/// What went wrong, for the user: an agent's stderr is for the log (it is
+/// often an unrelated warning); they need what happened and what now.
+fn for_user(e: &AgentError) -> String {
+    match e {
+        AgentError::Exited { .. } => "its process exited".to_string(),
+        other => short(other),
     }
 }
 

@@ -165,6 +165,10 @@ impl ClaudeSession {
         self.process.pid()
     }
 
+    pub fn has_exited(&mut self) -> bool {
+        self.process.has_exited()
+    }
+
     pub async fn close(mut self) {
         self.process.terminate().await;
     }

@@ -116,6 +116,14 @@ impl Session {
         }
     }
 
+    /// Whether the agent process is gone (it died while idle, say).
+    pub fn has_exited(&mut self) -> bool {
+        match self {
+            Session::Codex(s) => s.has_exited(),
+            Session::Claude(s) => s.has_exited(),
+        }
+    }
+
     pub fn pid(&self) -> i32 {
         match self {
             Session::Codex(s) => s.pid(),

@@ -1,0 +1,151 @@
+//! Conversations outlive processes: the codex thread a chat talks to is
+//! persisted in `<data>/chats/<chat>.json` and resumed (`thread/resume`)
+//! after a daemon restart, a dead codex, `/stop` or a silence timeout; only
+//! `/new` starts a fresh one. The proof is what the real codex CLI sends to
+//! the loopback Responses API: a resumed thread resends the earlier turns.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::fake_responses::{all_input_text, last_user_text};
+use support::kai::{all_gone, Kai, Options, ALICE};
+
+/// Sends `text`, waits for its echo and for the turn to end.
+async fn ask(kai: &Kai, text: &str) {
+    kai.tg.send_text(ALICE, text);
+    let echo = format!("echo: {text}");
+    kai.wait_text(ALICE, 90, |t| t.contains(&echo)).await;
+    kai.wait_idle(ALICE).await;
+}
+
+/// Everything the model was sent with the request for the user text `text`.
+fn context_of(kai: &Kai, text: &str) -> String {
+    let requests = kai.api.requests();
+    let request = requests
+        .iter()
+        .rev()
+        .find(|r| last_user_text(r).as_deref() == Some(text))
+        .unwrap_or_else(|| panic!("no request for `{text}`"));
+    all_input_text(request)
+}
+
+/// The codex thread id persisted for ALICE.
+fn thread(kai: &Kai) -> Option<String> {
+    kai.chat_state(ALICE).and_then(|s| {
+        s.get("conversation")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })
+}
+
+/// Two turns, a SIGTERM and a restart of the daemon on the same data dir:
+/// the third turn's request carries both earlier turns, and the persisted
+/// thread id is the same before and after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_survives_a_daemon_restart() {
+    let mut kai = Kai::start(Options::default()).await;
+    ask(&kai, "remember apple").await;
+    ask(&kai, "remember banana").await;
+    let before = thread(&kai).expect("thread id persisted");
+
+    kai.stop(libc::SIGTERM, Duration::from_secs(10))
+        .expect("kai exits on SIGTERM");
+    kai.spawn();
+    ask(&kai, "what did I ask you to remember").await;
+
+    let context = context_of(&kai, "what did I ask you to remember");
+    assert!(
+        context.contains("remember apple") && context.contains("remember banana"),
+        "{context}"
+    );
+    assert_eq!(thread(&kai), Some(before), "{}", kai.log());
+}
+
+/// The codex process alone dies between turns (SIGKILL): the next message
+/// is answered, by a fresh codex that continues the same thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_survives_its_codex_dying_between_turns() {
+    let kai = Kai::start(Options::default()).await;
+    ask(&kai, "remember apple").await;
+    let before = thread(&kai).expect("thread id persisted");
+    let pids = kai.codex_pids();
+    assert!(!pids.is_empty(), "codex runs between turns");
+    for pid in &pids {
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    for _ in 0..100 {
+        if all_gone(&pids) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(all_gone(&pids));
+
+    ask(&kai, "and now").await;
+    assert!(context_of(&kai, "and now").contains("remember apple"));
+    assert_eq!(thread(&kai), Some(before));
+}
+
+/// `/new` forgets: the persisted thread id is cleared, the next request
+/// carries none of the earlier text, and a different thread is persisted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_is_the_way_to_forget() {
+    let kai = Kai::start(Options::default()).await;
+    ask(&kai, "remember apple").await;
+    let before = thread(&kai).expect("thread id persisted");
+
+    kai.tg.send_text(ALICE, "/new");
+    kai.wait_text(ALICE, 30, |t| t.contains("New conversation"))
+        .await;
+    assert_eq!(thread(&kai), None, "/new clears the persisted thread");
+    ask(&kai, "fresh question").await;
+
+    let context = context_of(&kai, "fresh question");
+    assert!(!context.contains("apple"), "{context}");
+    let after = thread(&kai).expect("the new thread is persisted");
+    assert_ne!(after, before);
+}
+
+/// `/stop` in the middle of a reply ends that turn but not the thread: the
+/// next request carries the turn before it, on the same persisted thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_mid_turn_keeps_the_thread() {
+    let kai = Kai::start(Options::default()).await;
+    ask(&kai, "remember apple").await;
+    let before = thread(&kai).expect("thread id persisted");
+
+    kai.tg.send_text(ALICE, "slow 30");
+    kai.wait_text(ALICE, 90, |t| t.contains("slow part")).await;
+    kai.tg.send_text(ALICE, "/stop");
+    kai.wait_any(ALICE, 20, |t| t.contains("Stopped")).await;
+    kai.wait_idle(ALICE).await;
+    ask(&kai, "after the stop").await;
+
+    assert!(context_of(&kai, "after the stop").contains("remember apple"));
+    assert_eq!(thread(&kai), Some(before));
+}
+
+/// A turn that goes silent past `AGENT_TIMEOUT_SECONDS` gets its codex
+/// killed, but the thread survives: the next message starts a new codex
+/// that resumes it, and its request carries the turn before the silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_timeout_keeps_the_thread() {
+    let kai = Kai::start(Options {
+        timeout_secs: 3,
+        ..Options::default()
+    })
+    .await;
+    ask(&kai, "remember apple").await;
+    let before = thread(&kai).expect("thread id persisted");
+
+    kai.tg.send_text(ALICE, "hang");
+    kai.wait_any(ALICE, 90, |t| t.contains("no sign of life"))
+        .await;
+    kai.wait_idle(ALICE).await;
+    ask(&kai, "after the silence").await;
+
+    assert!(context_of(&kai, "after the silence").contains("remember apple"));
+    assert_eq!(thread(&kai), Some(before));
+}
