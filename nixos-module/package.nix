@@ -18,6 +18,9 @@ rustPlatform.buildRustPackage {
       ../Cargo.lock
       ../catalog.json
       ../src
+      # Cargo.toml names the bench target; cargo refuses a manifest whose
+      # target file is missing, even when it builds only the binary.
+      ../benches
     ];
   };
 

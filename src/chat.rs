@@ -202,6 +202,7 @@ impl Chat {
         let mut deadline = tokio::time::Instant::now() + silence;
         let mut reply = String::new();
         let mut stopping = false;
+        let mut warnings: Vec<String> = Vec::new();
         loop {
             let Some(session) = self.session.as_mut() else {
                 return with_note(&reply, "⚠️ The agent session ended.");
@@ -215,6 +216,10 @@ impl Chat {
                             views.send_modify(|v| v.live = reply.clone());
                         }
                         Ok(AgentEvent::Alive) => {}
+                        Ok(AgentEvent::Warning(w)) => {
+                            tracing::warn!("{w}");
+                            warnings.push(w);
+                        }
                         Ok(AgentEvent::Activity(a)) => {
                             if reply.is_empty() {
                                 views.send_modify(|v| v.live = format!("⚙️ {a}…"));
@@ -224,6 +229,7 @@ impl Chat {
                             if let Some(id) = session.conversation_id() {
                                 self.state.conversation = Some(id.to_string());
                             }
+                            let text = warnings.iter().fold(text, |t, w| with_note(&t, &format!("⚠️ {w}")));
                             return match (error, interrupted || stopping) {
                                 (Some(e), _) => with_note(&text, &format!("⚠️ The agent reported an error: {e}")),
                                 (None, true) => with_note(&text, "⏹ Stopped."),

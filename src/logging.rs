@@ -2,6 +2,7 @@
 //! (`$JOURNAL_STREAM` names stderr's device and inode), so fields such as
 //! the chat and OS user stay structured; otherwise to readable stderr.
 
+use std::io::IsTerminal;
 use std::os::unix::fs::MetadataExt;
 
 use tracing_subscriber::layer::SubscriberExt;
@@ -25,6 +26,8 @@ pub fn init() {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                // Colour codes only for a person at a terminal, not in log files.
+                .with_ansi(std::io::stderr().is_terminal())
                 .with_target(false),
         )
         .init();

@@ -3,7 +3,6 @@
 //! `$KAI_DATA_DIR/chats/`, written atomically (temp file + rename), so a
 //! crash mid-write leaves the previous state rather than a torn file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -71,10 +70,11 @@ impl StateStore {
         std::fs::create_dir_all(&self.dir).map_err(err)?;
         let tmp = self.dir.join(format!(".{chat}.json.tmp"));
         let bytes = serde_json::to_vec_pretty(state).map_err(|e| err(e.into()))?;
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(&bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(err)?;
+        // Write-then-rename keeps the file whole if the daemon dies, which is
+        // the failure this state is for. No fsync: it would put a disk flush
+        // on every turn's path (milliseconds, measured in BENCHMARKS.md), and
+        // a power cut at worst loses the last model or thread change.
+        std::fs::write(&tmp, &bytes).map_err(err)?;
         std::fs::rename(&tmp, &path).map_err(err)
     }
 

@@ -24,6 +24,10 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
 /// the isolation boundary (the same choice as codex's approval policy).
 const PERMISSION_MODE: &str = "bypassPermissions";
 
+/// The event type the reader makes up (the CLI never sends it) for a line
+/// it skipped as too long.
+pub const TOO_LONG_TYPE: &str = "kai_line_too_long";
+
 pub struct ClaudeSession {
     process: AgentProcess,
     stdin: ChildStdin,
@@ -305,7 +309,11 @@ fn read_lines(stdout: ChildStdout) -> mpsc::UnboundedReceiver<Value> {
                     ),
                 },
                 Ok(Some(Frame::TooLong(n))) => {
-                    tracing::warn!("skipped a {n}-byte line from claude (over the line limit)")
+                    tracing::warn!("skipped a {n}-byte line from claude (over the line limit)");
+                    let note = serde_json::json!({"type": TOO_LONG_TYPE, "bytes": n});
+                    if tx.send(note).is_err() {
+                        break;
+                    }
                 }
                 Ok(None) | Err(_) => break,
             }

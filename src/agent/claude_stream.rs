@@ -80,6 +80,9 @@ impl ClaudeStream {
                 Parsed::Event(self.on_assistant(v))
             }
             "result" => self.on_result(v),
+            super::claude::TOO_LONG_TYPE => Parsed::Event(AgentEvent::Warning(
+                super::line_too_long(v.get("bytes").and_then(Value::as_u64).unwrap_or(0)),
+            )),
             "control_response" => {
                 let r = v.get("response").unwrap_or(&Value::Null);
                 Parsed::ControlResponse {
@@ -305,6 +308,12 @@ mod tests {
             s.on_line(&json!({"type": "some_future_event", "x": 1})),
             Parsed::Event(AgentEvent::Alive)
         );
+        let dropped =
+            json!({"type": super::super::claude::TOO_LONG_TYPE, "bytes": 17 * 1024 * 1024});
+        assert!(matches!(
+            s.on_line(&dropped),
+            Parsed::Event(AgentEvent::Warning(w)) if w.contains("17.0 MiB") && w.contains("16 MiB")
+        ));
         // A sub-agent's text is not the reply.
         let sub = json!({"type": "assistant", "parent_tool_use_id": "t1",
                          "message": {"id": "m3", "content": [{"type": "text", "text": "inner"}]}});

@@ -152,6 +152,9 @@ impl CodexSession {
                 Some(AgentEvent::Text(self.reply.render()))
             }
             "item/started" => activity(p.get("item")?).map(AgentEvent::Activity),
+            super::rpc::LINE_TOO_LONG => Some(AgentEvent::Warning(super::line_too_long(
+                p.get("bytes").and_then(Value::as_u64).unwrap_or(0),
+            ))),
             "error" => {
                 let message = str_at("/error/message")
                     .unwrap_or("unknown error")

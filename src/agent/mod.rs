@@ -10,6 +10,15 @@ pub mod ndjson;
 pub mod process;
 pub mod proctree;
 pub mod reply;
+
+/// What the user is told when the agent sent a line over the NDJSON cap.
+pub fn line_too_long(bytes: u64) -> String {
+    format!(
+        "Part of this reply ({:.1} MiB) was over kai's {} MiB limit for one agent message and was left out.",
+        bytes as f64 / (1024.0 * 1024.0),
+        ndjson::MAX_LINE / (1024 * 1024)
+    )
+}
 pub mod rpc;
 
 use std::path::PathBuf;
@@ -27,6 +36,9 @@ pub enum AgentEvent {
     /// Something happened that has nothing to show (e.g. command output):
     /// the agent is alive, which is what the silence timeout measures.
     Alive,
+    /// Something the user must know about this reply, shown with it at the
+    /// end (e.g. a part of it was too big to pass on).
+    Warning(String),
     /// The turn ended; `error` is set when it failed, `interrupted` after a stop.
     Done {
         text: String,

@@ -15,6 +15,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::jsonrpc::{self, Message, RpcError};
 use super::ndjson::{Frame, LineReader};
 
+/// A notification the reader makes up (never sent by an agent) when it
+/// skipped a line over the limit.
+pub const LINE_TOO_LONG: &str = "kai/lineTooLong";
+
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, RpcError>>>>>;
 
 /// How to answer a request from the server: `(method, params) -> answer`.
@@ -68,6 +72,9 @@ impl RpcClient {
                     Frame::Line(l) => l,
                     Frame::TooLong(n) => {
                         tracing::warn!(bytes = n, "skipped an agent message over the line limit");
+                        // The session tells the user part of the reply is missing.
+                        let _ = note_tx
+                            .send((LINE_TOO_LONG.to_string(), serde_json::json!({"bytes": n})));
                         continue;
                     }
                 };
