@@ -149,3 +149,32 @@ async fn a_silence_timeout_keeps_the_thread() {
     assert!(context_of(&kai, "after the silence").contains("remember apple"));
     assert_eq!(thread(&kai), Some(before));
 }
+
+/// kai is killed outright (SIGKILL: no shutdown path runs) in the middle of
+/// a reply. Its codex must not live on as an orphan (it sees its stdin
+/// close), and the restarted kai tells the user the reply was interrupted
+/// and continues the same thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_daemon_leaves_no_orphan_and_the_restart_tells_the_user() {
+    let mut kai = Kai::start(Options::default()).await;
+    ask(&kai, "remember cherry").await;
+    kai.tg.send_text(ALICE, "slow 20");
+    kai.wait_any(ALICE, 60, |t| t.contains("slow part")).await;
+    let agents = kai.codex_pids();
+    assert!(!agents.is_empty());
+    kai.stop(libc::SIGKILL, Duration::from_secs(5))
+        .expect("kai dies on SIGKILL");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !all_gone(&agents) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(all_gone(&agents), "codex outlived a killed kai: {agents:?}");
+
+    let before = kai.tg.messages(ALICE).len();
+    kai.spawn();
+    kai.wait_text(ALICE, 30, |t| t.contains("reply was cut off"))
+        .await;
+    assert_eq!(kai.tg.messages(ALICE).len(), before + 1, "one notice");
+    ask(&kai, "what did I ask you to remember").await;
+    assert!(context_of(&kai, "what did I ask you to remember").contains("remember cherry"));
+}
