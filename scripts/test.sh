@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: setup, formatting, lints, unit and
-# integration tests (real codex CLI against loopback fakes), Nix checks.
+# integration tests (real codex and Claude Code CLIs against loopback fakes),
+# a fuzz smoke run, Nix checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,9 @@ fi
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --all-targets 2>&1 | tee /tmp/kai-cargo-test.log
+# A bounded smoke run of every cargo-fuzz target (seconds each): catches a
+# parser change that breaks a fuzzed property, not a deep search.
+bash scripts/fuzz.sh 10
 if [ -x tests/nix/check.sh ] || [ -f tests/nix/check.sh ]; then
   bash tests/nix/check.sh
 fi

@@ -41,6 +41,10 @@ pub struct UsersError {
 /// Parses the file and checks what can be checked without the rest of the
 /// configuration: names, ids, uniqueness, absolute workspaces.
 pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<UsersError>> {
+    let shape = objects_where_documented(text);
+    if !shape.is_empty() {
+        return Err(shape);
+    }
     let file: UsersFile = serde_json::from_str(text).map_err(|e| {
         vec![UsersError {
             field: "users".into(),
@@ -117,6 +121,34 @@ pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<UsersError>> {
     }
 }
 
+/// serde also reads a struct from an array of its fields in order, which
+/// would let `[[["alice", 1001]]]` pass for a users file: the file and each
+/// user must be JSON objects, as documented. Invalid JSON passes here and is
+/// reported by the typed parse, with its position.
+fn objects_where_documented(text: &str) -> Vec<UsersError> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let Some(file) = value.as_object() else {
+        return vec![UsersError {
+            field: "users".into(),
+            message: r#"the file must be a JSON object: {"users": [...]}"#.into(),
+        }];
+    };
+    let Some(users) = file.get("users").and_then(|u| u.as_array()) else {
+        return Vec::new();
+    };
+    users
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| !u.is_object())
+        .map(|(i, _)| UsersError {
+            field: format!("users[{i}]"),
+            message: r#"each user must be a JSON object: {"name": ..., "telegram_id": ...}"#.into(),
+        })
+        .collect()
+}
+
 fn is_valid_name(name: &str) -> bool {
     (1..=32).contains(&name.len())
         && name
@@ -190,6 +222,25 @@ mod tests {
                 "users[0].workspace"
             ]
         );
+    }
+
+    /// Found by `fuzz/fuzz_targets/users.rs`: serde's derive also accepts a
+    /// struct written as an array of its fields.
+    #[test]
+    fn users_written_as_arrays_are_refused() {
+        let err = parse("[[\t{\"name\": \"Adup\", \"telegram_id\": 8}\n]]").unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!(err[0].field, "users");
+        assert!(err[0].message.contains("JSON object"), "{err:?}");
+        // Valid values in array form used to be accepted.
+        assert_eq!(
+            parse(r#"[[["alice", 1001]]]"#).unwrap_err()[0].field,
+            "users"
+        );
+        let err = parse(r#"{"users": [["alice", 1001], {"name": "b", "telegram_id": 2}, 3]}"#)
+            .unwrap_err();
+        let fields: Vec<&str> = err.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["users[0]", "users[2]"]);
     }
 
     #[test]

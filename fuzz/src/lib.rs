@@ -1,0 +1,4 @@
+//! Helpers shared by the fuzz targets in `fuzz_targets/`.
+
+pub mod json;
+pub mod stream;
