@@ -360,9 +360,12 @@ impl Chat {
                 self.shared.active_sessions.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(AgentError::NotLoggedIn { os_user }) => {
-                Err(login_hint(&os_user, bin, self.user.is_service_user))
-            }
+            Err(AgentError::NotLoggedIn { os_user }) => Err(login_hint(
+                self.user.backend,
+                &os_user,
+                bin,
+                self.user.is_service_user,
+            )),
             Err(e) => {
                 tracing::error!("could not start the agent: {e}");
                 Err(start_failure(
@@ -495,7 +498,20 @@ fn prepare_dir(dir: &Path, own: bool, os_user: &str) -> Result<(), String> {
     }
 }
 
-pub fn login_hint(os_user: &str, bin: &Path, own_account: bool) -> String {
+pub fn login_hint(backend: Backend, os_user: &str, bin: &Path, own_account: bool) -> String {
+    if backend == Backend::Claude {
+        let how = if own_account {
+            format!("`{}`", bin.display())
+        } else {
+            format!("`sudo -u {os_user} -H {}`", bin.display())
+        };
+        return format!(
+            "🔑 `{os_user}` is not logged in to Claude Code on this host, so I cannot run your request.\n\n\
+             Claude credentials belong to each account: someone with a shell as `{os_user}` on the host starts \
+             Claude Code (for example {how}) and runs /login, or gives that account an API key \
+             (`ANTHROPIC_API_KEY` in the `env` of its ~/.claude/settings.json); then send your message again."
+        );
+    }
     let how = format!(
         "`{}`",
         crate::hints::login_command(os_user, bin, own_account)

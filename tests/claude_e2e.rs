@@ -21,6 +21,8 @@ use support::{codex_home, fake_responses};
 /// A running daemon, plus (as root) the accounts and rules it runs under.
 struct Setup {
     kai: Kai,
+    /// The home of each user's agent account, in the order given to `start`.
+    homes: Vec<PathBuf>,
     _root: Option<RootSetup>,
 }
 
@@ -40,8 +42,10 @@ async fn start(users: Vec<(&'static str, i64, &'static str, Option<&'static str>
     };
     if accounts::unavailable().is_some() {
         println!("running every agent as this test's own account");
+        let kai = Kai::start(opts).await;
         return Setup {
-            kai: Kai::start(opts).await,
+            homes: vec![kai.path("home"); users.len()],
+            kai,
             _root: None,
         };
     }
@@ -95,6 +99,7 @@ async fn start(users: Vec<(&'static str, i64, &'static str, Option<&'static str>
     }
     Setup {
         kai,
+        homes: agents.iter().map(|a| a.home.clone()).collect(),
         _root: Some(RootSetup {
             _sudoers: sudoers,
             _lock: lock,
@@ -356,4 +361,45 @@ async fn a_crash_mid_reply_is_reported_and_the_next_message_resumes() {
     kai.wait_text(ALICE, 90, |t| t.contains("claude echo: still there?"))
         .await;
     assert!(last_request_text(kai).contains("remember the pear"));
+}
+
+/// Proves an account with no Claude credentials gets the login hint naming
+/// that OS account, before anything reaches the Messages API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_out_account_gets_the_login_hint() {
+    let s = start(vec![("alice", ALICE, "claude", None)]).await;
+    let kai = &s.kai;
+    // The same settings, minus the API key: nothing to log in with.
+    let settings = s.homes[0].join(".claude/settings.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    v["env"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ANTHROPIC_API_KEY");
+    std::fs::write(&settings, v.to_string()).unwrap();
+
+    kai.tg.send_text(ALICE, "hello?");
+    let text = kai
+        .wait_text(ALICE, 60, |t| t.contains("not logged in"))
+        .await;
+    // As root, alice's agent account; otherwise this test's own.
+    let os_user = if accounts::unavailable().is_none() {
+        AGENT_A.to_string()
+    } else {
+        let out = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert!(
+        text.contains(&format!("{os_user}</code> is not logged in to Claude Code"))
+            && text.contains("/login"),
+        "{text}"
+    );
+    assert!(
+        kai.claude_api.requests().is_empty(),
+        "nothing may reach the API"
+    );
 }

@@ -101,6 +101,12 @@ impl ClaudeSession {
             s.stream.set_session_id(id.to_string());
         }
         match s.control(json!({"subtype": "initialize"})).await {
+            Ok(info) if logged_out(&info) => {
+                s.process.terminate().await;
+                Err(StartError::Agent(AgentError::NotLoggedIn {
+                    os_user: spec.os_user.clone(),
+                }))
+            }
             Ok(_) => Ok(s),
             Err(e) => {
                 let e = match e {
@@ -288,6 +294,20 @@ impl From<AgentError> for StartError {
     }
 }
 
+/// Whether the `initialize` answer says the account has no credentials at
+/// all: no login token and no API key, with Anthropic's own API (other
+/// providers authenticate their own way, which the CLI does not report).
+/// Better a login hint now than a failed turn later.
+fn logged_out(info: &Value) -> bool {
+    let Some(account) = info.get("account") else {
+        return false;
+    };
+    let field = |k: &str| account.get(k).and_then(Value::as_str);
+    field("tokenSource") == Some("none")
+        && field("apiKeySource").is_none_or(|s| s == "none")
+        && field("apiProvider").is_none_or(|p| p == "firstParty")
+}
+
 /// Reads stdout into JSON values. Lines that are not JSON (a stray log
 /// line) or too long are logged and skipped, never fatal; the channel
 /// closes when the process's output does.
@@ -320,4 +340,22 @@ fn read_lines(stdout: ChildStdout) -> mpsc::UnboundedReceiver<Value> {
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_account_without_any_credential_is_logged_out() {
+        let none = json!({"account": {"tokenSource": "none", "apiProvider": "firstParty"}});
+        assert!(logged_out(&none));
+        let key = json!({"account": {"tokenSource": "none", "apiKeySource": "ANTHROPIC_API_KEY", "apiProvider": "firstParty"}});
+        assert!(!logged_out(&key));
+        let oauth = json!({"account": {"tokenSource": "claude.ai", "apiProvider": "firstParty"}});
+        assert!(!logged_out(&oauth));
+        let bedrock = json!({"account": {"tokenSource": "none", "apiProvider": "bedrock"}});
+        assert!(!logged_out(&bedrock));
+        assert!(!logged_out(&json!({"commands": []})));
+    }
 }

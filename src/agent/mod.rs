@@ -59,7 +59,7 @@ pub enum AgentError {
     Refused { method: String, message: String },
     #[error("the agent sent an unexpected answer to `{0}`")]
     Protocol(String),
-    #[error("{os_user} is not logged in to codex")]
+    #[error("{os_user} is not logged in to the agent")]
     NotLoggedIn { os_user: String },
 }
 
