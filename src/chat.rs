@@ -140,6 +140,11 @@ impl Chat {
 
     async fn close_session(&mut self) {
         if let Some(s) = self.session.take() {
+            // A claude session learns its id during its first turn: keep it
+            // even when that turn ends by a crash, timeout or shutdown.
+            if let Some(id) = s.conversation_id() {
+                self.state.conversation = Some(id.to_string());
+            }
             s.close().await;
             self.shared.active_sessions.fetch_sub(1, Ordering::Relaxed);
         }
@@ -226,9 +231,9 @@ impl Chat {
                             }
                         }
                         Ok(AgentEvent::Done { text, error, interrupted }) => {
-                            if let Some(id) = session.conversation_id() {
-                                self.state.conversation = Some(id.to_string());
-                            }
+                            // None when the agent refused the conversation it
+                            // was asked to resume: then it is forgotten.
+                            self.state.conversation = session.conversation_id().map(str::to_string);
                             let text = warnings.iter().fold(text, |t, w| with_note(&t, &format!("⚠️ {w}")));
                             return match (error, interrupted || stopping) {
                                 (Some(e), _) => with_note(&text, &format!("⚠️ The agent reported an error: {e}")),
@@ -537,6 +542,8 @@ fn start_failure(
         "not allowed to execute",
         "is not in the sudoers",
         "a terminal is required",
+        // A claude rule without `CWD=*` (sudo -D refused).
+        "use the -D option",
     ]
     .iter()
     .any(|s| detail.contains(s));
@@ -558,8 +565,9 @@ fn start_failure(
         );
         return format!(
             "⚠️ I am not allowed to start the agent as `{os_user}`: the sudoers rule is missing.\n\
-             The operator must allow the service user to run {} as {os_user} (NOPASSWD, SETENV) — `{} -l` shows the current rules.",
+             The operator must allow the service user to run {} as {os_user} (NOPASSWD, SETENV{}) — `{} -l` shows the current rules.",
             bin.display(),
+            if backend == Backend::Claude { ", and CWD=* so Claude Code can start in your workspace" } else { "" },
             shared.sudo.display()
         );
     }

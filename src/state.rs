@@ -14,7 +14,7 @@ pub struct ChatState {
     pub model: Option<String>,
     /// The backend that model and conversation belong to.
     pub backend: Option<String>,
-    /// The agent conversation (codex thread id) to resume.
+    /// The agent conversation to resume (codex thread id, claude session id).
     pub conversation: Option<String>,
     /// Set while a turn runs, so a restart can tell the user their reply
     /// was cut off.

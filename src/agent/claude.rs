@@ -50,6 +50,11 @@ impl ClaudeSession {
                 Err(StartError::Refused(why)) => {
                     tracing::warn!(session = %id, "could not resume the claude session ({why}); starting a new one");
                 }
+                // Some versions just exit on an unknown session: a fresh
+                // start either works or fails again with the real reason.
+                Err(StartError::Agent(AgentError::Exited { detail })) => {
+                    tracing::warn!(session = %id, "the claude CLI exited while resuming ({detail}); starting a new session");
+                }
                 Err(StartError::Agent(e)) => return Err(e),
             }
         }
@@ -149,11 +154,14 @@ impl ClaudeSession {
                 Parsed::Event(e) => return Ok(e),
                 Parsed::ControlResponse { .. } => continue,
                 Parsed::RefusedBeforeStart(why) => {
+                    // Whatever the CLI refused (typically the conversation to
+                    // resume), do not offer it again.
+                    self.stream.forget_session_id();
                     return Ok(AgentEvent::Done {
                         text: String::new(),
                         error: Some(why),
                         interrupted: false,
-                    })
+                    });
                 }
             }
         }

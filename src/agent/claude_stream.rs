@@ -24,6 +24,8 @@ pub struct ClaudeStream {
     /// Whether this turn produced any output yet (a resume that fails does
     /// so before producing any).
     started: bool,
+    /// The id of the API message being streamed (from its `message_start`).
+    streaming: Option<String>,
     /// Set by the session when it asked the CLI to interrupt the turn.
     pub interrupting: bool,
 }
@@ -51,12 +53,17 @@ impl ClaudeStream {
         self.session_id = Some(id);
     }
 
+    pub fn forget_session_id(&mut self) {
+        self.session_id = None;
+    }
+
     /// Forgets the previous turn's text; call before sending a message.
     pub fn new_turn(&mut self) {
         self.reply = ReplyText::default();
         self.finished.clear();
         self.started = false;
         self.interrupting = false;
+        self.streaming = None;
     }
 
     pub fn on_line(&mut self, v: &Value) -> Parsed {
@@ -106,7 +113,17 @@ impl ClaudeStream {
         if !v.get("parent_tool_use_id").is_none_or(Value::is_null) {
             return AgentEvent::Alive;
         }
-        let msg = str_at(v, "/api_message_id").unwrap_or("current");
+        if str_at(e, "/type") == Some("message_start") {
+            self.streaming = str_at(e, "/message/id").map(str::to_string);
+        }
+        // The message id keys the live text so the finished blocks can
+        // replace it; older CLIs leave `api_message_id` out, and then the
+        // id of the message being streamed stands in.
+        let msg = str_at(v, "/api_message_id")
+            .map(str::to_string)
+            .or_else(|| self.streaming.clone())
+            .unwrap_or_else(|| "current".to_string());
+        let msg = msg.as_str();
         match str_at(e, "/type") {
             Some("content_block_start") if str_at(e, "/content_block/type") == Some("text") => {
                 // A new text block: kept apart from the previous one so two
@@ -171,7 +188,7 @@ impl ClaudeStream {
         let is_error = v.get("is_error").and_then(Value::as_bool).unwrap_or(false);
         let turns = v.get("num_turns").and_then(Value::as_u64);
         let subtype = str_at(v, "/subtype").unwrap_or("success");
-        if !self.started && is_error && turns == Some(0) {
+        if !self.started && is_error && turns == Some(0) && !self.interrupting {
             return Parsed::RefusedBeforeStart(result_error(v, subtype));
         }
         let mut text = self.reply.render();
@@ -290,6 +307,26 @@ mod tests {
                 error: None,
                 interrupted: false
             })
+        );
+    }
+
+    #[test]
+    fn without_api_message_id_the_streamed_message_id_keys_the_text() {
+        let mut s = ClaudeStream::default();
+        let start = json!({"type": "stream_event",
+                           "event": {"type": "message_start", "message": {"id": "m9"}}});
+        s.on_line(&start);
+        let bare = json!({"type": "stream_event",
+                          "event": {"type": "content_block_delta", "index": 0,
+                                    "delta": {"type": "text_delta", "text": "Hello"}}});
+        s.on_line(&bare);
+        // The finished block replaces the live text instead of repeating it.
+        assert_eq!(
+            s.on_line(&assistant(
+                "m9",
+                json!([{"type": "text", "text": "Hello."}])
+            )),
+            Parsed::Event(AgentEvent::Text("Hello.".into()))
         );
     }
 
