@@ -1,4 +1,3 @@
 //! Helpers shared by the fuzz targets in `fuzz_targets/`.
 
-pub mod json;
 pub mod stream;

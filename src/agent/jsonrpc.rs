@@ -113,6 +113,21 @@ fn line(v: Value) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// Fuzz finding: a float id (an integer too big for 64 bits) must come
+    /// back exactly in our answer, or the server cannot match it.
+    #[test]
+    fn a_huge_numeric_id_is_answered_with_the_same_id() {
+        let line = br#"{"id":1333323333333333333338446744073709551615,"method":"x/y","params":{}}"#;
+        let Ok(Message::Request { id, .. }) = decode(line) else {
+            panic!("not a request");
+        };
+        let answer = response(&id, Ok(Value::Null));
+        let Ok(Message::Response { id: back, .. }) = decode(answer.trim_ascii_end()) else {
+            panic!("not a response");
+        };
+        assert_eq!(back, id);
+    }
+
     #[test]
     fn classifies_the_three_kinds_with_or_without_jsonrpc_field() {
         assert!(matches!(
