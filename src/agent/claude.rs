@@ -12,7 +12,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::mpsc;
 
-use super::claude_stream::{ClaudeStream, Parsed};
+use super::claude_stream::{control_answer, refusal, ClaudeStream, Parsed};
 use super::ndjson::{Frame, LineReader};
 use super::process::AgentProcess;
 use super::{AgentError, AgentEvent, StartSpec};
@@ -58,14 +58,9 @@ impl ClaudeSession {
                 Err(StartError::Agent(e)) => return Err(e),
             }
         }
-        match Self::launch(spec, None).await {
-            Ok(s) => Ok(s),
-            Err(StartError::Refused(why)) => Err(AgentError::Refused {
-                method: "start".into(),
-                message: why,
-            }),
-            Err(StartError::Agent(e)) => Err(e),
-        }
+        Self::launch(spec, None)
+            .await
+            .map_err(StartError::into_agent)
     }
 
     /// Spawns the CLI and completes the `initialize` handshake, which proves
@@ -115,8 +110,11 @@ impl ClaudeSession {
             Ok(_) => Ok(s),
             Err(e) => {
                 let e = match e {
+                    // Give stderr a moment to arrive, so a refusal from sudo
+                    // or a CLI startup error reaches the user.
                     StartError::Agent(AgentError::Exited { .. }) => {
-                        StartError::Agent(s.explain().await)
+                        s.process.settle().await;
+                        StartError::Agent(AgentError::exited(&s.process))
                     }
                     other => other,
                 };
@@ -147,7 +145,7 @@ impl ClaudeSession {
                 Some(l) => l,
                 None => match self.lines.recv().await {
                     Some(l) => l,
-                    None => return Err(self.exited()),
+                    None => return Err(AgentError::exited(&self.process)),
                 },
             };
             match self.stream.on_line(&line) {
@@ -206,33 +204,24 @@ impl ClaudeSession {
         let wait = async {
             loop {
                 let Some(line) = self.lines.recv().await else {
-                    return Err(StartError::Agent(self.exited()));
+                    return Err(StartError::Agent(AgentError::exited(&self.process)));
                 };
-                let is_answer = line.get("type").and_then(Value::as_str)
-                    == Some("control_response")
-                    && line.pointer("/response/request_id").and_then(Value::as_str)
-                        == Some(id.as_str());
-                if is_answer {
-                    return match self.stream.on_line(&line) {
-                        Parsed::ControlResponse { error: Some(e), .. } => {
-                            Err(StartError::Agent(AgentError::Refused {
+                if let Some((answers, error)) = control_answer(&line) {
+                    if answers == id {
+                        return match error {
+                            Some(message) => Err(StartError::Agent(AgentError::Refused {
                                 method: subtype.clone(),
-                                message: e,
-                            }))
-                        }
-                        _ => Ok(line
-                            .pointer("/response/response")
-                            .cloned()
-                            .unwrap_or(Value::Null)),
-                    };
-                }
-                let early_result = line.get("type").and_then(Value::as_str) == Some("result")
-                    && line.get("num_turns").and_then(Value::as_u64) == Some(0);
-                if early_result {
-                    let mut probe = ClaudeStream::default();
-                    if let Parsed::RefusedBeforeStart(why) = probe.on_line(&line) {
-                        return Err(StartError::Refused(why));
+                                message,
+                            })),
+                            None => Ok(line
+                                .pointer("/response/response")
+                                .cloned()
+                                .unwrap_or(Value::Null)),
+                        };
                     }
+                }
+                if let Some(why) = refusal(&line) {
+                    return Err(StartError::Refused(why));
                 }
                 self.backlog.push_back(line);
             }
@@ -252,28 +241,9 @@ impl ClaudeSession {
         };
         match tokio::time::timeout(CONTROL_TIMEOUT, io).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(self.exited()),
+            Ok(Err(_)) => Err(AgentError::exited(&self.process)),
             Err(_) => Err(AgentError::Unresponsive("stdin".into())),
         }
-    }
-
-    fn exited(&self) -> AgentError {
-        AgentError::Exited {
-            detail: self.process.stderr_tail(),
-        }
-    }
-
-    /// Gives stderr a moment to arrive, so a refusal from sudo or a CLI
-    /// startup error reaches the user instead of a bare "exited".
-    async fn explain(&mut self) -> AgentError {
-        for _ in 0..25 {
-            if self.process.has_exited() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        self.exited()
     }
 }
 

@@ -91,15 +91,8 @@ impl ClaudeStream {
                 super::line_too_long(v.get("bytes").and_then(Value::as_u64).unwrap_or(0)),
             )),
             "control_response" => {
-                let r = v.get("response").unwrap_or(&Value::Null);
-                Parsed::ControlResponse {
-                    request_id: str_at(r, "/request_id").unwrap_or_default().to_string(),
-                    error: (str_at(r, "/subtype") == Some("error")).then(|| {
-                        str_at(r, "/error")
-                            .unwrap_or("the request was refused")
-                            .to_string()
-                    }),
-                }
+                let (request_id, error) = control_answer(v).unwrap_or_default();
+                Parsed::ControlResponse { request_id, error }
             }
             _ => Parsed::Event(AgentEvent::Alive),
         }
@@ -186,10 +179,11 @@ impl ClaudeStream {
 
     fn on_result(&mut self, v: &Value) -> Parsed {
         let is_error = v.get("is_error").and_then(Value::as_bool).unwrap_or(false);
-        let turns = v.get("num_turns").and_then(Value::as_u64);
         let subtype = str_at(v, "/subtype").unwrap_or("success");
-        if !self.started && is_error && turns == Some(0) && !self.interrupting {
-            return Parsed::RefusedBeforeStart(result_error(v, subtype));
+        if !self.started && !self.interrupting {
+            if let Some(why) = refusal(v) {
+                return Parsed::RefusedBeforeStart(why);
+            }
         }
         let mut text = self.reply.render();
         if text.trim().is_empty() && !is_error {
@@ -204,6 +198,33 @@ impl ClaudeStream {
             interrupted,
         })
     }
+}
+
+/// A `control_response` line: the request it answers, and the error if the
+/// CLI refused the request.
+pub fn control_answer(v: &Value) -> Option<(String, Option<String>)> {
+    if str_at(v, "/type") != Some("control_response") {
+        return None;
+    }
+    let r = v.get("response").unwrap_or(&Value::Null);
+    let error = (str_at(r, "/subtype") == Some("error")).then(|| {
+        str_at(r, "/error")
+            .unwrap_or("the request was refused")
+            .to_string()
+    });
+    Some((
+        str_at(r, "/request_id").unwrap_or_default().to_string(),
+        error,
+    ))
+}
+
+/// A failed `result` with no turn run: the CLI refused to start at all
+/// (typically `--resume` of a conversation it cannot find); why.
+pub fn refusal(v: &Value) -> Option<String> {
+    let failed = str_at(v, "/type") == Some("result")
+        && v.get("is_error").and_then(Value::as_bool) == Some(true)
+        && v.get("num_turns").and_then(Value::as_u64) == Some(0);
+    failed.then(|| result_error(v, str_at(v, "/subtype").unwrap_or("error")))
 }
 
 fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {

@@ -65,7 +65,7 @@ impl CodexSession {
         .await?;
         self.rpc
             .notify("initialized", None)
-            .map_err(|_| self.exited())?;
+            .map_err(|_| AgentError::exited(&self.process))?;
 
         let account = self.call("account/read", json!({})).await?;
         let logged_out = account.get("account").is_some_and(Value::is_null)
@@ -126,7 +126,7 @@ impl CodexSession {
     pub async fn next_event(&mut self) -> Result<AgentEvent, AgentError> {
         loop {
             let Some((method, params)) = self.rpc.next_notification().await else {
-                return Err(self.exited());
+                return Err(AgentError::exited(&self.process));
             };
             if let Some(t) = params.get("threadId").and_then(Value::as_str) {
                 if t != self.thread_id {
@@ -224,7 +224,7 @@ impl CodexSession {
     async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
         match tokio::time::timeout(CALL_TIMEOUT, self.rpc.call(method, params)).await {
             Err(_) => Err(AgentError::Unresponsive(method.into())),
-            Ok(Err(CallError::Closed)) => Err(self.exited()),
+            Ok(Err(CallError::Closed)) => Err(AgentError::exited(&self.process)),
             Ok(Err(CallError::Rpc(e))) => Err(AgentError::Refused {
                 method: method.into(),
                 message: e.message,
@@ -233,25 +233,13 @@ impl CodexSession {
         }
     }
 
-    fn exited(&self) -> AgentError {
-        AgentError::Exited {
-            detail: self.process.stderr_tail(),
-        }
-    }
-
     /// Gives stderr a moment to arrive, so a refusal from sudo or a codex
     /// startup error reaches the user instead of a bare "exited".
     async fn explain(&mut self, e: AgentError) -> AgentError {
         match e {
             AgentError::Exited { .. } => {
-                for _ in 0..25 {
-                    if self.process.has_exited() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                self.exited()
+                self.process.settle().await;
+                AgentError::exited(&self.process)
             }
             e => e,
         }

@@ -63,6 +63,15 @@ pub enum AgentError {
     NotLoggedIn { os_user: String },
 }
 
+impl AgentError {
+    /// The process ended: its last stderr lines are the best clue why.
+    pub fn exited(process: &process::AgentProcess) -> Self {
+        AgentError::Exited {
+            detail: process.stderr_tail(),
+        }
+    }
+}
+
 fn detail_suffix(detail: &str) -> String {
     if detail.is_empty() {
         String::new()

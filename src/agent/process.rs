@@ -214,6 +214,19 @@ impl AgentProcess {
             .unwrap_or_default()
     }
 
+    /// Waits briefly for the process to finish exiting, so that what it (or
+    /// sudo) wrote to stderr last — the reason it died at start-up — is in
+    /// the tail before anyone reads it.
+    pub async fn settle(&mut self) {
+        for _ in 0..25 {
+            if self.has_exited() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     /// Whether the direct child has exited, without waiting.
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
