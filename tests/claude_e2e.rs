@@ -107,20 +107,6 @@ async fn start(users: Vec<(&'static str, i64, &'static str, Option<&'static str>
     }
 }
 
-/// The agent's pid as `/status` reports it (the sudo process, as root).
-async fn agent_pid(kai: &Kai) -> i32 {
-    kai.tg.send_text(ALICE, "/status");
-    let status = kai
-        .wait_text(ALICE, 30, |t| t.starts_with("Backend:"))
-        .await;
-    status
-        .split("(pid ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no agent pid in /status: {status}"))
-}
-
 fn last_request_text(kai: &Kai) -> String {
     kai.claude_api
         .requests()
@@ -202,7 +188,7 @@ async fn stop_mid_reply_ends_the_turn_and_keeps_the_conversation() {
     let kai = &s.kai;
     kai.tg.send_text(ALICE, "slow 30");
     kai.wait_any(ALICE, 90, |t| t.contains("slow part")).await;
-    let agent = agent_pid(kai).await;
+    let agent = kai.agent_pid(ALICE).await;
     kai.tg.send_text(ALICE, "/stop");
     // (The reply is no longer the last message: /status came after it.)
     let text = kai.wait_any(ALICE, 20, |t| t.contains("⏹ Stopped.")).await;
@@ -213,7 +199,7 @@ async fn stop_mid_reply_ends_the_turn_and_keeps_the_conversation() {
     kai.wait_idle(ALICE).await;
     // The interrupt ended the turn: the same process is still there (had
     // it ignored the interrupt, the grace period would have killed it).
-    assert_eq!(agent_pid(kai).await, agent, "{}", kai.log());
+    assert_eq!(kai.agent_pid(ALICE).await, agent, "{}", kai.log());
 
     kai.tg.send_text(ALICE, "after the stop");
     kai.wait_text(ALICE, 60, |t| t.contains("claude echo: after the stop"))

@@ -100,18 +100,6 @@ impl Env {
     }
 }
 
-/// The pid `/status` reports for the chat's running agent (the sudo process).
-async fn agent_pid(kai: &Kai, chat: i64) -> i32 {
-    kai.tg.send_text(chat, "/status");
-    let status = kai.wait_text(chat, 30, |t| t.starts_with("Backend:")).await;
-    let pid = status
-        .split("(pid ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .and_then(|p| p.parse().ok());
-    pid.unwrap_or_else(|| panic!("no agent pid in /status: {status}"))
-}
-
 /// Checks that every process of the agent tree below `root` (sudo itself
 /// aside) runs as `owner`, never as `other`, and that both the node wrapper
 /// and the native codex binary are among them.
@@ -286,8 +274,8 @@ async fn each_agent_runs_as_its_own_account() {
     kai.wait_text(ALICE, 90, |t| t.len() > 10).await;
     kai.wait_text(BOB, 90, |t| t.len() > 10).await;
 
-    let pid_a = agent_pid(&kai, ALICE).await;
-    let pid_b = agent_pid(&kai, BOB).await;
+    let pid_a = kai.agent_pid(ALICE).await;
+    let pid_b = kai.agent_pid(BOB).await;
     assert_tree_owned_by(pid_a, &env.a, &env.b);
     assert_tree_owned_by(pid_b, &env.b, &env.a);
     // Nothing under the daemon runs codex as the service account itself.

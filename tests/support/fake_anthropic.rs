@@ -1,8 +1,7 @@
 //! A loopback fake of the Anthropic Messages API (`POST /v1/messages`,
 //! streamed as server-sent events), enough for the real Claude Code CLI
 //! (npm @anthropic-ai/claude-code, pinned) to run turns offline via
-//! `ANTHROPIC_BASE_URL`. It shares the raw HTTP/1.1 plumbing of
-//! `fake_responses` (one request per connection, `connection: close`).
+//! `ANTHROPIC_BASE_URL`, on the shared server of `loopback.rs`.
 //!
 //! Replies are scripted by the last user text of each request:
 //! - default: `claude echo: <text>` in three text deltas;
@@ -14,63 +13,38 @@
 //! Other endpoints the CLI may call (token counting and the like) get an
 //! empty JSON object: they are not what the tests are about.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-use super::fake_responses::{read_request, send_event, write_sse_head};
+use super::fake_responses::split_in;
+use super::loopback::{read_request, send_event, write_sse_head, Loopback, Recorded};
 
+/// A running fake Messages API; the server stops when this is dropped.
 pub struct FakeAnthropic {
-    addr: std::net::SocketAddr,
-    requests: Arc<Mutex<Vec<Value>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeAnthropic {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    server: Loopback,
 }
 
 impl FakeAnthropic {
     pub async fn start() -> FakeAnthropic {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake");
-        let addr = listener.local_addr().expect("fake local addr");
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let recorded = requests.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(serve(socket, recorded.clone()));
-            }
-        });
         FakeAnthropic {
-            addr,
-            requests,
-            task,
+            server: Loopback::start(serve).await,
         }
     }
 
     /// `ANTHROPIC_BASE_URL`: the CLI appends `/v1/messages`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
+}
 
-    /// Every Messages request body received so far, in order.
-    pub fn requests(&self) -> Vec<Value> {
-        self.requests.lock().unwrap().clone()
-    }
-
-    pub fn models_requested(&self) -> Vec<String> {
-        self.requests()
-            .iter()
-            .filter_map(|b| b["model"].as_str().map(str::to_owned))
-            .collect()
+/// Recorded requests and the rest come from the shared server.
+impl std::ops::Deref for FakeAnthropic {
+    type Target = Loopback;
+    fn deref(&self) -> &Loopback {
+        &self.server
     }
 }
 
@@ -116,7 +90,7 @@ pub fn all_text(body: &Value) -> String {
         .unwrap_or_default()
 }
 
-async fn serve(mut socket: TcpStream, requests: Arc<Mutex<Vec<Value>>>) {
+async fn serve(mut socket: TcpStream, requests: Recorded) {
     let Some((head, body)) = read_request(&mut socket).await else {
         return;
     };
@@ -162,18 +136,7 @@ async fn respond(socket: &mut TcpStream, model: &str, text: &str) -> std::io::Re
         ],
         _ => {
             let reply = format!("claude echo: {text}");
-            let third = reply.len() / 3;
-            let cut = |i: usize| {
-                (i..=reply.len())
-                    .find(|&j| reply.is_char_boundary(j))
-                    .unwrap_or(reply.len())
-            };
-            let (a, b) = (cut(third), cut(2 * third));
-            let deltas = vec![
-                reply[..a].to_owned(),
-                reply[a..b].to_owned(),
-                reply[b..].to_owned(),
-            ];
+            let deltas = split_in(&reply, 3);
             vec![(deltas, Duration::ZERO)]
         }
     };

@@ -1,12 +1,9 @@
 //! A loopback fake of the OpenAI Responses API (`POST /v1/responses`, SSE),
 //! good enough for the real `codex app-server` 0.169.0 to run turns offline.
 //!
-//! It is a hand-rolled HTTP/1.1 server on a tokio `TcpListener` rather than
-//! axum: a streamed body in axum needs a `Stream` impl (futures/tokio-stream),
-//! which are not among our dev-dependencies, and the raw socket also lets us
-//! model "hang" (headers sent, then silence) and "close after the last event"
-//! exactly. Every response carries `connection: close`, so one request is one
-//! connection and the end of the stream is the end of the socket.
+//! It runs on the raw HTTP/1.1 server of `loopback.rs`, which lets it model
+//! "hang" (headers sent, then silence) and "close after the last event"
+//! exactly.
 //!
 //! The reply is scripted by the last user text of each request (see
 //! [`last_user_text`]), so tests need no setup:
@@ -29,78 +26,37 @@
 //! response.completed"), so every successful reply sends all four.
 
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-/// A running fake Responses API; the server task stops when this is dropped.
+use super::loopback::{read_request, send_event, write_plain, write_sse_head, Loopback, Recorded};
+
+/// A running fake Responses API; the server stops when this is dropped.
 pub struct FakeResponses {
-    addr: std::net::SocketAddr,
-    requests: Arc<Mutex<Vec<Value>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeResponses {
-    fn drop(&mut self) {
-        // Stop accepting; connections already being served finish on their own.
-        self.task.abort();
-    }
+    server: Loopback,
 }
 
 impl FakeResponses {
     /// Binds 127.0.0.1:0 and serves in a background tokio task.
     pub async fn start() -> FakeResponses {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake");
-        let addr = listener.local_addr().expect("fake local addr");
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let recorded = requests.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(serve_connection(socket, recorded.clone()));
-            }
-        });
         FakeResponses {
-            addr,
-            requests,
-            task,
+            server: Loopback::start(serve_connection).await,
         }
     }
 
     /// Base URL to put in config.toml's provider `base_url`; codex appends
     /// `/responses`, so this ends in `/v1` and requests arrive at `/v1/responses`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", self.server.addr())
     }
+}
 
-    /// Every request body received so far (parsed JSON), in order.
-    pub fn requests(&self) -> Vec<Value> {
-        self.requests.lock().unwrap().clone()
-    }
-
-    /// Models requested so far (the "model" field of each body).
-    pub fn models_requested(&self) -> Vec<String> {
-        self.requests()
-            .iter()
-            .filter_map(|b| b["model"].as_str().map(str::to_owned))
-            .collect()
-    }
-
-    /// Waits until at least n requests arrived (poll, bounded by timeout). Returns false on timeout.
-    pub async fn wait_requests(&self, n: usize, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.requests.lock().unwrap().len() >= n {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+/// Recorded requests and the rest come from the shared server.
+impl std::ops::Deref for FakeResponses {
+    type Target = Loopback;
+    fn deref(&self) -> &Loopback {
+        &self.server
     }
 }
 
@@ -160,7 +116,7 @@ fn is_codex_context(text: &str) -> bool {
 }
 
 /// Reads one request, records its JSON body, and answers per the script.
-async fn serve_connection(mut socket: TcpStream, requests: Arc<Mutex<Vec<Value>>>) {
+async fn serve_connection(mut socket: TcpStream, requests: Recorded) {
     let Some((head, body)) = read_request(&mut socket).await else {
         return;
     };
@@ -175,91 +131,6 @@ async fn serve_connection(mut socket: TcpStream, requests: Arc<Mutex<Vec<Value>>
     requests.lock().unwrap().push(body);
     let _ = respond(&mut socket, &text).await;
     let _ = socket.shutdown().await;
-}
-
-/// Reads the request head and a `content-length` (or chunked) body.
-pub async fn read_request(socket: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    let head_end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let header = |name: &str| {
-        head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
-    };
-    let mut body = buf[head_end..].to_vec();
-    let chunked = header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-    if chunked {
-        // Read until the terminating zero-size chunk, then decode.
-        while find(&body, b"0\r\n\r\n").is_none() {
-            let n = socket.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-        return Some((head, decode_chunked(&body)));
-    }
-    let len: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    while body.len() < len {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some((head, body))
-}
-
-/// Decodes a complete HTTP/1.1 chunked body.
-fn decode_chunked(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = find(raw, b"\r\n") {
-        let size_text = String::from_utf8_lossy(&raw[..eol]);
-        let size_hex = size_text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_hex, 16).unwrap_or(0);
-        if size == 0 || raw.len() < eol + 2 + size {
-            break;
-        }
-        out.extend_from_slice(&raw[eol + 2..eol + 2 + size]);
-        raw = &raw[(eol + 4 + size).min(raw.len())..];
-    }
-    out
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Writes a complete non-streamed plain-text response.
-pub async fn write_plain(socket: &mut TcpStream, status: u16, text: &str) -> std::io::Result<()> {
-    let reason = match status {
-        400 => "Bad Request",
-        404 => "Not Found",
-        _ => "Internal Server Error",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        text.len()
-    );
-    socket.write_all(head.as_bytes()).await?;
-    socket.write_all(text.as_bytes()).await?;
-    socket.flush().await
 }
 
 /// Answers one `/responses` request according to the user's text.
@@ -301,19 +172,6 @@ async fn respond(socket: &mut TcpStream, text: &str) -> std::io::Result<()> {
             stream_reply(socket, &split_in(&reply, 3), Duration::ZERO).await
         }
     }
-}
-
-pub async fn write_sse_head(socket: &mut TcpStream) -> std::io::Result<()> {
-    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
-    socket.write_all(head.as_bytes()).await?;
-    socket.flush().await
-}
-
-pub async fn send_event(socket: &mut TcpStream, event: Value) -> std::io::Result<()> {
-    let kind = event["type"].as_str().unwrap_or_default().to_owned();
-    let frame = format!("event: {kind}\ndata: {event}\n\n");
-    socket.write_all(frame.as_bytes()).await?;
-    socket.flush().await
 }
 
 /// Streams one assistant message made of `deltas`, `pause` apart, with the
@@ -364,7 +222,7 @@ async fn stream_reply(
 }
 
 /// Splits `text` into `n` roughly equal pieces on char boundaries.
-fn split_in(text: &str, n: usize) -> Vec<String> {
+pub fn split_in(text: &str, n: usize) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let size = chars.len().div_ceil(n.max(1)).max(1);
     chars.chunks(size).map(|c| c.iter().collect()).collect()

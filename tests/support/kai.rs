@@ -146,7 +146,7 @@ impl Kai {
                 .map(|l| format!("{l}\n"))
                 .collect();
         }
-        if uses_claude(opts) {
+        if uses_backend(opts, "claude") {
             env.push_str(&format!(
                 "CLAUDE_BIN=\"{}\"\n",
                 fake_anthropic::claude_bin().display()
@@ -180,7 +180,7 @@ impl Kai {
         }
         let home = self.path("home");
         std::fs::create_dir_all(&home).unwrap();
-        if uses_claude(opts) {
+        if uses_backend(opts, "claude") {
             fake_anthropic::write_claude_settings(&home, &self.claude_api.base_url()).unwrap();
         }
         let mut env = vec![
@@ -298,6 +298,21 @@ impl Kai {
         std::fs::read_to_string(self.path("claude-ran")).ok()
     }
 
+    /// The pid `/status` reports for the chat's running agent (the sudo
+    /// process when it runs as another account).
+    pub async fn agent_pid(&self, chat: i64) -> i32 {
+        self.tg.send_text(chat, "/status");
+        let status = self
+            .wait_text(chat, 30, |t| t.starts_with("Backend:"))
+            .await;
+        status
+            .split("(pid ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no agent pid in /status: {status}"))
+    }
+
     /// The chat's persisted state (`<data>/chats/<chat>.json`), if it parses.
     pub fn chat_state(&self, chat: i64) -> Option<serde_json::Value> {
         let bytes = std::fs::read(self.path(&format!("data/chats/{chat}.json"))).ok()?;
@@ -380,11 +395,6 @@ impl Drop for Kai {
 pub fn all_gone(pids: &[i32]) -> bool {
     let procs = proctree::snapshot();
     !pids.iter().any(|p| procs.iter().any(|q| q.pid == *p))
-}
-
-/// Whether any configured user ends up on the claude backend.
-pub fn uses_claude(opts: &Options) -> bool {
-    uses_backend(opts, "claude")
 }
 
 /// Whether any configured user ends up on `backend`.

@@ -9,3 +9,4 @@ pub mod fake_anthropic;
 pub mod fake_responses;
 pub mod fake_telegram;
 pub mod kai;
+pub mod loopback;
