@@ -505,11 +505,10 @@ fn prepare_dir(dir: &Path, own: bool, os_user: &str) -> Result<(), String> {
 
 pub fn login_hint(backend: Backend, os_user: &str, bin: &Path, own_account: bool) -> String {
     if backend == Backend::Claude {
-        let how = if own_account {
-            format!("`{}`", bin.display())
-        } else {
-            format!("`sudo -u {os_user} -H {}`", bin.display())
-        };
+        let how = format!(
+            "`{}`",
+            crate::hints::as_account(os_user, own_account, &bin.display().to_string())
+        );
         return format!(
             "🔑 `{os_user}` is not logged in to Claude Code on this host, so I cannot run your request.\n\n\
              Claude credentials belong to each account: someone with a shell as `{os_user}` on the host starts \

@@ -45,10 +45,20 @@ pub fn hints(cfg: &Config) -> Vec<Hint> {
 /// What an operator types to log `os_user` in: the account's own codex,
 /// as that account (codex keeps credentials in that account's home).
 pub fn login_command(os_user: &str, codex_bin: &Path, own_account: bool) -> String {
+    as_account(
+        os_user,
+        own_account,
+        &format!("{} login", codex_bin.display()),
+    )
+}
+
+/// `command` as an operator runs it for `os_user`: directly on their own
+/// account, else through sudo with that account's home.
+pub fn as_account(os_user: &str, own_account: bool, command: &str) -> String {
     if own_account {
-        format!("{} login", codex_bin.display())
+        command.to_string()
     } else {
-        format!("sudo -u {os_user} -H {} login", codex_bin.display())
+        format!("sudo -u {os_user} -H {command}")
     }
 }
 
