@@ -5,9 +5,10 @@
     ../options.nix
     ../generated.nix
     ../assertions.nix
+    ../etc.nix
     ./options.nix
     ./accounts.nix
-    ./files.nix
+    ./sudo.nix
     ./launchd.nix
     ./activation.nix
   ];

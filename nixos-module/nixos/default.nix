@@ -4,11 +4,11 @@
     ../options.nix
     ../generated.nix
     ../assertions.nix
+    ../etc.nix
     ./options.nix
     ./assertions.nix
     ./accounts.nix
     ./state.nix
-    ./etc.nix
     ./sudo.nix
     ./service.nix
     ./login-hints.nix

@@ -1,4 +1,5 @@
-# /etc/kai/env and /etc/kai/users.json: the generated, build-time-checked files.
+# /etc/kai/env and /etc/kai/users.json: the generated, build-time-checked
+# files, the same on NixOS and nix-darwin.
 { config, lib, ... }:
 let
   cfg = config.services.kai;
