@@ -202,16 +202,6 @@ impl FakeTelegram {
         poll_until(timeout, || self.calls().into_iter().find(|c| pred(c))).await
     }
 
-    /// Number of getMe calls received (any outcome).
-    pub fn get_me_count(&self) -> usize {
-        self.calls_of("getMe").len()
-    }
-
-    /// Updates queued and not yet confirmed by a getUpdates offset.
-    pub fn pending_updates(&self) -> usize {
-        self.inner.state.lock().unwrap().updates.len()
-    }
-
     /// When on, any sendMessage/editMessageText with a parse_mode fails with "can't parse entities".
     pub fn reject_formatting(&self, on: bool) {
         self.inner.state.lock().unwrap().reject_formatting = on;

@@ -12,7 +12,6 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -76,20 +75,6 @@ impl Loopback {
             .iter()
             .filter_map(|b| b["model"].as_str().map(str::to_owned))
             .collect()
-    }
-
-    /// Waits until at least n requests arrived (poll, bounded by timeout). Returns false on timeout.
-    pub async fn wait_requests(&self, n: usize, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.requests.lock().unwrap().len() >= n {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 }
 
