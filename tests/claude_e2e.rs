@@ -437,3 +437,37 @@ async fn an_unknown_session_to_resume_falls_back_to_a_fresh_one() {
     let now = kai.chat_state(ALICE).unwrap()["conversation"].clone();
     assert!(now.is_string() && now != stale, "{now}");
 }
+
+/// Proves `/model` switches a running claude session (the `set_model`
+/// control request): the next turn is requested with the new model, in
+/// the same process and conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_changes_apply_to_the_running_session() {
+    let s = start(vec![("alice", ALICE, "claude", None)]).await;
+    let kai = &s.kai;
+    kai.tg.send_text(ALICE, "first on sonnet");
+    kai.wait_text(ALICE, 90, |t| t.contains("claude echo: first on sonnet"))
+        .await;
+    kai.wait_idle(ALICE).await;
+    let agent = kai.agent_pid(ALICE).await;
+
+    kai.tg.send_text(ALICE, "/model opus");
+    kai.wait_text(ALICE, 30, |t| t.contains("Model set to opus"))
+        .await;
+    kai.tg.send_text(ALICE, "then on opus");
+    kai.wait_text(ALICE, 90, |t| t.contains("claude echo: then on opus"))
+        .await;
+
+    let models = kai.claude_api.models_requested();
+    assert!(
+        models.first().is_some_and(|m| m.contains("sonnet")),
+        "{models:?}"
+    );
+    assert!(
+        models.last().is_some_and(|m| m.contains("opus")),
+        "{models:?}"
+    );
+    assert!(last_request_text(kai).contains("first on sonnet"));
+    kai.wait_idle(ALICE).await;
+    assert_eq!(kai.agent_pid(ALICE).await, agent, "the session was kept");
+}
