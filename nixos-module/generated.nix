@@ -18,6 +18,7 @@ let
       model
       user
       group
+      agentUser
       dataDir
       timeoutSeconds
       settings
@@ -47,6 +48,7 @@ let
   };
 
   errors = kaiLib.validate input;
+  agentUser = kaiLib.agentAccount input;
   rendered = kaiLib.render input;
 
   envFile = pkgs.writeText "kai-env" rendered.env;
@@ -79,6 +81,7 @@ in
       inherit
         input
         errors
+        agentUser
         rendered
         envFile
         usersFile

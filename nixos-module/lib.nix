@@ -155,6 +155,9 @@ let
       model = input.model or null;
       user = input.user or "kai";
       group = input.group or "kai";
+      # The account of users without an osUser; null = single-account mode
+      # (every agent runs as the service user itself, no sudo at all).
+      agentUser = input.agentUser or "kai-agent";
       kaiBin = input.kaiBin or null;
       dataDir = input.dataDir or "/var/lib/kai";
       usersFile = input.usersFile or "/etc/kai/users.json";
@@ -171,16 +174,26 @@ let
     let
       backendOk = isString cfg.backend && elem cfg.backend backends;
       effBackend = u: if u.backend != null then u.backend else cfg.backend;
-      osUserOf = u: if u.osUser != null then u.osUser else cfg.user;
+      osUserOf =
+        u:
+        if u.osUser != null then
+          u.osUser
+        else if cfg.agentUser != null then
+          cfg.agentUser
+        else
+          cfg.user;
       usersOn = backend: filter (u: effBackend u == backend) cfg.users;
       uses = backend: usersOn backend != [ ];
       osUsers = sortStrings (unique (map osUserOf cfg.users));
       sudoOsUsers = filter (o: o != cfg.user) osUsers;
       workspaceOf =
         u: if u.workspace != null then u.workspace else "${cfg.dataDir}/home/${u.name}";
+      # Users whose agent would run as the service account itself.
+      onServiceAccount = filter (u: osUserOf u == cfg.user) cfg.users;
     in
     {
       inherit
+        onServiceAccount
         backendOk
         effBackend
         osUserOf
@@ -245,6 +258,20 @@ let
         ++ optional (
           u.workspace != null && !isAbsolute u.workspace
         ) "${userPath u}.workspace = ${toJSON u.workspace} must be an absolute path without newlines";
+
+      # An agent on the service account could read the bot token and use the
+      # service account's sudo rules to run agents as every other account:
+      # either no agent runs as the service account, or every agent does
+      # (single-account mode, no sudo rules at all).
+      serviceAccountErrors =
+        let
+          shared = map (u: u.name) f.onServiceAccount;
+          others = map (u: "${u.name} (${f.osUserOf u})") (
+            filter (u: f.osUserOf u != cfg.user) cfg.users
+          );
+        in
+        optional (shared != [ ] && others != [ ])
+          "services.kai.users: ${showList shared} would run their agents as the service account ${quote cfg.user}, which holds the sudo rules that run the agents of ${showList others}; give them an osUser other than ${quote cfg.user} (or leave it null, which means services.kai.agentUser)";
 
       duplicateIdErrors =
         let
@@ -325,12 +352,16 @@ let
         ) "services.kai.timeoutSeconds must be a positive integer"
         ++ optional (!validOsUser cfg.user) "services.kai.user = ${nixString cfg.user} is not a valid account name"
         ++ optional (
+          cfg.agentUser != null && !(isString cfg.agentUser && validOsUser cfg.agentUser)
+        ) "services.kai.agentUser = ${toJSON cfg.agentUser} is not a valid account name (a-z, 0-9, `-`, `_`), or null for single-account mode"
+        ++ optional (
           cfg.codex.version != null && (!isString cfg.codex.version || hasNewline cfg.codex.version)
         ) "services.kai.codex.version must be a string without newlines";
     in
     backendErrors
     ++ globalModelErrors
     ++ concatLists (map userErrors cfg.users)
+    ++ serviceAccountErrors
     ++ duplicateIdErrors
     ++ duplicateWorkspaceErrors
     ++ binaryErrors
@@ -380,13 +411,20 @@ let
     // (if f.usesClaude then { CLAUDE_BIN = cfg.claude.binary; } else { })
     // cfg.settings;
 
-  usersDocument = cfg: {
-    users = map (u: {
-      inherit (u) name backend model workspace;
-      telegram_id = u.telegramId;
-      os_user = u.osUser;
-    }) cfg.users;
-  };
+  # `os_user` is resolved (agentUser filled in), so the runtime runs exactly
+  # the account the sudoers rules name; null only in single-account mode.
+  usersDocument =
+    cfg:
+    let
+      f = facts cfg;
+    in
+    {
+      users = map (u: {
+        inherit (u) name backend model workspace;
+        telegram_id = u.telegramId;
+        os_user = if f.osUserOf u == cfg.user then null else f.osUserOf u;
+      }) cfg.users;
+    };
 
   # In a sudoers command, `,` `:` and `=` must be escaped (a backslash is
   # refused by `validBinary`).
@@ -489,6 +527,16 @@ let
     in
     map (p: head (filter (d: d.path == p) all)) paths;
 
+  # The dedicated agent account, when some user's agent runs as it. Needs no
+  # valid input (the modules create the account even while an assertion
+  # fails elsewhere), so it never throws.
+  agentAccount =
+    input:
+    let
+      cfg = normalize input;
+    in
+    if cfg.agentUser != null && elem cfg.agentUser (facts cfg).osUsers then cfg.agentUser else null;
+
   render =
     input:
     let
@@ -507,6 +555,7 @@ let
         loginUsers = loginUsers cfg;
         directories = directories cfg;
         inherit (f) osUsers sudoOsUsers;
+        agentUser = agentAccount input;
         workspaces = sort builtins.lessThan (unique (map f.workspaceOf cfg.users));
         backendsInUse = filter f.uses backends;
       };
@@ -521,6 +570,7 @@ in
     normalize
     validate
     render
+    agentAccount
     renderEnvFile
     sudoersEscape
     ;

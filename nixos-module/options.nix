@@ -31,8 +31,8 @@ let
           example = "alice";
           description = ''
             OS account the agent of this user runs as (through sudo). It must
-            be declared in `users.users` on NixOS. `null` runs the agent as the
-            service user ({option}`services.kai.user`), without sudo.
+            be declared in `users.users` on NixOS, and must not be the service
+            user. `null` runs the agent as {option}`services.kai.agentUser`.
           '';
         };
         backend = mkOption {
@@ -213,6 +213,27 @@ in
       default = "kai";
       example = "kai";
       description = "Primary group of the service user; created when left at `kai`.";
+    };
+
+    agentUser = mkOption {
+      type = types.nullOr types.str;
+      default = "kai-agent";
+      example = null;
+      description = ''
+        OS account of the users without an `osUser`: an unprivileged account
+        of its own, so no agent ever runs as the service user, which can read
+        the bot token and holds the sudo rules for every agent account. Left
+        at `kai-agent`, NixOS creates it (a system user with its home in
+        /var/lib/kai-agent, where its `~/.codex` lives); on nix-darwin set
+        {option}`services.kai.agentUid` or create it yourself. The users that
+        share it share one account: their agents can read each other's
+        workspaces; give people who must not see each other an `osUser` each.
+
+        `null` selects single-account mode: every agent runs as the service
+        user and no sudo rule is rendered. Then no user may have an `osUser`,
+        and an agent can read the bot token; use it only when the bot serves
+        one person who also administers the host.
+      '';
     };
 
     dataDir = mkOption {

@@ -1,8 +1,10 @@
-# The service user and group, when their ids are given. OS users of the
-# Telegram users are ordinary macOS accounts and are not managed here.
+# The service user and group, and the agent account of users without an
+# osUser, when their ids are given. OS users of the Telegram users are
+# ordinary macOS accounts and are not managed here.
 { config, lib, ... }:
 let
   cfg = config.services.kai;
+  agent = cfg.generated.agentUser;
 in
 {
   config = lib.mkIf cfg.enable (
@@ -23,6 +25,18 @@ in
           shell = "/usr/bin/false";
           isHidden = true;
           description = "Kai Telegram gateway";
+        };
+      })
+      (lib.mkIf (cfg.agentUid != null && agent != null) {
+        users.knownUsers = [ agent ];
+        users.users.${agent} = {
+          uid = cfg.agentUid;
+          gid = 20; # staff
+          home = "/var/lib/kai-agent";
+          createHome = true;
+          shell = "/usr/bin/false";
+          isHidden = true;
+          description = "Kai agents of users without their own account";
         };
       })
     ]

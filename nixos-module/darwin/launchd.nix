@@ -22,6 +22,9 @@ in
         RunAtLoad = true;
         KeepAlive.SuccessfulExit = false;
         ThrottleInterval = 5;
+        # 0077: what the daemon writes is private to the service user even
+        # where it does not set the mode itself (systemd's UMask on NixOS).
+        Umask = 63;
         EnvironmentVariables = {
           TELEGRAM_BOT_TOKEN_FILE = cfg.telegram.tokenFile;
           # sudo is /usr/bin/sudo on macOS.

@@ -12,6 +12,17 @@
         already exists (created in System Settings or elsewhere).
       '';
     };
+    agentUid = lib.mkOption {
+      type = lib.types.nullOr lib.types.int;
+      default = null;
+      example = 533;
+      description = ''
+        When set, nix-darwin creates the agent account
+        ({option}`services.kai.agentUser`, for users without an `osUser`)
+        with this uid, in the group `staff`, with its home in
+        /var/lib/kai-agent. `null`: create that account yourself.
+      '';
+    };
     gid = lib.mkOption {
       type = lib.types.nullOr lib.types.int;
       default = null;

@@ -160,7 +160,17 @@ tmpfiles: workspace owned by alice 0700|.nixos.tmpfiles["/var/lib/kai/home/alice
 login hint names the configured codex|.nixos.loginHints | contains("sudo -u alice -H /nix/store/00000000000000000000000000000000-codex-0.169.0/bin/codex login")
 service user home is the data dir|.nixos.serviceUser.home == "/var/lib/kai" and .nixos.serviceUser.isSystemUser
 codex-only config has no CLAUDE_BIN|.nixos.env | contains("CLAUDE_BIN") | not
-mixed: CLAUDE_BIN present, claude user on the service account needs no rule|(.mixed.env | contains("CLAUDE_BIN=")) and (.mixed.sudoRules | length) == 1 and .mixed.failed == []
+mixed: CLAUDE_BIN present, bob (no osUser) gets a claude rule as kai-agent|(.mixed.env | contains("CLAUDE_BIN=")) and ([.mixed.sudoRules[].runAs] == ["alice","kai-agent","kai-agent"]) and .mixed.failed == []
+no sudo rule ever runs anything as the service user|[.nixos.sudoRules[].runAs, .mixed.sudoRules[].runAs] | index("kai") == null
+agent account created, unprivileged, home of its own|.mixed.agentAccount.isSystemUser and .mixed.agentAccount.group == "kai-agent" and .mixed.agentAccount.home == "/var/lib/kai-agent"
+agent account's workspace and tmp are its own|.mixed.tmpfiles["/var/lib/kai/home/bob"].d.user == "kai-agent" and .mixed.tmpfiles["/var/lib/kai/tmp/kai-agent"].d.mode == "0700"
+agent account's home is writable under ProtectSystem|.mixed.ReadWritePaths | index("-/var/lib/kai-agent") != null
+no agent account when every user has one|.noAgentAccount
+assertion: osUser = service user beside sudo users|.failures["service-account-os-user"] | any(contains("carol would run their agents as the service account `kai`"))
+assertion: single-account mode beside an osUser|.failures["single-account-beside-sudo"] | any(contains("bob would run their agents as the service account"))
+assertion: undeclared agentUser|.failures["undeclared-agent-user"] | any(contains("users.users.agents is not declared"))
+darwin: launchd Umask 0077|.darwin.umask == 63
+darwin: agentUid creates the agent account|.darwin.agentUid == 533 and (.darwin.agentKnown | index("kai-agent") != null)
 assertion: wrong global model lists the codex models|.failures["wrong-model"] | any(contains("services.kai.model = \"opus\"") and contains("valid codex models: gpt-5.5, gpt-5.6-luna"))
 assertion: wrong user model|.failures["wrong-user-model"] | any(contains("services.kai.users.alice.model = \"sonnet\"") and contains("valid codex models"))
 assertion: duplicate Telegram ids|.failures["duplicate-ids"] | any(contains("Telegram id 1001 is given to alice, bob"))

@@ -19,6 +19,7 @@ in
         sudoOsUsers
         workspaces
         backendsInUse
+        agentUser
         ;
     }
     + "\n";

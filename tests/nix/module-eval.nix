@@ -153,6 +153,20 @@ let
         osUser = "carol";
       };
     };
+    service-account-os-user = {
+      services.kai.users.carol = {
+        telegramId = 1003;
+        osUser = "kai";
+      };
+    };
+    single-account-beside-sudo = {
+      services.kai.agentUser = null;
+      services.kai.users.bob.telegramId = 1002;
+    };
+    undeclared-agent-user = {
+      services.kai.agentUser = "agents";
+      services.kai.users.bob.telegramId = 1002;
+    };
     claude-package-null = {
       services.kai.users.bob = {
         telegramId = 1002;
@@ -171,6 +185,11 @@ let
       };
     }).config;
   okDarwin = (evalDarwin { services.kai.uid = 532; }).config;
+  okDarwinAgent =
+    (evalDarwin {
+      services.kai.agentUid = 533;
+      services.kai.users.bob.telegramId = 1002;
+    }).config;
   svc = ok.systemd.services.kai;
 in
 {
@@ -204,7 +223,12 @@ in
     failed = failed okMixed;
     env = okMixed.services.kai.generated.rendered.env;
     sudoRules = okMixed.security.sudo.extraRules;
+    agentAccount = okMixed.users.users.kai-agent or null;
+    tmpfiles = okMixed.systemd.tmpfiles.settings."10-kai";
+    ReadWritePaths = okMixed.systemd.services.kai.serviceConfig.ReadWritePaths;
   };
+  # alice alone has her own account: nothing needs kai-agent.
+  noAgentAccount = !(ok.users.users ? kai-agent);
   darwin = {
     failed = failed okDarwin;
     programArguments = okDarwin.launchd.daemons.kai.serviceConfig.ProgramArguments;
@@ -213,5 +237,8 @@ in
     renderedSudoers = okDarwin.services.kai.generated.rendered.sudoers;
     activation = okDarwin.system.activationScripts.postActivation.text;
     knownUsers = okDarwin.users.knownUsers;
+    umask = okDarwin.launchd.daemons.kai.serviceConfig.Umask;
+    agentUid = okDarwinAgent.users.users.kai-agent.uid;
+    agentKnown = okDarwinAgent.users.knownUsers;
   };
 }

@@ -1,4 +1,5 @@
-# Two OS accounts plus one user running as the service user itself.
+# Two OS accounts plus one user without osUser, who runs as the dedicated
+# agent account (kai-agent), never as the service user.
 {
   backend = "codex";
   model = "gpt-5.6-sol";

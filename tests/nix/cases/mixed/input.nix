@@ -1,5 +1,6 @@
 # A team in transition: codex by default, two users still on claude; alice's
-# account needs both binaries, bob's only claude, carol runs as the service user.
+# account needs both binaries, bob's only claude, carol (no osUser) runs as the
+# dedicated agent account kai-agent.
 {
   backend = "codex";
   kaiBin = "/nix/store/0c6f7mq2qkxv8nyl4bs5zxyd4x3w8rcs-kai-0.1.0/bin/kai";

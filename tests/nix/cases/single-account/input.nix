@@ -1,0 +1,15 @@
+# Single-account mode (agentUser = null): every agent runs as the service
+# user itself, so there is no sudo rule at all and no agent account.
+{
+  backend = "codex";
+  agentUser = null;
+  kaiBin = "/nix/store/0c6f7mq2qkxv8nyl4bs5zxyd4x3w8rcs-kai-0.1.0/bin/kai";
+  codex = {
+    binary = "/nix/store/9ffvh1djfz3q8l2hp6rgmlv3xn0hs1ib-codex-0.169.0/bin/codex";
+    version = "0.169.0";
+  };
+  users = {
+    alice.telegramId = 1001;
+    bob.telegramId = 1002;
+  };
+}
