@@ -6,6 +6,12 @@ use kai::cli::{Cli, Cmd};
 use kai::config::{self, LoadOptions};
 use kai::{agent, daemon, hints, logging};
 
+/// `kai run`'s exit status when the configuration is invalid: EX_CONFIG from
+/// sysexits.h. The systemd unit lists it in `RestartPreventExitStatus=`
+/// (nixos-module/lib.nix), so a broken configuration fails the unit once
+/// instead of restarting it every few seconds forever.
+const EXIT_CONFIG: u8 = 78;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {
@@ -50,8 +56,13 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
         }
         Cmd::Run { env_file } => {
             logging::init();
-            let cfg = config::load(&LoadOptions::from_process(env_file, true))
-                .map_err(|p| anyhow::anyhow!("refusing to start:\n{p}"))?;
+            let cfg = match config::load(&LoadOptions::from_process(env_file, true)) {
+                Ok(cfg) => cfg,
+                Err(problems) => {
+                    eprint!("kai: refusing to start:\n{problems}");
+                    return Ok(ExitCode::from(EXIT_CONFIG));
+                }
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
