@@ -147,7 +147,9 @@ async fn codex_drift(cfg: &Config) -> Option<String> {
     }
     let out = tokio::time::timeout(
         Duration::from_secs(10),
-        tokio::process::Command::new(bin).arg("--version").output(),
+        crate::agent::process::clean_command(bin)
+            .arg("--version")
+            .output(),
     )
     .await;
     let found = match out {

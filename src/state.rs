@@ -2,7 +2,15 @@
 //! the conversation to resume. One small JSON file per chat under
 //! `$KAI_DATA_DIR/chats/`, written atomically (temp file + rename), so a
 //! crash mid-write leaves the previous state rather than a torn file.
+//!
+//! Private by construction, whatever the umask (launchd sets none, a shell
+//! usually 0022): the directories kai creates are 0700, or 0711 for the data
+//! dir that agents pass through to their workspaces, and files are 0600. A
+//! conversation id lets anyone who can read it resume that conversation.
 
+use std::fs::{DirBuilder, OpenOptions, Permissions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -30,12 +38,33 @@ pub struct StateError {
 
 #[derive(Debug, Clone)]
 pub struct StateStore {
+    data_dir: PathBuf,
     dir: PathBuf,
+}
+
+/// Mode of the data dir when kai creates it: agents traverse it to reach
+/// their workspace and tmp dir, nobody lists it.
+const DATA_DIR_MODE: u32 = 0o711;
+const PRIVATE_DIR_MODE: u32 = 0o700;
+const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` (and missing parents) when it does not exist, with `mode`
+/// set explicitly afterwards: a mode given at creation is cut by the umask.
+pub fn make_dir(dir: &Path, mode: u32) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR_MODE)
+        .create(dir)?;
+    std::fs::set_permissions(dir, Permissions::from_mode(mode))
 }
 
 impl StateStore {
     pub fn new(data_dir: &Path) -> Self {
         StateStore {
+            data_dir: data_dir.to_path_buf(),
             dir: data_dir.join("chats"),
         }
     }
@@ -67,14 +96,22 @@ impl StateStore {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(&self.dir).map_err(err)?;
+        make_dir(&self.data_dir, DATA_DIR_MODE).map_err(err)?;
+        make_dir(&self.dir, PRIVATE_DIR_MODE).map_err(err)?;
         let tmp = self.dir.join(format!(".{chat}.json.tmp"));
         let bytes = serde_json::to_vec_pretty(state).map_err(|e| err(e.into()))?;
         // Write-then-rename keeps the file whole if the daemon dies, which is
         // the failure this state is for. No fsync: it would put a disk flush
         // on every turn's path (milliseconds, measured in BENCHMARKS.md), and
         // a power cut at worst loses the last model or thread change.
-        std::fs::write(&tmp, &bytes).map_err(err)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(PRIVATE_FILE_MODE)
+            .open(&tmp)
+            .map_err(err)?;
+        file.write_all(&bytes).map_err(err)?;
         std::fs::rename(&tmp, &path).map_err(err)
     }
 
@@ -113,5 +150,20 @@ mod tests {
         assert_eq!(store.interrupted_chats(), vec![5]);
         std::fs::write(dir.path().join("chats/7.json"), "{torn").unwrap();
         assert_eq!(store.load(7), ChatState::default());
+    }
+
+    #[test]
+    fn state_is_private_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = StateStore::new(&data);
+        // The modes are set explicitly, so they hold under the test
+        // runner's umask (usually 0022) as under any other;
+        // tests/isolation.rs starts the daemon itself under 0022.
+        store.save(5, &ChatState::default()).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o711);
+        assert_eq!(mode(&data.join("chats")), 0o700);
+        assert_eq!(mode(&data.join("chats/5.json")), 0o600);
     }
 }

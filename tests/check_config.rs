@@ -325,3 +325,54 @@ fn claude_bin_is_required_only_when_a_user_is_on_claude() {
     assert!(ok, "a claude-only install needs no CODEX_BIN: {out}");
     assert!(!out.contains("CODEX_BIN"), "{out}");
 }
+
+/// alice and carol without an account of their own, bob on `nobody`: their
+/// agents would share the service account, which may sudo to bob's.
+const SHARED_SERVICE_ACCOUNT: &str = r#"{"users": [
+    {"name": "alice", "telegram_id": 1001},
+    {"name": "bob", "telegram_id": 1002, "os_user": "nobody"},
+    {"name": "carol", "telegram_id": 1003, "os_user": null}
+]}"#;
+
+#[test]
+fn agents_on_the_service_account_beside_sudo_users_are_refused() {
+    let c = Case::new(SHARED_SERVICE_ACCOUNT);
+    let (ok, out) = c.check(&base(), &[TOKEN]);
+    assert!(!ok, "{out}");
+    for (key, name) in [("users[0].os_user", "alice"), ("users[2].os_user", "carol")] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(key))
+            .unwrap_or_else(|| panic!("no problem for {key}: {out}"));
+        assert!(
+            line.contains(&format!(
+                "user `{name}` would run their agent as the service account"
+            )) && line.contains("`bob` (nobody)"),
+            "{line}"
+        );
+    }
+    assert!(out.contains(&c.path("users.json")), "{out}");
+    assert!(!out.contains("users[1]"), "bob has his own account: {out}");
+
+    // `kai run` loads the same way and refuses to start, naming them too.
+    let out = Command::new(env!("CARGO_BIN_EXE_kai"))
+        .args(["run", "--env-file"])
+        .arg(c.dir.path().join("env"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env(TOKEN.0, TOKEN.1)
+        .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("refusing to start") && err.contains("users[0].os_user"),
+        "{err}"
+    );
+
+    // Single-account mode (nobody has an account of their own) stays valid.
+    let c = Case::new(ONE_USER);
+    let (ok, out) = c.check(&base(), &[TOKEN]);
+    assert!(ok, "{out}");
+}

@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,10 @@ impl Env {
         let a = accounts::ensure(AGENT_A);
         let b = accounts::ensure(AGENT_B);
         accounts::kill_leftovers(&[&a, &b]);
+        // Homes private to their account, as NixOS makes them (homeMode 700).
+        for acc in [&a, &b] {
+            std::fs::set_permissions(&acc.home, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         let codex = codex_home::codex_bin();
         let kai = PathBuf::from(env!("CARGO_BIN_EXE_kai"));
         assert!(
@@ -81,10 +86,18 @@ impl Env {
     /// kaiagentb, each agent account with a codex home pointing at the fake
     /// and its workspace and TMPDIR made as the NixOS module would.
     async fn start_daemon(&self) -> Kai {
+        self.start_daemon_with(Vec::new(), None).await
+    }
+
+    /// The same, with extra variables in the daemon's environment and its
+    /// umask set.
+    async fn start_daemon_with(&self, extra_env: Vec<(String, String)>, umask: Option<u32>) -> Kai {
         let kai = Kai::start(Options {
             users: vec![("alice", ALICE), ("bob", BOB)],
             os_users: vec![(ALICE, self.a.name.clone()), (BOB, self.b.name.clone())],
             run_as: Some(self.svc.name.clone()),
+            extra_env,
+            umask,
             ..Options::default()
         })
         .await;
@@ -387,6 +400,146 @@ async fn a_missing_sudoers_rule_is_a_clear_error_not_a_hang() {
     kai.tg.send_text(ALICE, "hello from alice");
     kai.wait_text(ALICE, 90, |t| t.contains("echo: hello from alice"))
         .await;
+
+    kai.stop(libc::SIGTERM, Duration::from_secs(15))
+        .expect("kai exits after SIGTERM");
+    let left = wait_no_process_of(&[&env.a, &env.b], Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "after SIGTERM: {left:#?}\n{}", kai.log());
+}
+
+/// A proxy URL with a password: the kind of pass-through value that must
+/// reach the agent but never a command line.
+const PROXY_SECRET: &str = "s3cret-proxy-pass";
+
+/// `/proc/<pid>/environ` (as root), NUL-separated variables.
+fn environ(pid: i32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|e| {
+            String::from_utf8_lossy(&e)
+                .split('\0')
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Proves the security model with the daemon running as the service account
+/// under a 0022 umask, the token as a systemd-style credential (service
+/// account only) and a proxy password in its environment, while both agents
+/// answer slow replies:
+/// - no process of either agent tree (sudo included) carries the proxy
+///   password on its command line, yet the agents receive it in their
+///   environment, and none receives the bot token;
+/// - as alice's agent account: sudo to bob's account or the service account
+///   is refused, the credential is unreadable, and so are bob's workspace,
+///   bob's `~/.codex` and the daemon's chat state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_account_reaches_no_secret_and_no_other_account() {
+    let Some(env) = Env::new("an_agent_account_reaches_no_secret_and_no_other_account").await
+    else {
+        return;
+    };
+    let _sudoers = SudoersFile::write("secrets", &[env.line(&env.a), env.line(&env.b)]);
+    // $CREDENTIALS_DIRECTORY as systemd lays it out: the service account's, 0500/0400.
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(creds.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let cred_dir = creds.path().join("credentials");
+    std::fs::create_dir(&cred_dir).unwrap();
+    let token_file = cred_dir.join("telegram-bot-token");
+    std::fs::write(&token_file, support::fake_telegram::FakeTelegram::TOKEN).unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o400)).unwrap();
+    accounts::chown(&cred_dir, &env.svc, true);
+    std::fs::set_permissions(&cred_dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+
+    let proxy = format!("http://kai-test:{PROXY_SECRET}@127.0.0.1:9");
+    let mut kai = env
+        .start_daemon_with(
+            vec![
+                (
+                    "CREDENTIALS_DIRECTORY".into(),
+                    cred_dir.display().to_string(),
+                ),
+                ("HTTPS_PROXY".into(), proxy.clone()),
+                ("NO_PROXY".into(), "127.0.0.1,localhost".into()),
+            ],
+            Some(0o022),
+        )
+        .await;
+    kai.tg.send_text(ALICE, "slow 30");
+    kai.tg.send_text(BOB, "slow 30");
+    kai.wait_text(ALICE, 90, |t| t.len() > 10).await;
+    kai.wait_text(BOB, 90, |t| t.len() > 10).await;
+
+    let procs = proctree::snapshot();
+    let mut agents_with_proxy = 0;
+    for chat in [ALICE, BOB] {
+        let root = kai.agent_pid(chat).await;
+        for pid in proctree::tree(&procs, root) {
+            let Some((uid, comm, cmdline)) = accounts::describe(pid) else {
+                continue;
+            };
+            assert!(
+                !cmdline.contains(PROXY_SECRET),
+                "{pid} ({comm}, uid {uid}) has the proxy password on its command line: {cmdline}"
+            );
+            let vars = environ(pid);
+            assert!(
+                !vars
+                    .iter()
+                    .any(|v| v.starts_with("TELEGRAM") || v.contains("TEST-TOKEN")),
+                "{pid} ({comm}) inherited the bot token: {vars:?}"
+            );
+            if comm != "sudo" && vars.contains(&format!("HTTPS_PROXY={proxy}")) {
+                agents_with_proxy += 1;
+            }
+        }
+    }
+    assert!(
+        agents_with_proxy >= 2,
+        "both agents must still receive HTTPS_PROXY through sudo\n{}",
+        kai.log()
+    );
+
+    // As alice's agent account, the way a prompt-injected agent would try.
+    let codex = env.codex.display().to_string();
+    let bob_home = env.b.home.display().to_string();
+    let bob_workspace = kai.path("data/home/bob").display().to_string();
+    let bob_state = kai
+        .path(&format!("data/chats/{BOB}.json"))
+        .display()
+        .to_string();
+    let token = token_file.display().to_string();
+    let attempts: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "/usr/bin/sudo",
+            vec!["-n", "-u", &env.b.name, &codex, "--version"],
+        ),
+        (
+            "/usr/bin/sudo",
+            vec!["-n", "-u", SERVICE, &codex, "--version"],
+        ),
+        ("/usr/bin/sudo", vec!["-n", "-l"]),
+        ("/bin/cat", vec![&token]),
+        ("/bin/ls", vec![&bob_workspace]),
+        ("/bin/ls", vec![&bob_home]),
+        ("/bin/cat", vec![&bob_state]),
+    ];
+    let codex_auth = format!("{bob_home}/.codex/auth.json");
+    let attempts = attempts
+        .into_iter()
+        .chain([("/bin/cat", vec![codex_auth.as_str()])]);
+    for (program, args) in attempts {
+        let out = accounts::run_as(&env.a, program, &args);
+        assert!(
+            !out.status.success(),
+            "as {}: {program} {args:?} must fail: {}",
+            env.a.name,
+            text(&out)
+        );
+    }
+    // The chat state exists, so "unreadable" above is not "missing".
+    assert!(kai.path(&format!("data/chats/{BOB}.json")).is_file());
 
     kai.stop(libc::SIGTERM, Duration::from_secs(15))
         .expect("kai exits after SIGTERM");

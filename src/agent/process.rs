@@ -2,13 +2,20 @@
 //! process it started is gone when we are done with it.
 //!
 //! Under another account the agent runs as
-//! `sudo -n -H -u <os_user> VAR=value… <exact binary> <args>`: the binary is
-//! the exact path the sudoers rule names, `-n` makes a missing rule an
-//! immediate error instead of a password prompt, and the few variables the
-//! agent needs are passed on the command line (sudoers `SETENV`) rather
-//! than hoped to survive sudo's environment policy. It is stopped with
+//! `sudo -n -H -u <os_user> --preserve-env=NAMES TMPDIR=… <exact binary> <args>`:
+//! the binary is the exact path the sudoers rule names, `-n` makes a missing
+//! rule an immediate error instead of a password prompt, and the variables
+//! the agent inherits travel in sudo's environment, named but never valued
+//! on its command line (which every local account can read in
+//! `/proc/*/cmdline`; a proxy URL may carry a password). Only the paths kai
+//! chooses itself (TMPDIR) are on the command line: the C library strips
+//! TMPDIR from a setuid program's environment, so sudo would never see it.
+//! Both ways need the sudoers `SETENV` tag. An agent is stopped with
 //! `sudo -n -u <os_user> <this kai binary> reap <pid>`, because the service
 //! account may not signal another account's processes.
+//!
+//! Every process kai starts gets an allow-listed environment ([`child_env`]):
+//! never the bot token or anything else of the daemon's.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -57,6 +64,28 @@ const PASS_SAME_ACCOUNT: &[&str] = &[
 
 const STDERR_TAIL_LINES: usize = 20;
 
+/// The environment a child of kai starts with: the allow-listed variables
+/// that are set, and with `same_account` (a process under the daemon's own
+/// account) also those that only make sense there. Nothing else of the
+/// daemon's environment (the bot token in development, systemd's
+/// credentials directory) ever reaches a child.
+pub fn child_env(same_account: bool) -> Vec<(String, String)> {
+    let same: &[&str] = if same_account { PASS_SAME_ACCOUNT } else { &[] };
+    PASS_ALWAYS
+        .iter()
+        .chain(same)
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect()
+}
+
+/// A command for a helper kai runs under its own account (the codex version
+/// probe): the same allow-listed environment as an agent of that account.
+pub fn clean_command(program: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.env_clear().envs(child_env(true)).stdin(Stdio::null());
+    c
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     #[error("cannot start {program}: {source}")]
@@ -87,7 +116,9 @@ pub struct SpawnSpec {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub run_as: RunAs,
-    /// Set explicitly (e.g. TMPDIR), on top of the pass-through lists.
+    /// Set explicitly (e.g. TMPDIR), on top of the pass-through lists. Under
+    /// sudo these are on its command line, readable by every local account:
+    /// only paths kai chooses, never a secret.
     pub env: Vec<(String, String)>,
     /// Working directory. The service account cannot enter another
     /// account's workspace, so under sudo it is used only with
@@ -114,11 +145,7 @@ impl AgentProcess {
             RunAs::Service => {
                 let mut c = Command::new(&spec.program);
                 c.env_clear();
-                for key in PASS_ALWAYS.iter().chain(PASS_SAME_ACCOUNT) {
-                    if let Ok(v) = std::env::var(key) {
-                        c.env(key, v);
-                    }
-                }
+                c.envs(child_env(true));
                 c.envs(spec.env.iter().map(|(k, v)| (k, v)));
                 c.args(&spec.args);
                 c.current_dir(&spec.cwd);
@@ -126,10 +153,12 @@ impl AgentProcess {
             }
             RunAs::Account { name, sudo, .. } => {
                 let mut c = Command::new(sudo);
+                let inherited = child_env(false);
                 c.env_clear();
                 if let Ok(path) = std::env::var("PATH") {
                     c.env("PATH", path);
                 }
+                c.envs(inherited.iter().map(|(k, v)| (k, v)));
                 // No `--` here: sudo reads `VAR=value` words only before
                 // it, and after `--` takes `TMPDIR=…` for the command (which
                 // no rule allows). The binary is an absolute path, so it
@@ -138,10 +167,9 @@ impl AgentProcess {
                 if spec.cwd_via_sudo {
                     c.arg("-D").arg(&spec.cwd);
                 }
-                for key in PASS_ALWAYS {
-                    if let Ok(v) = std::env::var(key) {
-                        c.arg(format!("{key}={v}"));
-                    }
+                if !inherited.is_empty() {
+                    let names: Vec<&str> = inherited.iter().map(|(k, _)| k.as_str()).collect();
+                    c.arg(format!("--preserve-env={}", names.join(",")));
                 }
                 c.args(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
                 c.arg(&spec.program);
@@ -303,6 +331,10 @@ impl Drop for AgentProcess {
 /// dropping it.
 fn reap_command(sudo: &Path, os_user: &str, reaper: &Path, pid: i32) -> std::process::Command {
     let mut c = std::process::Command::new(sudo);
+    c.env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        c.env("PATH", path);
+    }
     c.args(["-n", "-u", os_user])
         .arg(reaper)
         .arg("reap")

@@ -480,6 +480,8 @@ impl Checker<'_> {
             }
         };
         let mut out = Vec::new();
+        // Position in the file of each user kept, for the account rule below.
+        let mut index = Vec::new();
         for (i, e) in entries.into_iter().enumerate() {
             let backend = match e.backend.as_deref().map(str::parse::<Backend>) {
                 None => global,
@@ -519,6 +521,7 @@ impl Checker<'_> {
                     ),
                 );
             }
+            index.push(i);
             out.push(User {
                 workspace: e
                     .workspace
@@ -531,6 +534,37 @@ impl Checker<'_> {
                 model,
             });
         }
+        self.account_rule(&out, &index, &origin, service_user);
         out
+    }
+
+    /// Agents never run as the service account while it can sudo: such an
+    /// agent could read the bot token and use the service account's sudo
+    /// rules to run agents as every other account. Either no user is on the
+    /// service account, or all are (single-account mode, no sudo at all).
+    fn account_rule(&mut self, users: &[User], index: &[usize], origin: &Origin, service: &str) {
+        let others: Vec<String> = users
+            .iter()
+            .filter(|u| !u.is_service_user)
+            .map(|u| format!("`{}` ({})", u.name, u.os_user))
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        for (u, i) in users.iter().zip(index).filter(|(u, _)| u.is_service_user) {
+            self.problem(
+                &format!("users[{i}].os_user"),
+                origin.clone(),
+                format!(
+                    "user `{}` would run their agent as the service account `{service}`, which holds \
+                     the sudo rights to run the agents of {}; give `{}` an OS account of their own \
+                     (an unprivileged one, not `{service}`), or run every agent as `{service}` \
+                     (single-account mode: every os_user null)",
+                    u.name,
+                    others.join(", "),
+                    u.name
+                ),
+            );
+        }
     }
 }

@@ -43,6 +43,8 @@ pub struct Options {
     /// ends up on claude, `CLAUDE_BIN` is configured and the agent's home
     /// gets Claude settings pointing at the fake Messages API.
     pub user_backends: Vec<(i64, &'static str, Option<&'static str>)>,
+    /// The daemon's umask (default: inherited from the test runner).
+    pub umask: Option<u32>,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             codex_bin: None,
             backend: "codex",
             user_backends: Vec::new(),
+            umask: None,
         }
     }
 }
@@ -71,6 +74,7 @@ pub struct Kai {
     opts_env: Vec<(String, String)>,
     /// (uid, gid) the daemon runs as, when not the test's own.
     run_as: Option<(u32, u32)>,
+    umask: Option<u32>,
 }
 
 impl Kai {
@@ -90,6 +94,7 @@ impl Kai {
             child: None,
             opts_env: Vec::new(),
             run_as: None,
+            umask: opts.umask,
         };
         kai.write_config(&opts);
         kai.opts_env = kai.environment(&opts, &codex_dir);
@@ -237,6 +242,17 @@ impl Kai {
             use std::os::unix::process::CommandExt;
             // As root, std also drops the supplementary groups (setgroups 0).
             cmd.uid(uid).gid(gid);
+        }
+        if let Some(mask) = self.umask {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: umask(2) is async-signal-safe and touches only the
+            // child's own file-creation mask.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::umask(mask as libc::mode_t);
+                    Ok(())
+                });
+            }
         }
         let child = cmd
             .args(["run", "--env-file"])
