@@ -87,3 +87,18 @@ fn a_missing_token_exits_with_ex_config() {
     );
     assert_config_exit(&out, "TELEGRAM_BOT_TOKEN");
 }
+
+/// The unit lib.nix renders (golden copy) lists the same status, so the two
+/// sides cannot drift apart.
+#[test]
+fn the_unit_does_not_restart_on_ex_config() {
+    let unit = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/nix/cases/systemd/kai.service");
+    let text = std::fs::read_to_string(&unit).expect("the golden unit file");
+    assert!(
+        text.lines()
+            .any(|l| l == format!("RestartPreventExitStatus={EX_CONFIG}")),
+        "{} must list RestartPreventExitStatus={EX_CONFIG}:\n{text}",
+        unit.display()
+    );
+}

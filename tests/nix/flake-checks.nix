@@ -10,22 +10,9 @@ let
   inherit (pkgs) lib;
   kaiLib = import ../../nixos-module/lib.nix { };
   dirsIn = dir: lib.attrNames (lib.filterAttrs (_: t: t == "directory") (builtins.readDir dir));
-  goldenFiles = [
-    "env"
-    "users.json"
-    "sudoers"
-  ];
-
-  rendered =
-    case:
-    let
-      r = kaiLib.render (import (./cases + "/${case}/input.nix"));
-    in
-    {
-      env = r.env;
-      "users.json" = r.usersJson;
-      sudoers = r.sudoers;
-    };
+  # What tests/nix/check.sh compares too: env, users.json, sudoers,
+  # derived.json, and kai.service + tmpfiles.conf where a case has a service.
+  rendered = case: import ./eval.nix { case = ./cases + "/${case}"; };
 
   # Evaluation errors that a check must find, by substring.
   expectAll =
@@ -145,11 +132,11 @@ in
   lib-golden = pkgs.runCommand "kai-lib-golden" { } ''
     ${lib.concatMapStrings (
       case:
-      lib.concatMapStrings (file: ''
-        diff -u ${./cases + "/${case}/${file}"} ${
-          pkgs.writeText "${case}-${file}" (rendered case).${file}
-        }
-      '') goldenFiles
+      lib.concatStrings (
+        lib.mapAttrsToList (file: text: ''
+          diff -u ${./cases + "/${case}/${file}"} ${pkgs.writeText "${case}-${file}" text}
+        '') (rendered case)
+      )
     ) (dirsIn ./cases)}
     touch $out
   '';
