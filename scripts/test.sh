@@ -26,7 +26,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked --all-targets 2>&1 | tee /tmp/kai-cargo-test.log
+# --no-fail-fast: one failing test binary must not hide the results of the rest.
+cargo test --locked --all-targets --no-fail-fast
 # A bounded smoke run of every cargo-fuzz target (seconds each): catches a
 # parser change that breaks a fuzzed property, not a deep search.
 bash scripts/fuzz.sh 10

@@ -2,8 +2,9 @@
 //! service account (`kaisvc`), two Telegram users are mapped to two agent
 //! accounts (`kaiagenta`, `kaiagentb`), and sudo is configured exactly as
 //! DESIGN.md's sudoers contract says. The real codex CLI answers through the
-//! loopback fakes. Needs root and the Debian `sudo` package (CI has both);
-//! anywhere else each test prints why it is skipped and passes.
+//! loopback fakes. Needs root and the Debian `sudo` package (CI has both,
+//! and with CI=true a missing one fails the test); anywhere else each test
+//! prints why it is skipped and passes.
 
 mod support;
 
@@ -30,6 +31,12 @@ struct Env {
 impl Env {
     async fn new(test: &str) -> Option<Env> {
         if let Some(why) = accounts::unavailable() {
+            // CI runs as root with sudo installed: there, a skip would hide
+            // that the isolation promise went unchecked.
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test} cannot run in CI: {why}"
+            );
             println!("SKIPPED {test}: {why}");
             return None;
         }

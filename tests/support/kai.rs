@@ -12,7 +12,7 @@ use kai::agent::proctree;
 use super::codex_home;
 use super::fake_anthropic::{self, FakeAnthropic};
 use super::fake_responses::FakeResponses;
-use super::fake_telegram::FakeTelegram;
+use super::fake_telegram::{BotMessage, FakeTelegram};
 
 pub const ALICE: i64 = 1001;
 pub const BOB: i64 = 1002;
@@ -360,13 +360,31 @@ impl Kai {
     }
 
     /// Waits until the chat's turn is over (not only its text shown), by
-    /// asking `/status` until the agent is no longer answering.
+    /// asking `/status` until the agent is no longer answering. The answer
+    /// is looked for among the messages sent after the question, not as the
+    /// last one: the last chunks of a split reply may land after it.
     pub async fn wait_idle(&self, chat: i64) {
         for _ in 0..100 {
+            let asked = self.tg.messages(chat).len();
             self.tg.send_text(chat, "/status");
-            let status = self
-                .wait_text(chat, 30, |t| t.starts_with("Backend:"))
+            let is_status = |m: &BotMessage| m.text.starts_with("Backend:");
+            let found = self
+                .tg
+                .wait_messages(chat, Duration::from_secs(30), |msgs| {
+                    msgs.iter().skip(asked).any(is_status)
+                })
                 .await;
+            let Some(status) = found
+                .as_deref()
+                .and_then(|msgs| msgs.iter().skip(asked).find(|m| is_status(m)))
+                .map(|m| m.text.clone())
+            else {
+                panic!(
+                    "no /status answer in chat {chat}: {:#?}\n--- kai log ---\n{}",
+                    self.tg.messages(chat),
+                    self.log()
+                );
+            };
             if !status.contains("Agent: answering") {
                 return;
             }
