@@ -376,3 +376,47 @@ fn agents_on_the_service_account_beside_sudo_users_are_refused() {
     let (ok, out) = c.check(&base(), &[TOKEN]);
     assert!(ok, "{out}");
 }
+
+/// The README's own example: a wrong global model must not hide a users-file
+/// problem; a missing users file must not hide a relative CODEX_BIN; an
+/// invalid backend must not hide either.
+#[test]
+fn independent_problems_are_all_reported() {
+    let dup = r#"{"users": [{"name": "alice", "telegram_id": 1001}, {"name": "bob", "telegram_id": 1001}]}"#;
+    let c = Case::new(dup);
+    let mut lines = base();
+    lines.push("DEFAULT_MODEL=\"opus\"");
+    let (ok, out) = c.check(&lines, &[TOKEN]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("2 configuration problems")
+            && out.contains("DEFAULT_MODEL")
+            && out.contains("it is a claude model")
+            && out.contains("users[1].telegram_id")
+            && out.contains("duplicate Telegram id 1001"),
+        "{out}"
+    );
+
+    let c = Case::new(ONE_USER);
+    let lines = vec![
+        "AGENT_BACKEND=\"codex\"",
+        "CODEX_BIN=\"relative/codex\"",
+        "KAI_USERS_FILE=\"/nonexistent/users.json\"",
+    ];
+    let (ok, out) = c.check(&lines, &[TOKEN]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("KAI_USERS_FILE") && out.contains("CODEX_BIN") && out.contains("absolute"),
+        "{out}"
+    );
+
+    let c = Case::new(dup);
+    let mut lines = base();
+    lines[0] = "AGENT_BACKEND=\"gemini\"";
+    let (ok, out) = c.check(&lines, &[TOKEN]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("AGENT_BACKEND") && out.contains("users[1].telegram_id"),
+        "{out}"
+    );
+}

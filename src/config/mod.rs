@@ -183,12 +183,26 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
             String::new()
         }
     };
-    let users = match (&users_file, backend, &default_model, &data_dir) {
-        (Some(path), Some(b), Some(m), Some(dd)) => {
-            c.users(path, b, m, dd, &service_user, opts.host_checks)
+    // The users file is checked whatever else failed, so one run reports
+    // every independent problem: an invalid global model or data dir is
+    // reported on its own key and stood in for by its default here.
+    let users = match &users_file {
+        Some(path) => {
+            let fallback_backend = backend.unwrap_or(Backend::Claude);
+            let model = default_model
+                .clone()
+                .unwrap_or_else(|| catalog::default_model(fallback_backend).to_string());
+            let dd = data_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/var/lib/kai"));
+            c.users(path, backend, &model, &dd, &service_user, opts.host_checks)
         }
-        _ => Vec::new(),
+        None => None,
     };
+    // Without the users we cannot tell who needs which binary: then every
+    // binary that is set is checked.
+    let users_known = users.is_some();
+    let users = users.unwrap_or_default();
     // Who needs each binary: a missing one is reported with their names.
     let on = |b: Backend| -> Vec<&str> {
         users
@@ -197,8 +211,8 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
             .map(|u| u.name.as_str())
             .collect()
     };
-    let codex_bin = c.binary("CODEX_BIN", &on(Backend::Codex));
-    let claude_bin = c.binary("CLAUDE_BIN", &on(Backend::Claude));
+    let codex_bin = c.binary("CODEX_BIN", &on(Backend::Codex), !users_known);
+    let claude_bin = c.binary("CLAUDE_BIN", &on(Backend::Claude), !users_known);
 
     let token = if opts.host_checks {
         match token::resolve(&vars) {
@@ -405,7 +419,7 @@ impl Checker<'_> {
 
     /// An agent binary: checked only when some user needs it, so a codex-only
     /// install never has to mention claude at all.
-    fn binary(&mut self, key: &str, needed_by: &[&str]) -> Option<PathBuf> {
+    fn binary(&mut self, key: &str, needed_by: &[&str], check_if_set: bool) -> Option<PathBuf> {
         let needed = !needed_by.is_empty();
         let Some((v, o)) = self.get(key) else {
             if needed {
@@ -423,7 +437,7 @@ impl Checker<'_> {
             return None;
         };
         let path = PathBuf::from(&v);
-        if !needed {
+        if !needed && !check_if_set {
             return Some(path);
         }
         let meta = std::fs::metadata(&path);
@@ -450,15 +464,18 @@ impl Checker<'_> {
         }
     }
 
+    /// The users, or `None` when the file cannot be read or parsed at all.
+    /// `global` is `None` when AGENT_BACKEND is invalid (reported on its
+    /// own): then the models of users who inherit it are not checked.
     fn users(
         &mut self,
         path: &Path,
-        global: Backend,
+        global: Option<Backend>,
         global_model: &str,
         data_dir: &Path,
         service_user: &str,
         host_checks: bool,
-    ) -> Vec<User> {
+    ) -> Option<Vec<User>> {
         let origin = Origin::File {
             path: path.to_path_buf(),
             line: None,
@@ -467,7 +484,7 @@ impl Checker<'_> {
             Ok(t) => t,
             Err(e) => {
                 self.problem("KAI_USERS_FILE", origin, format!("cannot read: {e}"));
-                return Vec::new();
+                return None;
             }
         };
         let entries = match users::parse(&text) {
@@ -476,15 +493,16 @@ impl Checker<'_> {
                 for e in errs {
                     self.problem(&e.field, origin.clone(), e.message);
                 }
-                return Vec::new();
+                return None;
             }
         };
         let mut out = Vec::new();
         // Position in the file of each user kept, for the account rule below.
         let mut index = Vec::new();
         for (i, e) in entries.into_iter().enumerate() {
+            let inherited = e.backend.is_none();
             let backend = match e.backend.as_deref().map(str::parse::<Backend>) {
-                None => global,
+                None => global.unwrap_or(Backend::Claude),
                 Some(Ok(b)) => b,
                 Some(Err(err)) => {
                     self.problem(
@@ -496,6 +514,8 @@ impl Checker<'_> {
                 }
             };
             let model = match e.model {
+                // Against an invalid global backend there is nothing to check.
+                Some(m) if inherited && global.is_none() => m,
                 Some(m) => match catalog::validate(backend, &m) {
                     Ok(()) => m,
                     Err(err) => {
@@ -507,7 +527,7 @@ impl Checker<'_> {
                         continue;
                     }
                 },
-                None if backend == global => global_model.to_string(),
+                None if Some(backend) == global => global_model.to_string(),
                 None => catalog::default_model(backend).to_string(),
             };
             let os_user = e.os_user.unwrap_or_else(|| service_user.to_string());
@@ -535,7 +555,7 @@ impl Checker<'_> {
             });
         }
         self.account_rule(&out, &index, &origin, service_user);
-        out
+        Some(out)
     }
 
     /// Agents never run as the service account while it can sudo: such an
