@@ -30,6 +30,10 @@ pub enum DaemonError {
     SelfPath(std::io::Error),
     #[error("no bot token was loaded")]
     NoToken,
+    /// The Bot API answered 401: retrying cannot help, the operator must
+    /// fix the token (a configuration error, so systemd does not restart).
+    #[error("the Bot API at {0} rejected the bot token (401 Unauthorized): check the token file or credential `telegram-bot-token`")]
+    TokenRejected(String),
 }
 
 pub async fn run(cfg: Config) -> Result<(), DaemonError> {
@@ -40,9 +44,17 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     let tg = Telegram::new(token.expose(), &cfg.telegram_api_url)?;
 
     systemd::notify("STATUS=connecting to Telegram");
-    let Some(bot) = connect(&tg, &shutdown).await else {
-        systemd::notify("STOPPING=1");
-        return Ok(());
+    let bot = match connect(&tg, &cfg.telegram_api_url, &shutdown).await {
+        Ok(Some(bot)) => bot,
+        Ok(None) => {
+            systemd::notify("STOPPING=1");
+            return Ok(());
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            systemd::notify(&format!("STATUS=stopped: {e}"));
+            return Err(e);
+        }
     };
     tracing::info!(bot = %bot, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
     systemd::notify("READY=1\nSTATUS=ready");
@@ -75,27 +87,33 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// `getMe` until it answers (with backoff) or we are told to stop. No
-/// watchdog pings here: systemd arms the watchdog only after READY=1, and
-/// before that `TimeoutStartSec` bounds the wait.
-async fn connect(tg: &Telegram, shutdown: &CancellationToken) -> Option<String> {
+/// `getMe` until it answers (with backoff) or we are told to stop; a
+/// rejected token ends it at once, since no retry can fix it. No watchdog
+/// pings here: systemd arms the watchdog only after READY=1, and before
+/// that `TimeoutStartSec` bounds the wait.
+async fn connect(
+    tg: &Telegram,
+    url: &str,
+    shutdown: &CancellationToken,
+) -> Result<Option<String>, DaemonError> {
     let mut backoff = Backoff::new(Duration::from_millis(500));
     loop {
         let wait = tokio::select! {
             r = tg.get_me() => match r {
-                Ok(name) => return Some(name),
+                Ok(name) => return Ok(Some(name)),
+                Err(e) if e.is_token_rejected() => return Err(DaemonError::TokenRejected(url.to_string())),
                 Err(e) => {
                     let wait = backoff.step();
-                    tracing::warn!("Telegram did not answer getMe ({e}); retrying in {wait:?}");
-                    systemd::notify(&format!("STATUS=retrying Telegram in {}s: {e}", wait.as_secs()));
+                    tracing::warn!("the Bot API at {url} did not answer getMe ({e}); retrying in {wait:?}");
+                    systemd::notify(&format!("STATUS=retrying Telegram ({url}) in {}s: {e}", wait.as_secs()));
                     wait
                 }
             },
-            _ = shutdown.cancelled() => return None,
+            _ = shutdown.cancelled() => return Ok(None),
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.cancelled() => return None,
+            _ = shutdown.cancelled() => return Ok(None),
         }
     }
 }

@@ -68,8 +68,14 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            runtime.block_on(daemon::run(cfg))?;
-            Ok(ExitCode::SUCCESS)
+            match runtime.block_on(daemon::run(cfg)) {
+                // A rejected token is configuration too: no restart fixes it.
+                Err(e @ daemon::DaemonError::TokenRejected(_)) => {
+                    eprintln!("kai: {e}");
+                    Ok(ExitCode::from(EXIT_CONFIG))
+                }
+                r => r.map(|()| ExitCode::SUCCESS).map_err(Into::into),
+            }
         }
     }
 }

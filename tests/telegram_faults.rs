@@ -395,3 +395,37 @@ async fn sigterm_mid_turn_is_announced_and_the_restart_tells_the_user() {
         kai.tg.messages(ALICE)
     );
 }
+
+/// Proves: a bot token the Bot API rejects (401) stops the daemon at once
+/// with EX_CONFIG (78, which the unit does not restart) and a log line
+/// naming the API and what to fix, instead of retrying forever; the token
+/// itself is never logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_token_stops_the_daemon_with_a_clear_error() {
+    let wrong = "999999:WRONG-TOKEN-VALUE";
+    let mut kai = Kai::start(Options {
+        extra_env: vec![("TELEGRAM_BOT_TOKEN".into(), wrong.into())],
+        ..Options::default()
+    })
+    .await;
+    let mut status = None;
+    for _ in 0..300 {
+        status = kai.exited();
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = kai.log();
+    let status = status.unwrap_or_else(|| panic!("kai kept running on a rejected token:\n{log}"));
+    assert_eq!(status.code(), Some(78), "{log}");
+    assert!(
+        log.contains("rejected the bot token") && log.contains(&kai.tg.url()),
+        "{log}"
+    );
+    assert!(
+        !log.contains("WRONG-TOKEN-VALUE"),
+        "the token was logged:\n{log}"
+    );
+    assert_eq!(kai.tg.calls_of("getMe").len(), 1, "no retry");
+}

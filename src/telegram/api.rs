@@ -29,6 +29,16 @@ pub enum TelegramError {
     Request(#[from] RequestError),
 }
 
+impl TelegramError {
+    /// The Bot API refused the token itself (401 Unauthorized).
+    pub fn is_token_rejected(&self) -> bool {
+        matches!(
+            self,
+            TelegramError::Request(RequestError::Api(ApiError::InvalidToken))
+        )
+    }
+}
+
 /// Waits between retries of the Bot API: Telegram's own `retry_after` when
 /// it gives one, otherwise a delay that doubles from `first` up to 30 s.
 #[derive(Debug, Clone)]
