@@ -19,7 +19,10 @@ use super::ndjson::{Frame, LineReader};
 /// skipped a line over the limit.
 pub const LINE_TOO_LONG: &str = "kai/lineTooLong";
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, RpcError>>>>>;
+/// Callers waiting for an answer, by request id; `None` once the reader has
+/// ended, so a call made after the agent died fails at once instead of
+/// waiting for an answer that can never come.
+type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Result<Value, RpcError>>>>>>;
 
 /// How to answer a request from the server: `(method, params) -> answer`.
 pub type Answerer = fn(&str, &Value) -> Result<Value, RpcError>;
@@ -43,7 +46,7 @@ impl RpcClient {
     pub fn start(stdin: ChildStdin, stdout: ChildStdout, answer: Answerer) -> Self {
         let (out, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let (note_tx, notifications) = mpsc::unbounded_channel();
-        let pending: Pending = Arc::default();
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
 
         tokio::spawn(async move {
             let mut stdin = stdin;
@@ -82,7 +85,7 @@ impl RpcClient {
                     Ok(Message::Response { id, result }) => {
                         let waiter = id
                             .as_u64()
-                            .and_then(|id| reader_pending.lock().ok()?.remove(&id));
+                            .and_then(|id| reader_pending.lock().ok()?.as_mut()?.remove(&id));
                         match waiter {
                             Some(tx) => {
                                 let _ = tx.send(result);
@@ -107,9 +110,10 @@ impl RpcClient {
                     }
                 }
             }
-            // Dropping the waiters wakes every caller with `Closed`.
+            // Dropping the waiters wakes every caller with `Closed`, and no
+            // new one can wait from now on.
             if let Ok(mut p) = reader_pending.lock() {
-                p.clear();
+                p.take();
             }
         });
 
@@ -129,6 +133,8 @@ impl RpcClient {
         self.pending
             .lock()
             .map_err(|_| CallError::Closed)?
+            .as_mut()
+            .ok_or(CallError::Closed)?
             .insert(id, tx);
         self.out
             .send(jsonrpc::request(id, method, params))
@@ -146,5 +152,39 @@ impl RpcClient {
     /// Cancel-safe, so it can sit in a `select!`.
     pub async fn next_notification(&mut self) -> Option<(String, Value)> {
         self.notifications.recv().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    fn decline(_: &str, _: &Value) -> Result<Value, RpcError> {
+        Err(RpcError {
+            code: -32601,
+            message: "no".into(),
+            data: None,
+        })
+    }
+
+    /// A call made after the agent's output closed fails at once: it used to
+    /// wait for an answer nobody could send, until the caller's timeout.
+    #[tokio::test]
+    async fn a_call_after_the_agent_died_fails_at_once() {
+        let mut child = tokio::process::Command::new("sh")
+            .args(["-c", "exec 1>&-; sleep 5"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+        let mut rpc = RpcClient::start(stdin, stdout, decline);
+        // The reader has ended once the notification stream is over.
+        assert!(rpc.next_notification().await.is_none());
+        let r = tokio::time::timeout(Duration::from_secs(5), rpc.call("x", Value::Null)).await;
+        assert!(matches!(r, Ok(Err(CallError::Closed))), "{r:?}");
     }
 }
