@@ -10,7 +10,15 @@ The reply to a user text T is "PONG <api> <model>: T". A text containing
 "slow" is answered after SLOW_SECONDS (default 20), so a test can look at the
 running agents meanwhile.
 
+On the Responses API, a user text "run: CMD" makes the model call codex's
+`exec_command` tool with the shell command CMD, so codex runs it as the
+agent's account; once codex sends the result back, the reply is
+"PONG responses <model>: ran: <what codex reported>" (exit code and output),
+which lets a test prove what the agent could and could not do. Codex offers
+`exec_command` as a plain function tool for models such as gpt-5.5.
+
   fake_models.py serve [--port 8090]
+  fake_models.py requests [--port 8090]   # every request seen, as JSON
 """
 
 import json
@@ -19,6 +27,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,6 +59,37 @@ def last_user_text(items):
             if pieces:
                 return pieces[-1]
     return ""
+
+
+def user_texts(items):
+    """Every user text of a request, oldest first: the conversation so far,
+    so a test can tell a resumed thread from a fresh one."""
+    out = []
+    for item in items or []:
+        if isinstance(item, dict) and item.get("role") == "user":
+            out += [t.strip() for t in texts_of(item.get("content")) if t.strip() and not t.strip().startswith("<")]
+    return out
+
+
+def tool_result(items):
+    """The output of the tool call this request answers, if its last item
+    is one (codex sends the command's result back as function_call_output)."""
+    last = (items or [None])[-1]
+    if isinstance(last, dict) and last.get("type") == "function_call_output":
+        out = last.get("output")
+        if isinstance(out, dict):
+            out = out.get("content") or json.dumps(out)
+        elif isinstance(out, list):
+            out = " ".join(texts_of(out))
+        return str(out)
+    return None
+
+
+def has_exec_tool(body):
+    return any(
+        isinstance(t, dict) and t.get("type") == "function" and t.get("name") == "exec_command"
+        for t in body.get("tools") or []
+    )
 
 
 def sse(wfile, event, data):
@@ -87,10 +127,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return {}
 
-    def record(self, api, body, text):
+    def record(self, api, body, text, items):
         with LOCK:
             REQUESTS.append(
-                {"path": self.path, "api": api, "model": body.get("model"), "text": text}
+                {
+                    "path": self.path,
+                    "api": api,
+                    "model": body.get("model"),
+                    "text": text,
+                    "history": user_texts(items),
+                }
             )
 
     def do_GET(self):
@@ -118,9 +164,18 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- OpenAI Responses API -------------------------------------------
     def openai_responses(self, body):
-        text = last_user_text(body.get("input"))
-        self.record("responses", body, text)
-        reply = "PONG responses %s: %s" % (body.get("model"), text)
+        items = body.get("input")
+        text = last_user_text(items)
+        self.record("responses", body, text, items)
+        result = tool_result(items)
+        if result is not None:
+            reply = "PONG responses %s: ran: %s" % (body.get("model"), " ".join(result.split()))
+        elif text.startswith("run: ") and has_exec_tool(body):
+            return self.call_exec_command(text[len("run: "):])
+        elif text.startswith("run: "):
+            reply = "PONG responses %s: codex offered no exec_command tool" % body.get("model")
+        else:
+            reply = "PONG responses %s: %s" % (body.get("model"), text)
         rid, mid = "resp_" + uuid.uuid4().hex, "msg_" + uuid.uuid4().hex
         message = {
             "type": "message",
@@ -181,10 +236,50 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
+    def call_exec_command(self, cmd):
+        """One response whose only output is a call of codex's shell tool."""
+        rid, call_id = "resp_" + uuid.uuid4().hex, "call_" + uuid.uuid4().hex
+        call = {
+            "type": "function_call",
+            "id": "fc_" + uuid.uuid4().hex,
+            "call_id": call_id,
+            "name": "exec_command",
+            "arguments": json.dumps({"cmd": cmd, "login": False}),
+            "status": "completed",
+        }
+        self.start_sse()
+        w = self.wfile
+        sse(w, "response.created", {"type": "response.created", "response": {"id": rid}})
+        sse(
+            w,
+            "response.output_item.added",
+            {"type": "response.output_item.added", "output_index": 0, "item": call},
+        )
+        sse(
+            w,
+            "response.output_item.done",
+            {"type": "response.output_item.done", "output_index": 0, "item": call},
+        )
+        usage = {
+            "input_tokens": 10,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 10,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 20,
+        }
+        sse(
+            w,
+            "response.completed",
+            {
+                "type": "response.completed",
+                "response": {"id": rid, "status": "completed", "output": [call], "usage": usage},
+            },
+        )
+
     # --- Anthropic Messages API -------------------------------------------
     def anthropic_messages(self, body):
         text = last_user_text(body.get("messages"))
-        self.record("messages", body, text)
+        self.record("messages", body, text, body.get("messages"))
         model = body.get("model") or "unknown"
         reply = "PONG messages %s: %s" % (model, text)
         mid = "msg_" + uuid.uuid4().hex
@@ -261,6 +356,11 @@ def sd_notify_ready():
 
 def main(argv):
     port = int(argv[argv.index("--port") + 1]) if "--port" in argv else 8090
+    if len(argv) > 1 and argv[1] == "requests":
+        url = "http://127.0.0.1:%d/test/requests" % port
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            print(json.dumps(json.loads(resp.read()), indent=1))
+        return
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     sd_notify_ready()

@@ -3,8 +3,12 @@ test script.
 
   fake_telegram.py serve [--port 8081]
   fake_telegram.py inject USER_ID TEXT          # a private message from USER_ID
-  fake_telegram.py wait-reply CHAT_ID NEEDLE    # exit 0 once a sent or edited
-                                                # message to CHAT_ID contains NEEDLE
+  fake_telegram.py wait-reply CHAT_ID NEEDLE [--since N]
+                                                # exit 0 (printing it) once a sent or
+                                                # edited message to CHAT_ID contains
+                                                # NEEDLE; --since: among calls after
+                                                # the first N recorded
+  fake_telegram.py sent-count                   # how many bot calls are recorded
   fake_telegram.py sent                         # every recorded bot call, as JSON
   fake_telegram.py tokens                       # bot tokens seen, as JSON
 
@@ -41,6 +45,7 @@ class State:
         self.cond = threading.Condition()
         self.updates = []
         self.next_update_id = 1
+        self.confirmed = 0
         self.next_message_id = 1
         self.sent = []
         self.tokens = set()
@@ -67,8 +72,31 @@ def bot_message(message_id, chat_id, text):
     }
 
 
+# Bot API method names are case-insensitive, and teloxide sends them
+# capitalised (GetMe, GetUpdates, SendMessage): match on the lower-case name
+# and record the canonical spelling, so a client's casing never matters.
+CANONICAL = {
+    m.lower(): m
+    for m in (
+        "getMe",
+        "getUpdates",
+        "sendMessage",
+        "editMessageText",
+        "sendChatAction",
+        "setMyCommands",
+        "getMyCommands",
+        "deleteWebhook",
+    )
+}
+
+
+def canonical(method):
+    return CANONICAL.get(method.lower(), method)
+
+
 def handle_method(method, params):
     s = STATE
+    method = canonical(method)
     if method == "getMe":
         return BOT
     if method == "getUpdates":
@@ -76,8 +104,12 @@ def handle_method(method, params):
         timeout = min(float(params.get("timeout") or 0), 25.0)
         deadline = time.monotonic() + timeout
         with s.cond:
+            # As the Bot API does: an offset confirms every earlier update for
+            # good, so a restarted client (offset 0 again) is not handed the
+            # messages it already answered.
+            s.confirmed = max(s.confirmed, offset)
             while True:
-                pending = [u for u in s.updates if u["update_id"] >= offset]
+                pending = [u for u in s.updates if u["update_id"] >= s.confirmed]
                 left = deadline - time.monotonic()
                 if pending or left <= 0:
                     limit = int(params.get("limit") or 100)
@@ -212,9 +244,12 @@ def main(argv):
         print(json.dumps(call("/test/sent"), indent=1))
     elif cmd == "tokens":
         print(json.dumps(call("/test/tokens")))
+    elif cmd == "sent-count":
+        print(len(call("/test/sent")))
     elif cmd == "wait-reply":
         chat_id, needle = int(argv[2]), argv[3]
-        for entry in call("/test/sent"):
+        since = int(argv[argv.index("--since") + 1]) if "--since" in argv else 0
+        for entry in call("/test/sent")[since:]:
             p = entry["params"]
             if entry["method"] in ("sendMessage", "editMessageText") and int(
                 p.get("chat_id") or 0
