@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{AgentError, AgentEvent, RunAs, Session, SpawnSpec, StartSpec};
+use crate::agent::launch::{launch, Host, Launch, LaunchError};
+use crate::agent::{AgentError, AgentEvent, Session};
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
 use crate::state::{ChatState, StateStore};
@@ -47,8 +48,8 @@ pub struct Shared {
     pub active_sessions: AtomicUsize,
     /// A warning to show in `/status` (e.g. codex version drift).
     pub drift: Option<String>,
-    pub sudo: std::path::PathBuf,
-    pub reaper: std::path::PathBuf,
+    /// sudo and the reaper, for starting and stopping agents.
+    pub host: Host,
 }
 
 pub struct Chat {
@@ -320,44 +321,17 @@ impl Chat {
                 self.user.backend
             ));
         };
-        let run_as = if self.user.is_service_user {
-            RunAs::Service
-        } else {
-            match crate::osuser::by_name(&self.user.os_user) {
-                Some(a) => RunAs::Account {
-                    name: a.name,
-                    uid: a.uid,
-                    sudo: self.shared.sudo.clone(),
-                    reaper: self.shared.reaper.clone(),
-                },
-                None => {
-                    return Err(format!(
-                        "⚠️ The OS account `{}` does not exist on this host.",
-                        self.user.os_user
-                    ))
-                }
-            }
-        };
-        let tmp = cfg.tmp_dir(&self.user.os_user);
-        for dir in [&self.user.workspace, &tmp] {
-            prepare_dir(dir, self.user.is_service_user, &self.user.os_user)?;
-        }
-        let spec = StartSpec {
+        let spec = Launch {
             backend: self.user.backend,
+            bin: bin.to_path_buf(),
             model: self.model(),
-            workspace: self.user.workspace.clone(),
             os_user: self.user.os_user.clone(),
+            own_account: self.user.is_service_user,
+            dir: self.user.workspace.clone(),
+            tmp: cfg.tmp_dir(&self.user.os_user),
             resume: self.state.conversation.clone(),
-            spawn: SpawnSpec {
-                program: bin.to_path_buf(),
-                args: Vec::new(),
-                run_as,
-                env: vec![("TMPDIR".into(), tmp.display().to_string())],
-                cwd: self.user.workspace.clone(),
-                cwd_via_sudo: false,
-            },
         };
-        match Session::start(&spec).await {
+        match launch(&self.shared.host, &spec).await {
             Ok(s) => {
                 tracing::info!(pid = s.pid(), "agent started");
                 self.state.conversation = s.conversation_id().map(str::to_string);
@@ -365,21 +339,30 @@ impl Chat {
                 self.shared.active_sessions.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(AgentError::NotLoggedIn { os_user }) => Err(login_hint(
-                self.user.backend,
-                &os_user,
-                bin,
-                self.user.is_service_user,
-            )),
-            Err(e) => {
+            Err(e) => Err(self.start_failure(e, bin)),
+        }
+    }
+
+    /// Turns a start failure into what the user reads (and the operator
+    /// finds in the log).
+    fn start_failure(&self, e: LaunchError, bin: &Path) -> String {
+        let os_user = &self.user.os_user;
+        match e {
+            LaunchError::Agent(AgentError::NotLoggedIn { os_user }) => {
+                login_hint(self.user.backend, &os_user, bin, self.user.is_service_user)
+            }
+            LaunchError::Agent(AgentError::SudoRefused { .. }) => {
+                sudo_refused(self.user.backend, os_user, bin, &self.shared)
+            }
+            LaunchError::NoAccount(_)
+            | LaunchError::MissingDir { .. }
+            | LaunchError::CreateDir { .. } => {
                 tracing::error!("could not start the agent: {e}");
-                Err(start_failure(
-                    &e,
-                    self.user.backend,
-                    &self.user.os_user,
-                    bin,
-                    &self.shared,
-                ))
+                format!("⚠️ {e}. Ask the operator to fix this.")
+            }
+            LaunchError::Agent(e) => {
+                tracing::error!("could not start the agent: {e}");
+                format!("⚠️ Could not start the agent: {}", short(&e))
             }
         }
     }
@@ -478,31 +461,6 @@ fn short(e: &AgentError) -> String {
     first.chars().take(300).collect()
 }
 
-/// Creates a directory the agent needs when we may (our own account);
-/// otherwise only checks it exists and says which one is missing.
-fn prepare_dir(dir: &Path, own: bool, os_user: &str) -> Result<(), String> {
-    if own {
-        use std::os::unix::fs::DirBuilderExt;
-        return std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| {
-                format!(
-                    "⚠️ Cannot create {}: {e}. Ask the operator to create it for `{os_user}`.",
-                    dir.display()
-                )
-            });
-    }
-    match std::fs::metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
-            "⚠️ The directory {} is missing. It must exist and belong to `{os_user}` (mode 0700); ask the operator to create it.",
-            dir.display()
-        )),
-        _ => Ok(()),
-    }
-}
-
 pub fn login_hint(backend: Backend, os_user: &str, bin: &Path, own_account: bool) -> String {
     if backend == Backend::Claude {
         let how = format!(
@@ -527,48 +485,27 @@ pub fn login_hint(backend: Backend, os_user: &str, bin: &Path, own_account: bool
     )
 }
 
-/// Turns a start failure into advice, recognising sudo's refusals.
-fn start_failure(
-    e: &AgentError,
-    backend: Backend,
-    os_user: &str,
-    bin: &Path,
-    shared: &Shared,
-) -> String {
-    let detail = e.to_string();
-    let sudo_refused = [
-        "a password is required",
-        "not allowed to execute",
-        "is not in the sudoers",
-        "a terminal is required",
-        // A claude rule without `CWD=*` (sudo -D refused).
-        "use the -D option",
-    ]
-    .iter()
-    .any(|s| detail.contains(s));
-    if sudo_refused {
-        // The whole rule, reaper included: granting only the agent binary
-        // would let it start but not be stopped.
-        let svc = &shared.cfg.service_user;
-        let reaper = shared.reaper.display();
-        let rule = match backend {
-            Backend::Codex => format!("`{svc} ALL=({os_user}) NOPASSWD:SETENV: {}, {reaper}`", bin.display()),
-            Backend::Claude => format!(
-                "`{svc} ALL=({os_user}) NOPASSWD:SETENV: {reaper}` and `{svc} ALL=({os_user}) CWD=* NOPASSWD:SETENV: {}`",
-                bin.display()
-            ),
-        };
-        tracing::error!(
-            os_user,
-            "sudo refused to start the agent; the sudoers contract rule for {os_user} is missing: {rule}"
-        );
-        return format!(
-            "⚠️ I am not allowed to start the agent as `{os_user}`: the sudoers rule is missing.\n\
-             The operator must allow the service user to run {} as {os_user} (NOPASSWD, SETENV{}) — `{} -l` shows the current rules.",
-            bin.display(),
-            if backend == Backend::Claude { ", and CWD=* so Claude Code can start in your workspace" } else { "" },
-            shared.sudo.display()
-        );
-    }
-    format!("⚠️ Could not start the agent: {}", short(e))
+/// The advice for a sudo refusal: the whole contract rule, reaper included
+/// (granting only the agent binary would let it start but not be stopped).
+fn sudo_refused(backend: Backend, os_user: &str, bin: &Path, shared: &Shared) -> String {
+    let svc = &shared.cfg.service_user;
+    let reaper = shared.host.reaper.display();
+    let rule = match backend {
+        Backend::Codex => format!("`{svc} ALL=({os_user}) NOPASSWD:SETENV: {}, {reaper}`", bin.display()),
+        Backend::Claude => format!(
+            "`{svc} ALL=({os_user}) NOPASSWD:SETENV: {reaper}` and `{svc} ALL=({os_user}) CWD=* NOPASSWD:SETENV: {}`",
+            bin.display()
+        ),
+    };
+    tracing::error!(
+        os_user,
+        "sudo refused to start the agent; the sudoers contract rule for {os_user} is missing: {rule}"
+    );
+    format!(
+        "⚠️ I am not allowed to start the agent as `{os_user}`: the sudoers rule is missing.\n\
+         The operator must allow the service user to run {} as {os_user} (NOPASSWD, SETENV{}) — `{} -l` shows the current rules.",
+        bin.display(),
+        if backend == Backend::Claude { ", and CWD=* so Claude Code can start in your workspace" } else { "" },
+        shared.host.sudo.display()
+    )
 }

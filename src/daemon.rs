@@ -10,6 +10,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::agent::launch::Host;
 use crate::agent::process::find_sudo;
 use crate::catalog::Backend;
 use crate::chat::Shared;
@@ -69,8 +70,10 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         shutdown: shutdown.clone(),
         active_sessions: AtomicUsize::new(0),
         drift,
-        sudo: find_sudo(),
-        reaper: std::env::current_exe().map_err(DaemonError::SelfPath)?,
+        host: Host {
+            sudo: find_sudo(),
+            reaper: std::env::current_exe().map_err(DaemonError::SelfPath)?,
+        },
         cfg: Arc::new(cfg),
     });
     {

@@ -6,6 +6,7 @@ pub mod claude;
 pub mod claude_stream;
 pub mod codex;
 pub mod jsonrpc;
+pub mod launch;
 pub mod ndjson;
 pub mod process;
 pub mod proctree;
@@ -61,13 +62,23 @@ pub enum AgentError {
     Protocol(String),
     #[error("{os_user} is not logged in to the agent")]
     NotLoggedIn { os_user: String },
+    /// sudo would not start the agent as its account: the sudoers rule the
+    /// contract asks for is missing or different.
+    #[error("sudo refused to start the agent as `{os_user}`: {detail}")]
+    SudoRefused { os_user: String, detail: String },
 }
 
 impl AgentError {
-    /// The process ended: its last stderr lines are the best clue why.
+    /// The process ended: its last stderr lines are the best clue why, and
+    /// when sudo wrote them, the refusal is told apart from an agent crash.
     pub fn exited(process: &process::AgentProcess) -> Self {
-        AgentError::Exited {
-            detail: process.stderr_tail(),
+        let detail = process.stderr_tail();
+        match process.sudo_account() {
+            Some(os_user) if process::is_sudo_refusal(&detail) => AgentError::SudoRefused {
+                os_user: os_user.to_string(),
+                detail,
+            },
+            _ => AgentError::Exited { detail },
         }
     }
 }

@@ -233,6 +233,14 @@ impl AgentProcess {
         self.pid
     }
 
+    /// The account the agent was started as through sudo, if it was.
+    pub fn sudo_account(&self) -> Option<&str> {
+        match &self.run_as {
+            RunAs::Service => None,
+            RunAs::Account { name, .. } => Some(name),
+        }
+    }
+
     /// The last lines the agent (or sudo) wrote to stderr: the best clue
     /// when it dies before saying anything on the protocol.
     pub fn stderr_tail(&self) -> String {
@@ -345,6 +353,22 @@ fn reap_command(sudo: &Path, os_user: &str, reaper: &Path, pid: i32) -> std::pro
     c
 }
 
+/// Whether sudo's stderr says it refused to run the command (as opposed to
+/// the agent dying after it started). sudo has no machine-readable refusal,
+/// so these are its messages for a missing or narrower rule.
+pub fn is_sudo_refusal(stderr: &str) -> bool {
+    [
+        "a password is required",
+        "not allowed to execute",
+        "is not in the sudoers",
+        "a terminal is required",
+        // A claude rule without `CWD=*` (sudo -D refused).
+        "use the -D option",
+    ]
+    .iter()
+    .any(|s| stderr.contains(s))
+}
+
 /// Removes terminal colour codes: codex colours its log lines even into a
 /// pipe, and they would garble logs and messages to users.
 fn strip_ansi(s: &str) -> String {
@@ -386,6 +410,19 @@ pub fn find_sudo() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::strip_ansi;
+
+    #[test]
+    fn sudo_refusals_are_told_from_agent_crashes() {
+        use super::is_sudo_refusal;
+        assert!(is_sudo_refusal("sudo: a password is required"));
+        assert!(is_sudo_refusal(
+            "Sorry, user kai is not allowed to execute '/bin/codex app-server' as alice on host."
+        ));
+        assert!(is_sudo_refusal(
+            "sudo: you are not permitted to use the -D option with /usr/bin/claude"
+        ));
+        assert!(!is_sudo_refusal("Error: thread panicked at codex-rs/core"));
+    }
 
     #[test]
     fn strips_colour_codes_only() {

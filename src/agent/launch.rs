@@ -1,0 +1,114 @@
+//! The one way to start an agent: chats, and the jobs that come after them
+//! (reviews, triage, eval), describe what to run in a [`Launch`] and get a
+//! [`Session`] or a [`LaunchError`] that says, typed, what stood in the way
+//! — a missing account or directory, sudo's refusal, a logged-out account.
+//! Nothing here knows codex from claude; `Session::start` does.
+
+use std::path::{Path, PathBuf};
+
+use super::process::{RunAs, SpawnSpec};
+use super::{AgentError, Session, StartSpec};
+use crate::catalog::Backend;
+use crate::osuser;
+
+/// What does not change from one launch to the next on this host.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// The sudo binary (the setuid wrapper on NixOS).
+    pub sudo: PathBuf,
+    /// This kai binary, run as `kai reap` to stop an agent of another account.
+    pub reaper: PathBuf,
+}
+
+/// One agent to start.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub backend: Backend,
+    /// The backend's binary: exactly the path the sudoers rule names.
+    pub bin: PathBuf,
+    pub model: String,
+    /// The OS account the agent runs as.
+    pub os_user: String,
+    /// True when that account is the daemon's own (no sudo).
+    pub own_account: bool,
+    /// The agent's working directory.
+    pub dir: PathBuf,
+    /// The agent's TMPDIR.
+    pub tmp: PathBuf,
+    /// A conversation to continue (codex thread id, claude session id).
+    pub resume: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("the OS account `{0}` does not exist on this host")]
+    NoAccount(String),
+    #[error("the directory {} is missing; it must exist and belong to `{os_user}` (mode 0700)", .dir.display())]
+    MissingDir { dir: PathBuf, os_user: String },
+    #[error("cannot create {}: {source}", .dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+}
+
+/// Checks the account and directories, then starts the agent.
+pub async fn launch(host: &Host, l: &Launch) -> Result<Session, LaunchError> {
+    let run_as = if l.own_account {
+        RunAs::Service
+    } else {
+        let a =
+            osuser::by_name(&l.os_user).ok_or_else(|| LaunchError::NoAccount(l.os_user.clone()))?;
+        RunAs::Account {
+            name: a.name,
+            uid: a.uid,
+            sudo: host.sudo.clone(),
+            reaper: host.reaper.clone(),
+        }
+    };
+    for dir in [&l.dir, &l.tmp] {
+        prepare_dir(dir, l.own_account, &l.os_user)?;
+    }
+    let spec = StartSpec {
+        backend: l.backend,
+        model: l.model.clone(),
+        workspace: l.dir.clone(),
+        os_user: l.os_user.clone(),
+        resume: l.resume.clone(),
+        spawn: SpawnSpec {
+            program: l.bin.clone(),
+            args: Vec::new(),
+            run_as,
+            env: vec![("TMPDIR".into(), l.tmp.display().to_string())],
+            cwd: l.dir.clone(),
+            cwd_via_sudo: false,
+        },
+    };
+    Ok(Session::start(&spec).await?)
+}
+
+/// Creates a directory the agent needs when we may (our own account);
+/// otherwise only checks it exists: the service account cannot create a
+/// directory that belongs to another account (the module's tmpfiles do).
+fn prepare_dir(dir: &Path, own: bool, os_user: &str) -> Result<(), LaunchError> {
+    if own {
+        use std::os::unix::fs::DirBuilderExt;
+        return std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| LaunchError::CreateDir {
+                dir: dir.to_path_buf(),
+                source,
+            });
+    }
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LaunchError::MissingDir {
+            dir: dir.to_path_buf(),
+            os_user: os_user.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
