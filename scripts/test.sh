@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: setup, formatting, lints, unit and
 # integration tests (real codex and Claude Code CLIs against loopback fakes),
-# a fuzz smoke run, Nix checks.
+# the systemd unit booted in a container, a fuzz smoke run, Nix checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,16 @@ cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 # --no-fail-fast: one failing test binary must not hide the results of the rest.
 cargo test --locked --all-targets --no-fail-fast
+# The NixOS module's unit under real systemd (a Debian container, as root):
+# readiness, watchdog, LoadCredential, hardening with sudo, stop.
+if [ "$(id -u)" -eq 0 ]; then
+  bash tests/systemd/run.sh
+elif [ "${CI:-}" = true ]; then
+  echo "test: tests/systemd/run.sh needs root, and CI runs as root; refusing to skip it" >&2
+  exit 1
+else
+  echo "test: skipping tests/systemd/run.sh (the unit under real systemd): it needs root"
+fi
 # A bounded smoke run of every cargo-fuzz target (seconds each): catches a
 # parser change that breaks a fuzzed property, not a deep search.
 bash scripts/fuzz.sh 10

@@ -19,8 +19,9 @@
     tokenFile = "/var/lib/kai-secrets/telegram-token";
   };
   # Short, so the watchdog scenario waits seconds, not half a minute; long
-  # enough that a busy machine never misses a ping (kai pings every third).
-  watchdogSec = 10;
+  # enough for a busy machine: kai pings every third of it, and its start-up
+  # codex version check (up to 10 s) runs between READY=1 and the first ping.
+  watchdogSec = 15;
   timeoutSeconds = 60;
   users = {
     alice = {
