@@ -21,7 +21,7 @@ let
       agentUser
       dataDir
       timeoutSeconds
-      settings
+      agentIdleSeconds
       ;
     kaiBin = "${cfg.package}/bin/kai";
     codex = {

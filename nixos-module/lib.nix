@@ -62,6 +62,7 @@ let
   # Every key of /etc/kai/env (DESIGN.md), sorted.
   envKeys = sortStrings [
     "AGENT_BACKEND"
+    "AGENT_IDLE_SECONDS"
     "AGENT_TIMEOUT_SECONDS"
     "CLAUDE_BIN"
     "CODEX_BIN"
@@ -69,24 +70,9 @@ let
     "DEFAULT_MODEL"
     "KAI_DATA_DIR"
     "KAI_USERS_FILE"
-    "MEMORY_ENABLED"
     "TELEGRAM_API_URL"
   ];
 
-  # Keys that have a typed option; `settings` may not set them, so that one
-  # option stays the single source of each value (CODEX_BIN feeds sudoers too).
-  managedKeys = {
-    AGENT_BACKEND = "services.kai.backend";
-    AGENT_TIMEOUT_SECONDS = "services.kai.timeoutSeconds";
-    CLAUDE_BIN = "services.kai.claude.package (or services.kai.claude.binary)";
-    CODEX_BIN = "services.kai.codex.package (or services.kai.codex.binary)";
-    CODEX_VERSION = "services.kai.codex.version";
-    DEFAULT_MODEL = "services.kai.model";
-    KAI_DATA_DIR = "services.kai.dataDir";
-    KAI_USERS_FILE = "services.kai.users (the module writes /etc/kai/users.json)";
-    TELEGRAM_API_URL = "services.kai.telegram.apiUrl";
-  };
-  settingsKeys = filter (k: !(managedKeys ? ${k})) envKeys;
 
   # Mirrors src/config/users.rs: names become directory names, OS user names
   # are POSIX-portable so they can never smuggle sudoers syntax.
@@ -166,7 +152,7 @@ let
       dataDir = input.dataDir or "/var/lib/kai";
       usersFile = input.usersFile or "/etc/kai/users.json";
       timeoutSeconds = input.timeoutSeconds or 120;
-      settings = input.settings or { };
+      agentIdleSeconds = input.agentIdleSeconds or 900;
       osGroups = input.osGroups or { };
       users = map (n: normUser n input.users.${n}) (sortStrings (attrNames (input.users or { })));
       inherit codex claude telegram;
@@ -318,31 +304,6 @@ let
           f.sudoOsUsers != [ ] && !(isString cfg.kaiBin && validBinary cfg.kaiBin)
         ) "the kai binary path must be absolute without whitespace or backslashes (it is named in the sudoers rules)";
 
-      settingErrors = concatLists (
-        map (
-          k:
-          let
-            v = cfg.settings.${k};
-          in
-          if managedKeys ? ${k} then
-            [ "services.kai.settings.${k}: set ${managedKeys.${k}} instead" ]
-          else if !elem k envKeys then
-            [
-              "services.kai.settings.${k} is not a Kai setting; known settings: ${showList settingsKeys}"
-            ]
-          else if !(isString v || isInt v || isBool v) then
-            [ "services.kai.settings.${k} must be a string, an integer or a boolean, not a ${typeOf v}" ]
-          else if isString v && hasNewline v then
-            [ "services.kai.settings.${k} must not contain a newline" ]
-          else if k == "MEMORY_ENABLED" && cfg.backend == "codex" && v != false && v != "false" then
-            [
-              "services.kai.settings.MEMORY_ENABLED: memory is forced off on the codex backend; remove the setting or write MEMORY_ENABLED = false;"
-            ]
-          else
-            [ ]
-        ) (attrNames cfg.settings)
-      );
-
       miscErrors =
         optional (cfg.users == [ ])
           "services.kai.users is empty: declare at least one Telegram user, e.g. services.kai.users.alice.telegramId = 123456789;"
@@ -354,6 +315,9 @@ let
         ++ optional (
           !isInt cfg.timeoutSeconds || cfg.timeoutSeconds <= 0
         ) "services.kai.timeoutSeconds must be a positive integer"
+        ++ optional (
+          !isInt cfg.agentIdleSeconds || cfg.agentIdleSeconds <= 0 || cfg.agentIdleSeconds > 86400
+        ) "services.kai.agentIdleSeconds must be a whole number of seconds from 1 to 86400"
         ++ optional (!validOsUser cfg.user) "services.kai.user = ${nixString cfg.user} is not a valid account name"
         ++ optional (
           cfg.agentUser != null && !(isString cfg.agentUser && validOsUser cfg.agentUser)
@@ -369,7 +333,6 @@ let
     ++ duplicateIdErrors
     ++ duplicateWorkspaceErrors
     ++ binaryErrors
-    ++ settingErrors
     ++ miscErrors;
 
   # --- renderers (assume a valid input) -------------------------------------
@@ -407,13 +370,11 @@ let
       KAI_USERS_FILE = cfg.usersFile;
       KAI_DATA_DIR = cfg.dataDir;
       AGENT_TIMEOUT_SECONDS = cfg.timeoutSeconds;
-      # Forced off on codex; off unless asked for on claude.
-      MEMORY_ENABLED = false;
+      AGENT_IDLE_SECONDS = cfg.agentIdleSeconds;
     }
     // (if f.usesCodex then { CODEX_BIN = cfg.codex.binary; } else { })
     // (if f.usesCodex && cfg.codex.version != null then { CODEX_VERSION = cfg.codex.version; } else { })
-    // (if f.usesClaude then { CLAUDE_BIN = cfg.claude.binary; } else { })
-    // cfg.settings;
+    // (if f.usesClaude then { CLAUDE_BIN = cfg.claude.binary; } else { });
 
   # `os_user` is resolved (agentUser filled in), so the runtime runs exactly
   # the account the sudoers rules name; null only in single-account mode.
@@ -725,7 +686,6 @@ in
     catalog
     backends
     envKeys
-    settingsKeys
     modelError
     normalize
     validate

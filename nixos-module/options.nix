@@ -69,6 +69,15 @@ let
     };
 in
 {
+  # MEMORY_ENABLED, its only key, was accepted and ignored; every other
+  # key has a typed option.
+  imports = [
+    (lib.mkRemovedOptionModule [ "services" "kai" "settings" ] ''
+      Every /etc/kai/env key has a typed option under services.kai; MEMORY_ENABLED, the only
+      key `settings` took, did nothing and is gone.
+    '')
+  ];
+
   options.services.kai = {
     enable = lib.mkEnableOption "Kai, the Telegram gateway to coding agents" // {
       example = true;
@@ -254,23 +263,15 @@ in
       description = "Agent silence after which a turn fails (`AGENT_TIMEOUT_SECONDS`).";
     };
 
-    settings = mkOption {
-      type = types.attrsOf (
-        types.oneOf [
-          types.str
-          types.int
-          types.bool
-        ]
-      );
-      default = { };
-      example = {
-        MEMORY_ENABLED = true;
-      };
+    agentIdleSeconds = mkOption {
+      type = types.ints.between 1 86400;
+      default = 900;
+      example = 3600;
       description = ''
-        Further /etc/kai/env keys. Only keys without a typed option are
-        accepted (today `MEMORY_ENABLED`, which stays `false` on codex); a
-        key with an option, or an unknown key, is an evaluation error naming
-        what to write instead.
+        An agent idle this long is stopped, and its conversation resumes on
+        the next message (`AGENT_IDLE_SECONDS`): memory follows active chats,
+        not configured users (an idle `codex app-server` holds about
+        127 MiB).
       '';
     };
 

@@ -23,9 +23,6 @@ use crate::telegram::stream::{render, View};
 
 /// How long `/stop` waits for the agent to wind down before killing it.
 const STOP_GRACE: Duration = Duration::from_secs(5);
-/// An agent idle this long is stopped; its conversation resumes on the next
-/// message. Memory follows active chats, not configured users.
-const IDLE_EVICTION: Duration = Duration::from_secs(15 * 60);
 
 /// Shown when the daemon stops mid-reply (the router closing the chat and
 /// the shutdown signal both mean this).
@@ -91,7 +88,9 @@ impl Chat {
 
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
         loop {
-            let idle = tokio::time::sleep(IDLE_EVICTION);
+            // An idle agent is stopped (AGENT_IDLE_SECONDS); its conversation
+            // resumes on the next message. Memory follows active chats.
+            let idle = tokio::time::sleep(self.shared.cfg.agent_idle);
             tokio::select! {
                 input = rx.recv() => match input {
                     Some(Input::Text(t)) => self.queue.push_back(t),

@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 /// that only the golden file (and the explicit overrides) count.
 const ENV_KEYS: &[&str] = &[
     "AGENT_BACKEND",
+    "AGENT_IDLE_SECONDS",
     "AGENT_TIMEOUT_SECONDS",
     "CLAUDE_BIN",
     "CODEX_BIN",
@@ -21,7 +22,6 @@ const ENV_KEYS: &[&str] = &[
     "KAI_DATA_DIR",
     "KAI_ENV_FILE",
     "KAI_USERS_FILE",
-    "MEMORY_ENABLED",
     "TELEGRAM_API_URL",
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_BOT_TOKEN_FILE",

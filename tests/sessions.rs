@@ -178,3 +178,34 @@ async fn a_killed_daemon_leaves_no_orphan_and_the_restart_tells_the_user() {
     ask(&kai, "what did I ask you to remember").await;
     assert!(context_of(&kai, "what did I ask you to remember").contains("remember cherry"));
 }
+
+/// AGENT_IDLE_SECONDS: an agent idle that long is stopped (its whole tree
+/// gone, `/status` says so), and the next message resumes its thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_agent_is_stopped_after_agent_idle_seconds_and_resumes() {
+    let kai = Kai::start(Options {
+        extra_env: vec![("AGENT_IDLE_SECONDS".into(), "2".into())],
+        ..Options::default()
+    })
+    .await;
+    ask(&kai, "remember cherry").await;
+    let before = thread(&kai).expect("thread id persisted");
+    let pid = kai.agent_pid(ALICE).await;
+
+    let mut gone = false;
+    for _ in 0..300 {
+        if all_gone(&[pid]) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the idle agent {pid} is still running\n{}", kai.log());
+    let status = kai.status(ALICE).await;
+    assert!(status.contains("Agent: stopped"), "{status}");
+
+    ask(&kai, "what did I ask you to remember").await;
+    let context = context_of(&kai, "what did I ask you to remember");
+    assert!(context.contains("remember cherry"), "{context}");
+    assert_eq!(thread(&kai), Some(before));
+}

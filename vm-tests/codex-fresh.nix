@@ -44,7 +44,7 @@ pkgs.testers.runNixOSTest {
           codex_bin = env_value(machine, "CODEX_BIN")
           assert env_value(machine, "AGENT_BACKEND") == "codex"
           assert env_value(machine, "DEFAULT_MODEL") == "gpt-6.1-sol"
-          assert env_value(machine, "MEMORY_ENABLED") == "false"
+          assert env_value(machine, "AGENT_IDLE_SECONDS") == "900"
           machine.fail("grep -q CLAUDE_BIN /etc/kai/env")
           machine.succeed(f"test -x {codex_bin}")
 

@@ -57,8 +57,8 @@ pub const KEYS: &[(&str, &str)] = &[
         "agent silence after which a turn fails [default: 120]",
     ),
     (
-        "MEMORY_ENABLED",
-        "memory subsystem; always false on codex [default: false]",
+        "AGENT_IDLE_SECONDS",
+        "an agent idle this long is stopped; its conversation resumes on the next message [default: 900]",
     ),
     (
         "TELEGRAM_BOT_TOKEN_FILE",
@@ -97,7 +97,8 @@ pub struct Config {
     pub users_file: PathBuf,
     pub data_dir: PathBuf,
     pub agent_timeout: Duration,
-    pub memory_enabled: bool,
+    /// An idle agent is stopped after this long (memory follows active chats).
+    pub agent_idle: Duration,
     pub users: Vec<User>,
     pub service_user: String,
     /// `None` only when loaded without host checks.
@@ -169,7 +170,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
     let users_file = c.absolute_path("KAI_USERS_FILE", "/etc/kai/users.json");
     let telegram_api_url = c.url("TELEGRAM_API_URL", "https://api.telegram.org");
     let agent_timeout = c.seconds("AGENT_TIMEOUT_SECONDS", 120);
-    let memory = c.boolean("MEMORY_ENABLED", false);
+    let agent_idle = c.seconds("AGENT_IDLE_SECONDS", 900);
     let codex_version = c.get("CODEX_VERSION").map(|(v, _)| v);
 
     let service_user = match osuser::current() {
@@ -226,15 +227,6 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
         None
     };
 
-    let memory_enabled = match (memory, backend) {
-        // The memory subsystem reads Claude-specific files; codex never has it.
-        (Some(true), Some(Backend::Codex)) => {
-            tracing::warn!("MEMORY_ENABLED=true is ignored on the codex backend");
-            false
-        }
-        (m, _) => m.unwrap_or(false),
-    };
-
     if !c.problems.is_empty() {
         return Err(Problems(c.problems));
     }
@@ -245,6 +237,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
         users_file,
         telegram_api_url,
         agent_timeout,
+        agent_idle,
     ) {
         (
             Some(backend),
@@ -253,6 +246,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
             Some(users_file),
             Some(telegram_api_url),
             Some(agent_timeout),
+            Some(agent_idle),
         ) => Ok(Config {
             backend,
             default_model,
@@ -263,7 +257,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
             users_file,
             data_dir,
             agent_timeout,
-            memory_enabled,
+            agent_idle,
             users,
             service_user,
             token,
@@ -398,20 +392,6 @@ impl Checker<'_> {
                     o,
                     format!("`{v}` must be a whole number of seconds from 1 to 86400"),
                 );
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, key: &str, default: bool) -> Option<bool> {
-        let Some((v, o)) = self.get(key) else {
-            return Some(default);
-        };
-        match v.as_str() {
-            "true" | "1" | "yes" => Some(true),
-            "false" | "0" | "no" => Some(false),
-            _ => {
-                self.problem(key, o, format!("`{v}` must be true or false"));
                 None
             }
         }

@@ -317,16 +317,40 @@ impl Kai {
     /// The pid `/status` reports for the chat's running agent (the sudo
     /// process when it runs as another account).
     pub async fn agent_pid(&self, chat: i64) -> i32 {
-        self.tg.send_text(chat, "/status");
-        let status = self
-            .wait_text(chat, 30, |t| t.starts_with("Backend:"))
-            .await;
+        let status = self.status(chat).await;
         status
             .split("(pid ")
             .nth(1)
             .and_then(|r| r.split(')').next())
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("no agent pid in /status: {status}"))
+    }
+
+    /// Asks `/status` and returns the answer. It is looked for among the
+    /// messages sent after the question, not as the last one: an earlier
+    /// answer may still be last, and the last chunks of a split reply may
+    /// land after the new one.
+    pub async fn status(&self, chat: i64) -> String {
+        let asked = self.tg.messages(chat).len();
+        self.tg.send_text(chat, "/status");
+        let is_status = |m: &BotMessage| m.text.starts_with("Backend:");
+        let found = self
+            .tg
+            .wait_messages(chat, Duration::from_secs(30), |msgs| {
+                msgs.iter().skip(asked).any(is_status)
+            })
+            .await;
+        match found
+            .as_deref()
+            .and_then(|msgs| msgs.iter().skip(asked).find(|m| is_status(m)))
+        {
+            Some(m) => m.text.clone(),
+            None => panic!(
+                "no /status answer in chat {chat}: {:#?}\n--- kai log ---\n{}",
+                self.tg.messages(chat),
+                self.log()
+            ),
+        }
     }
 
     /// The chat's persisted state (`<data>/chats/<chat>.json`), if it parses.
@@ -365,27 +389,7 @@ impl Kai {
     /// last one: the last chunks of a split reply may land after it.
     pub async fn wait_idle(&self, chat: i64) {
         for _ in 0..100 {
-            let asked = self.tg.messages(chat).len();
-            self.tg.send_text(chat, "/status");
-            let is_status = |m: &BotMessage| m.text.starts_with("Backend:");
-            let found = self
-                .tg
-                .wait_messages(chat, Duration::from_secs(30), |msgs| {
-                    msgs.iter().skip(asked).any(is_status)
-                })
-                .await;
-            let Some(status) = found
-                .as_deref()
-                .and_then(|msgs| msgs.iter().skip(asked).find(|m| is_status(m)))
-                .map(|m| m.text.clone())
-            else {
-                panic!(
-                    "no /status answer in chat {chat}: {:#?}\n--- kai log ---\n{}",
-                    self.tg.messages(chat),
-                    self.log()
-                );
-            };
-            if !status.contains("Agent: answering") {
+            if !self.status(chat).await.contains("Agent: answering") {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -9,6 +9,7 @@
     version = "0.169.0";
   };
   timeoutSeconds = 300;
+  agentIdleSeconds = 3600;
   users = {
     alice = {
       telegramId = 1001;
