@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::claude_stream::{control_answer, refusal, ClaudeStream, Parsed};
 use super::ndjson::{Frame, LineReader};
 use super::process::AgentProcess;
-use super::{AgentError, AgentEvent, StartSpec};
+use super::{Access, AgentError, AgentEvent, StartSpec};
 
 /// How long the CLI may take to answer a control request.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -41,6 +41,11 @@ pub struct ClaudeSession {
 
 impl ClaudeSession {
     pub async fn start(spec: &StartSpec) -> Result<Self, AgentError> {
+        if spec.access == Access::ReadOnlyEphemeral {
+            return Self::launch(spec, None)
+                .await
+                .map_err(StartError::into_agent);
+        }
         if let Some(id) = &spec.resume {
             match Self::launch(spec, Some(id)).await {
                 Ok(s) => {
@@ -68,6 +73,20 @@ impl ClaudeSession {
     /// conversation exists (the CLI refuses at once if it does not).
     async fn launch(spec: &StartSpec, resume: Option<&str>) -> Result<Self, StartError> {
         let mut spawn = spec.spawn.clone();
+        let access: &[&str] = match spec.access {
+            Access::Full => &["--permission-mode", PERMISSION_MODE],
+            // No tools at all (so nothing to write with or run), no MCP
+            // servers from any settings file, anything not pre-approved
+            // denied rather than asked, and no transcript left on disk.
+            Access::ReadOnlyEphemeral => &[
+                "--tools",
+                "",
+                "--strict-mcp-config",
+                "--permission-mode",
+                "dontAsk",
+                "--no-session-persistence",
+            ],
+        };
         spawn.args = [
             "--input-format",
             "stream-json",
@@ -77,10 +96,9 @@ impl ClaudeSession {
             "--include-partial-messages",
             "--model",
             &spec.model,
-            "--permission-mode",
-            PERMISSION_MODE,
         ]
         .iter()
+        .chain(access)
         .map(|s| s.to_string())
         .collect();
         if let Some(id) = resume {

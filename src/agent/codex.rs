@@ -12,7 +12,7 @@ use super::jsonrpc::RpcError;
 use super::process::AgentProcess;
 use super::reply::ReplyText;
 use super::rpc::{CallError, RpcClient};
-use super::{AgentError, AgentEvent, StartSpec};
+use super::{Access, AgentError, AgentEvent, StartSpec};
 
 /// How long the handshake and control calls may take before the agent is
 /// declared unresponsive (turns themselves are bounded by the caller).
@@ -23,6 +23,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// without asking (nobody could answer an approval prompt over Telegram).
 const APPROVAL_POLICY: &str = "never";
 const SANDBOX: &str = "danger-full-access";
+/// A job over untrusted text runs in codex's own read-only sandbox, on top
+/// of the OS account.
+const READ_ONLY_SANDBOX: &str = "read-only";
 
 pub struct CodexSession {
     rpc: RpcClient,
@@ -38,7 +41,11 @@ impl CodexSession {
         let mut spawn = spec.spawn.clone();
         spawn.args = vec!["app-server".into()];
         let (process, stdin, stdout) = AgentProcess::spawn(&spawn)?;
-        let rpc = RpcClient::start(stdin, stdout, answer_server_request);
+        let answer = match spec.access {
+            Access::Full => answer_server_request,
+            Access::ReadOnlyEphemeral => decline_server_request,
+        };
+        let rpc = RpcClient::start(stdin, stdout, answer);
         let mut s = CodexSession {
             rpc,
             process,
@@ -80,8 +87,21 @@ impl CodexSession {
         }
 
         let cwd = spec.workspace.display().to_string();
-        let base = json!({"cwd": cwd, "approvalPolicy": APPROVAL_POLICY, "sandbox": SANDBOX, "model": spec.model});
-        if let Some(thread) = &spec.resume {
+        let base = match spec.access {
+            Access::Full => {
+                json!({"cwd": cwd, "approvalPolicy": APPROVAL_POLICY, "sandbox": SANDBOX, "model": spec.model})
+            }
+            // `ephemeral`: codex keeps no rollout of the thread on disk.
+            Access::ReadOnlyEphemeral => json!({
+                "cwd": cwd, "approvalPolicy": APPROVAL_POLICY, "sandbox": READ_ONLY_SANDBOX,
+                "model": spec.model, "ephemeral": true
+            }),
+        };
+        let resume = match spec.access {
+            Access::Full => spec.resume.as_ref(),
+            Access::ReadOnlyEphemeral => None,
+        };
+        if let Some(thread) = resume {
             let mut params = base.clone();
             params["threadId"] = json!(thread);
             // The history is not needed here, and asking for it is deprecated.
@@ -291,9 +311,53 @@ fn answer_server_request(method: &str, _params: &Value) -> Result<Value, RpcErro
     }
 }
 
+/// Answers the server's requests in a read-only job: every approval is
+/// declined. With `read-only` and an accepting client, codex 0.169 does
+/// write files (through `apply_patch` and commands it asks to escalate), so
+/// declining is what keeps the job read-only, not the sandbox setting alone.
+fn decline_server_request(method: &str, _params: &Value) -> Result<Value, RpcError> {
+    tracing::warn!(method, "declined an approval request from a read-only job");
+    match method {
+        "item/commandExecution/requestApproval" | "item/fileChange/requestApproval" => {
+            Ok(json!({"decision": "decline"}))
+        }
+        "execCommandApproval" | "applyPatchApproval" => Ok(json!({"decision": "denied"})),
+        "item/permissions/requestApproval" => Ok(json!({"permissions": {}})),
+        "item/tool/requestUserInput" => Ok(json!({"answers": {}})),
+        "mcpServer/elicitation/request" => Ok(json!({"action": "decline"})),
+        other => Err(RpcError {
+            code: -32601,
+            message: format!("kai does not support `{other}` in a read-only job"),
+            data: None,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_only_job_accepts_nothing() {
+        for m in [
+            "item/commandExecution/requestApproval",
+            "item/fileChange/requestApproval",
+            "execCommandApproval",
+            "applyPatchApproval",
+            "item/permissions/requestApproval",
+            "item/tool/requestUserInput",
+            "mcpServer/elicitation/request",
+            "something/new",
+        ] {
+            if let Ok(answer) = decline_server_request(m, &Value::Null) {
+                let text = answer.to_string();
+                assert!(
+                    !text.contains("accept") && !text.contains("approved"),
+                    "{m}: {text}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_server_request_gets_an_answer() {

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::process::{RunAs, SpawnSpec};
-use super::{AgentError, Session, StartSpec};
+use super::{Access, AgentError, Session, StartSpec};
 use crate::catalog::Backend;
 use crate::osuser;
 
@@ -54,8 +54,25 @@ pub enum LaunchError {
     Agent(#[from] AgentError),
 }
 
-/// Checks the account and directories, then starts the agent.
+/// Checks the account and directories, then starts a chat's agent: it acts
+/// as its OS account may, and its conversation persists for `resume`.
 pub async fn launch(host: &Host, l: &Launch) -> Result<Session, LaunchError> {
+    start(host, l, Access::Full).await
+}
+
+/// Starts an agent for one turn over untrusted text (a pull request, an
+/// issue): it can neither write files nor run commands, nothing of its
+/// conversation is kept, and `l.resume` is ignored — a job never continues
+/// anything.
+pub async fn launch_read_only(host: &Host, l: &Launch) -> Result<Session, LaunchError> {
+    let fresh = Launch {
+        resume: None,
+        ..l.clone()
+    };
+    start(host, &fresh, Access::ReadOnlyEphemeral).await
+}
+
+async fn start(host: &Host, l: &Launch, access: Access) -> Result<Session, LaunchError> {
     let run_as = if l.own_account {
         RunAs::Service
     } else {
@@ -77,6 +94,7 @@ pub async fn launch(host: &Host, l: &Launch) -> Result<Session, LaunchError> {
         workspace: l.dir.clone(),
         os_user: l.os_user.clone(),
         resume: l.resume.clone(),
+        access,
         spawn: SpawnSpec {
             program: l.bin.clone(),
             args: Vec::new(),

@@ -91,7 +91,18 @@ fn detail_suffix(detail: &str) -> String {
     }
 }
 
-/// Everything needed to start a session for one chat.
+/// What an agent may do, and whether its conversation outlives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A chat: the agent acts as its OS account may (that account is the
+    /// boundary), and its conversation is kept so it can be resumed.
+    Full,
+    /// A one-turn job over text strangers wrote: no file writes, no
+    /// commands, every approval request declined, nothing persisted.
+    ReadOnlyEphemeral,
+}
+
+/// Everything needed to start a session for one chat or job.
 #[derive(Debug, Clone)]
 pub struct StartSpec {
     pub backend: Backend,
@@ -101,6 +112,7 @@ pub struct StartSpec {
     pub os_user: String,
     /// A conversation to continue (codex thread id, claude session id).
     pub resume: Option<String>,
+    pub access: Access,
 }
 
 /// A live agent session. An enum rather than a trait object: the set of

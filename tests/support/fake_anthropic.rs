@@ -10,6 +10,11 @@
 //! - `two blocks`: two text blocks in one message, `First block.` and
 //!   `Second block.` (their separation is what the test looks at).
 //!
+//! Anywhere in the text, `fake_responses::CREATE_FILE_MARKER` followed by a
+//! path makes the model call the `Bash` tool to create that file; once the
+//! tool's result (or the CLI's refusal) comes back the reply is
+//! `tool call done`.
+//!
 //! Other endpoints the CLI may call (token counting and the like) get an
 //! empty JSON object: they are not what the tests are about.
 
@@ -19,7 +24,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::fake_responses::split_in;
+use super::fake_responses::{marked_path, split_in};
 use super::loopback::{read_request, send_event, write_sse_head, Loopback, Recorded};
 
 /// A running fake Messages API; the server stops when this is dropped.
@@ -108,9 +113,58 @@ async fn serve(mut socket: TcpStream, requests: Recorded) {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let text = last_user_text(&body).unwrap_or_default();
     let model = body["model"].as_str().unwrap_or("claude").to_owned();
+    let call = marked_path(&text).map(|path| (answers_a_tool_use(&body), path));
     requests.lock().unwrap().push(body);
-    let _ = respond(&mut socket, &model, &text).await;
+    let _ = match call {
+        Some((false, path)) => use_tool(&mut socket, &model, &path).await,
+        Some((true, _)) => respond(&mut socket, &model, "tool call done").await,
+        None => respond(&mut socket, &model, &text).await,
+    };
     let _ = socket.shutdown().await;
+}
+
+/// Whether the newest message carries a tool result (the model's call was
+/// answered, by the tool or by the CLI's refusal).
+fn answers_a_tool_use(body: &Value) -> bool {
+    body["messages"]
+        .as_array()
+        .and_then(|ms| ms.last())
+        .and_then(|m| m["content"].as_array())
+        .is_some_and(|bs| bs.iter().any(|b| b["type"] == "tool_result"))
+}
+
+/// Answers with one `Bash` tool use that would create `path`.
+async fn use_tool(socket: &mut TcpStream, model: &str, path: &str) -> std::io::Result<()> {
+    let input =
+        json!({"command": format!("echo written > {path}"), "description": "create a file"});
+    write_sse_head(socket).await?;
+    send_event(
+        socket,
+        json!({"type": "message_start", "message": {"id": "msg_tool", "type": "message",
+               "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+               "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+    )
+    .await?;
+    send_event(
+        socket,
+        json!({"type": "content_block_start", "index": 0,
+               "content_block": {"type": "tool_use", "id": "toolu_fake", "name": "Bash", "input": {}}}),
+    )
+    .await?;
+    send_event(
+        socket,
+        json!({"type": "content_block_delta", "index": 0,
+               "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+    )
+    .await?;
+    send_event(socket, json!({"type": "content_block_stop", "index": 0})).await?;
+    send_event(
+        socket,
+        json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null},
+               "usage": {"output_tokens": 10}}),
+    )
+    .await?;
+    send_event(socket, json!({"type": "message_stop"})).await
 }
 
 async fn respond(socket: &mut TcpStream, model: &str, text: &str) -> std::io::Result<()> {

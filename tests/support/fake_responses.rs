@@ -18,6 +18,11 @@
 //!   goes away;
 //! - `long N`: a reply of exactly N characters in paragraphs, in a few deltas.
 //!
+//! Anywhere in the text (not only first), [`CREATE_FILE_MARKER`] followed by
+//! a path makes the model call the shell tool to create that file, asking
+//! codex to run it outside the sandbox; once the tool's output comes back
+//! the reply is `tool call done` (see [`tool_call`]).
+//!
 //! Codex 0.169.0 only forwards `response.output_text.delta` as
 //! `item/agentMessage/delta` after a `response.output_item.added` for that
 //! item, takes the final text (`item/completed`) from
@@ -115,6 +120,99 @@ fn is_codex_context(text: &str) -> bool {
     (t.starts_with('<') && t.ends_with('>')) || t.starts_with("# AGENTS.md instructions")
 }
 
+/// Marker that makes the fake model try to create the file whose path
+/// follows it (up to the next whitespace): the read-only proof.
+pub const CREATE_FILE_MARKER: &str = "kai-test-create-file:";
+
+/// The path after [`CREATE_FILE_MARKER`] in `text`, if any.
+pub fn marked_path(text: &str) -> Option<String> {
+    let rest = &text[text.find(CREATE_FILE_MARKER)? + CREATE_FILE_MARKER.len()..];
+    rest.split_whitespace().next().map(str::to_owned)
+}
+
+/// Names of the tools a request offers the model: the top-level `tools`,
+/// and those codex 0.169 puts in a developer input item (its code mode:
+/// one `exec` tool running JavaScript that calls `tools.exec_command`).
+pub fn tool_names(body: &Value) -> Vec<String> {
+    fn collect(tools: &Value, out: &mut Vec<String>) {
+        for t in tools.as_array().into_iter().flatten() {
+            if let Some(n) = t["name"].as_str() {
+                out.push(n.to_owned());
+            }
+            collect(&t["tools"], out);
+        }
+    }
+    let mut out = Vec::new();
+    collect(&body["tools"], &mut out);
+    for item in body["input"].as_array().into_iter().flatten() {
+        collect(&item["tools"], &mut out);
+    }
+    out
+}
+
+/// Whether the request's newest input is a tool's output (the model's call
+/// was answered, by the tool or by a refusal).
+fn answers_a_tool_call(body: &Value) -> bool {
+    body["input"]
+        .as_array()
+        .and_then(|i| i.last())
+        .is_some_and(|item| {
+            item["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("_call_output"))
+        })
+}
+
+/// A tool call the model makes.
+enum Call {
+    /// `function_call`: JSON arguments.
+    Function(String, Value),
+    /// `custom_tool_call`: free-form input (codex's code-mode `exec`).
+    Custom(String, String),
+}
+
+/// The files a marked prompt makes the model try to write: `path` by a
+/// plain (sandboxed) command, `path.escalated` by a command it asks to run
+/// outside the sandbox, `path.patched` through `apply_patch` (codex only).
+pub fn attempted_files(path: &std::path::Path) -> Vec<std::path::PathBuf> {
+    ["", ".escalated", ".patched"]
+        .iter()
+        .map(|s| std::path::PathBuf::from(format!("{}{s}", path.display())))
+        .collect()
+}
+
+/// The call that would create the files of [`attempted_files`], for
+/// whichever shell tool this codex offers.
+fn tool_call(body: &Value, path: &str) -> Call {
+    let names = tool_names(body);
+    let plain = json!({"cmd": format!("echo written > {path}")});
+    let escalated = json!({"cmd": format!("echo written > {path}.escalated"),
+                           "sandbox_permissions": "require_escalated",
+                           "justification": "the test needs this file"});
+    if names.iter().any(|n| n == "exec") {
+        let patch =
+            format!("*** Begin Patch\n*** Add File: {path}.patched\n+written\n*** End Patch\n");
+        // Each attempt on its own: a refusal throws, and the next must run.
+        let js = format!(
+            "const out = [];\n\
+             for (const f of [() => tools.exec_command({plain}), () => tools.exec_command({escalated}), \
+             () => tools.apply_patch({patch})]) {{\n\
+               try {{ out.push(await f()); }} catch (e) {{ out.push(String(e)); }}\n\
+             }}\n\
+             text(JSON.stringify(out));",
+            patch = Value::String(patch)
+        );
+        Call::Custom("exec".into(), js)
+    } else if names.iter().any(|n| n == "exec_command") {
+        Call::Function("exec_command".into(), plain)
+    } else {
+        Call::Function(
+            "shell".into(),
+            json!({"command": ["sh", "-c", format!("echo written > {path}")]}),
+        )
+    }
+}
+
 /// Reads one request, records its JSON body, and answers per the script.
 async fn serve_connection(mut socket: TcpStream, requests: Recorded) {
     let Some((head, body)) = read_request(&mut socket).await else {
@@ -128,8 +226,15 @@ async fn serve_connection(mut socket: TcpStream, requests: Recorded) {
     }
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let text = last_user_text(&body).unwrap_or_default();
+    let call = marked_path(&text).map(|path| (answers_a_tool_call(&body), tool_call(&body, &path)));
     requests.lock().unwrap().push(body);
-    let _ = respond(&mut socket, &text).await;
+    let _ = match call {
+        Some((false, call)) => call_tool(&mut socket, &call).await,
+        Some((true, _)) => {
+            stream_reply(&mut socket, &["tool call done".to_owned()], Duration::ZERO).await
+        }
+        None => respond(&mut socket, &text).await,
+    };
     let _ = socket.shutdown().await;
 }
 
@@ -217,6 +322,43 @@ async fn stream_reply(
         socket,
         json!({"type": "response.completed",
                "response": {"id": resp_id, "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}}}),
+    )
+    .await
+}
+
+/// Answers with one function call and nothing else: codex runs the tool (or
+/// not) and sends its output in the next request.
+async fn call_tool(socket: &mut TcpStream, call: &Call) -> std::io::Result<()> {
+    let item = match call {
+        Call::Function(name, args) => {
+            json!({"type": "function_call", "id": "fc_fake", "call_id": "call_fake",
+                   "name": name, "arguments": args.to_string(), "status": "completed"})
+        }
+        Call::Custom(name, input) => {
+            json!({"type": "custom_tool_call", "id": "ctc_fake", "call_id": "call_fake",
+                   "name": name, "input": input, "status": "completed"})
+        }
+    };
+    write_sse_head(socket).await?;
+    send_event(
+        socket,
+        json!({"type": "response.created", "response": {"id": "resp_tool"}}),
+    )
+    .await?;
+    send_event(
+        socket,
+        json!({"type": "response.output_item.added", "output_index": 0, "item": item}),
+    )
+    .await?;
+    send_event(
+        socket,
+        json!({"type": "response.output_item.done", "output_index": 0, "item": item}),
+    )
+    .await?;
+    send_event(
+        socket,
+        json!({"type": "response.completed",
+               "response": {"id": "resp_tool", "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}}}),
     )
     .await
 }
