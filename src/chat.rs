@@ -19,10 +19,15 @@ use crate::config::{Config, User};
 use crate::state::{ChatState, StateStore};
 use crate::telegram::api::{Outgoing, Telegram};
 use crate::telegram::commands::Command;
+use crate::telegram::split::{quote, split, LIMIT};
 use crate::telegram::stream::{render, View};
 
 /// How long `/stop` waits for the agent to wind down before killing it.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// How much of a user's input a message quotes back: enough to recognise
+/// it, never enough to push the answer over Telegram's limit.
+const MAX_QUOTED: usize = 64;
 
 /// Shown when the daemon stops mid-reply (the router closing the chat and
 /// the shutdown signal both mean this).
@@ -120,14 +125,17 @@ impl Chat {
             .unwrap_or_else(|| self.user.model.clone())
     }
 
+    /// Sends a plain message, in several parts if it is over the limit.
     async fn say(&self, text: impl Into<String>) {
-        if let Err(e) = self
-            .shared
-            .tg
-            .deliver(self.chat, &Outgoing::plain(text))
-            .await
-        {
-            tracing::error!("could not send a message: {e}");
+        for part in split(&text.into(), LIMIT) {
+            if let Err(e) = self
+                .shared
+                .tg
+                .deliver(self.chat, &Outgoing::plain(part))
+                .await
+            {
+                tracing::error!("could not send a message: {e}");
+            }
         }
     }
 
@@ -389,6 +397,9 @@ impl Chat {
             Command::Model(None) => {
                 self.say(format!("Model: {} ({backend}). Change it with /model <name>; /models lists them.", self.model())).await
             }
+            Command::Model(Some(m)) if m.chars().count() > MAX_QUOTED => {
+                self.say(format!("❌ `{}` is not a model name. /models lists them.", quote(&m, MAX_QUOTED))).await
+            }
             Command::Model(Some(m)) => match catalog::validate(backend, &m) {
                 Ok(()) => {
                     self.state.model = Some(m.clone());
@@ -432,7 +443,7 @@ impl Chat {
                 }
                 self.say(lines.join("\n")).await;
             }
-            Command::Unknown(name) => self.say(format!("Unknown command /{name}. /help lists what I understand.")).await,
+            Command::Unknown(name) => self.say(format!("Unknown command /{}. /help lists what I understand.", quote(&name, MAX_QUOTED))).await,
         }
     }
 }

@@ -429,3 +429,73 @@ async fn a_rejected_token_stops_the_daemon_with_a_clear_error() {
     );
     assert_eq!(kai.tg.calls_of("getMe").len(), 1, "no retry");
 }
+
+/// Proves: answers that quote a user's 4,000-character input still arrive
+/// (`/model` with a huge argument, an unknown command with a huge name),
+/// each within Telegram's limit; and a reply of 3,000 emoji (6,000 UTF-16
+/// units, 3,006 characters) arrives whole, split by Telegram's measure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_input_and_emoji_replies_are_never_refused_as_too_long() {
+    let kai = Kai::start(Options::default()).await;
+    let units = |t: &str| t.encode_utf16().count();
+
+    kai.tg
+        .send_text(ALICE, &format!("/model {}", "m".repeat(4000)));
+    let answer = kai
+        .wait_text(ALICE, 30, |t| t.contains("is not a model name"))
+        .await;
+    assert!(units(&answer) < 4096, "{}", answer.len());
+    kai.tg.send_text(ALICE, &format!("/{}", "x".repeat(4000)));
+    let answer = kai
+        .wait_text(ALICE, 30, |t| t.starts_with("Unknown command"))
+        .await;
+    assert!(units(&answer) < 4096, "{}", answer.len());
+
+    let emoji = "😀".repeat(3000);
+    kai.tg.send_text(ALICE, &emoji);
+    kai.wait_idle(ALICE).await;
+    let shown: String = kai
+        .tg
+        .messages(ALICE)
+        .iter()
+        .filter(|m| m.text.contains('😀'))
+        .map(|m| m.text.clone())
+        .collect();
+    assert_eq!(
+        shown.matches('😀').count(),
+        3000,
+        "every emoji of the reply arrives\n{}",
+        kai.log()
+    );
+    assert!(
+        kai.tg
+            .messages(ALICE)
+            .iter()
+            .all(|m| units(&m.text) <= 4096),
+        "every message fits"
+    );
+    assert!(!kai.log().contains("could not deliver"), "{}", kai.log());
+}
+
+/// Proves: a text Telegram refuses as too long is sent again in parts,
+/// never dropped (kai's own count can disagree with Telegram's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_refused_as_too_long_is_resent_in_parts() {
+    let tg = support::fake_telegram::FakeTelegram::start().await;
+    let api =
+        kai::telegram::api::Telegram::new(support::fake_telegram::FakeTelegram::TOKEN, &tg.url())
+            .unwrap();
+    let text = (0..500)
+        .map(|i| format!("line {i:03} "))
+        .collect::<String>();
+    assert!(text.len() > 4096);
+    api.deliver(ALICE, &kai::telegram::api::Outgoing::plain(text.clone()))
+        .await
+        .expect("delivered in parts");
+    let parts: Vec<String> = tg.messages(ALICE).into_iter().map(|m| m.text).collect();
+    assert!(parts.len() >= 2, "{parts:?}");
+    assert_eq!(
+        parts.join(" ").split_whitespace().collect::<Vec<_>>(),
+        text.split_whitespace().collect::<Vec<_>>()
+    );
+}

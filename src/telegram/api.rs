@@ -13,6 +13,8 @@ use teloxide::types::{
 };
 use teloxide::{ApiError, Bot, RequestError};
 
+use super::split::{split, units};
+
 /// How long a long poll waits for updates; the HTTP timeout sits above it.
 pub const POLL_SECONDS: u32 = 20;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(POLL_SECONDS as u64 + 10);
@@ -130,9 +132,25 @@ impl Telegram {
 
     /// Sends a message the user is waiting for; retries until delivered or
     /// until patience runs out. Returns the message id.
+    ///
+    /// A text Telegram refuses as too long (its count and ours disagreed) is
+    /// never dropped: it is sent again in smaller plain parts, and the id of
+    /// the last part is returned.
     pub async fn deliver(&self, chat: i64, msg: &Outgoing) -> Result<MessageId, RequestError> {
-        self.persist("sendMessage", || self.send_once(chat, msg))
+        match self
+            .persist("sendMessage", || self.send_once(chat, msg))
             .await
+        {
+            Err(RequestError::Api(ApiError::MessageIsTooLong)) if units(&msg.text) > 1 => {
+                tracing::warn!("Telegram refused a message as too long; sending it in parts");
+                let mut last = None;
+                for part in split(&msg.text, units(&msg.text).div_ceil(2)) {
+                    last = Some(Box::pin(self.deliver(chat, &Outgoing::plain(part))).await?);
+                }
+                last.ok_or(RequestError::Api(ApiError::MessageIsTooLong))
+            }
+            other => other,
+        }
     }
 
     /// Replaces a message's text; an unchanged text is success, not error.

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::api::{Outgoing, Telegram};
 use super::format::to_html;
-use super::split::{split, LIMIT, TELEGRAM_LIMIT};
+use super::split::{split, units, LIMIT, TELEGRAM_LIMIT};
 
 const EDIT_INTERVAL: Duration = Duration::from_secs(1);
 const TYPING_INTERVAL: Duration = Duration::from_secs(4);
@@ -123,7 +123,7 @@ async fn finish(tg: &Telegram, chat: i64, shown: &mut [(MessageId, String)], tex
         let out = Outgoing {
             text: chunk.clone(),
             // Escaping can push a chunk over the hard limit: then plain it is.
-            html: (html.chars().count() <= TELEGRAM_LIMIT && html != *chunk).then_some(html),
+            html: (units(&html) <= TELEGRAM_LIMIT && html != *chunk).then_some(html),
         };
         let result = match shown.get(i) {
             Some((_, old)) if *old == *chunk && out.html.is_none() => Ok(()),
