@@ -1,0 +1,367 @@
+//! The durable, deduplicated queue of accepted webhook deliveries, one JSON
+//! file per `X-GitHub-Delivery` in `$KAI_DATA_DIR/github/deliveries` (dirs
+//! 0700, files 0600: PR titles are not everybody's business).
+//!
+//! A delivery is written (temporary file, fsync, rename, fsync of the
+//! directory) before the webhook answers `202`, so a `kill -9` right after
+//! the answer loses nothing: the next start finds it pending and runs it.
+//! Its file stays after the work is done, marked done, so a redelivery of
+//! the same id — also after a restart — is recognised and never run twice.
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Done records older than this are removed at start: GitHub lets an
+/// operator redeliver for a few days, not for a month.
+const KEEP_DONE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// What a delivery asks for. Only what the job needs is kept, never the
+/// whole payload (GitHub sends up to 25 MiB).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub kind: JobKind,
+    /// `owner/name`.
+    pub repo: String,
+    pub number: u64,
+    /// The head commit the event was about (a review's newest head).
+    #[serde(default)]
+    pub head_sha: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Review,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Record {
+    id: String,
+    /// Arrival order (nanoseconds since the epoch, made unique).
+    seq: u64,
+    job: Job,
+    /// `None` while pending; what became of it once done.
+    #[serde(default)]
+    outcome: Option<String>,
+}
+
+/// A delivery waiting to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub id: String,
+    pub seq: u64,
+    pub job: Job,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Accepted {
+    New,
+    /// This delivery id was accepted before (pending or done).
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveriesError {
+    #[error("`{0}` is not a delivery id (expected a GUID)")]
+    BadId(String),
+    #[error("cannot write {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub struct Deliveries {
+    dir: PathBuf,
+    /// Accepting is check-then-write: one at a time, so two copies of one
+    /// delivery arriving together are still one.
+    accept_lock: Mutex<()>,
+    last_seq: AtomicU64,
+}
+
+impl Deliveries {
+    /// Opens (creating) the queue under `data_dir` and drops old done records.
+    pub fn open(data_dir: &Path) -> Result<Self, DeliveriesError> {
+        let dir = data_dir.join("github").join("deliveries");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|source| DeliveriesError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        let d = Deliveries {
+            dir,
+            accept_lock: Mutex::new(()),
+            last_seq: AtomicU64::new(0),
+        };
+        d.prune();
+        Ok(d)
+    }
+
+    /// Records a delivery durably unless its id was seen before.
+    pub fn accept(&self, id: &str, job: Job) -> Result<Accepted, DeliveriesError> {
+        if !is_delivery_id(id) {
+            return Err(DeliveriesError::BadId(id.chars().take(80).collect()));
+        }
+        let _one = self.accept_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let path = self.path(id);
+        if path.exists() {
+            return Ok(Accepted::Duplicate);
+        }
+        let record = Record {
+            id: id.to_string(),
+            seq: self.next_seq(),
+            job,
+            outcome: None,
+        };
+        self.write(&path, &record)?;
+        Ok(Accepted::New)
+    }
+
+    /// Pending deliveries, oldest first.
+    pub fn pending(&self) -> Vec<Pending> {
+        let mut out: Vec<Pending> = self
+            .records()
+            .into_iter()
+            .filter(|r| r.outcome.is_none())
+            .map(|r| Pending {
+                id: r.id,
+                seq: r.seq,
+                job: r.job,
+            })
+            .collect();
+        out.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
+        out
+    }
+
+    /// Marks a delivery done; it stays on disk so a redelivery is known.
+    pub fn finish(&self, id: &str, outcome: &str) -> Result<(), DeliveriesError> {
+        let path = self.path(id);
+        let Some(mut record) = read(&path) else {
+            return Ok(());
+        };
+        record.outcome = Some(outcome.to_string());
+        self.write(&path, &record)
+    }
+
+    /// What became of a delivery: `None` if unknown or still pending.
+    pub fn outcome(&self, id: &str) -> Option<String> {
+        read(&self.path(id))?.outcome
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    fn next_seq(&self) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        // Strictly increasing even when the clock is coarse or steps back.
+        let mut prev = self.last_seq.load(Ordering::Relaxed);
+        loop {
+            let seq = now.max(prev + 1);
+            match self
+                .last_seq
+                .compare_exchange(prev, seq, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return seq,
+                Err(p) => prev = p,
+            }
+        }
+    }
+
+    fn records(&self) -> Vec<Record> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| read(&p))
+            .collect()
+    }
+
+    fn prune(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let is_tmp = p.extension().is_some_and(|x| x == "tmp");
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > KEEP_DONE);
+            // A temporary file is a write that never finished: its delivery
+            // was never answered 202, so GitHub counts it failed.
+            let done = || read(&p).is_some_and(|r| r.outcome.is_some());
+            if is_tmp || (old && done()) {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+
+    /// Writes `record` so that `path` holds either the old or the whole new
+    /// content, even across a crash or power loss.
+    fn write(&self, path: &Path, record: &Record) -> Result<(), DeliveriesError> {
+        let err = |source| DeliveriesError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let tmp = path.with_extension("tmp");
+        let bytes = serde_json::to_vec(record).map_err(|e| err(e.into()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(err)?;
+        f.write_all(&bytes).map_err(err)?;
+        f.sync_all().map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)?;
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)
+    }
+}
+
+fn read(path: &Path) -> Option<Record> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// GitHub's delivery ids are GUIDs; anything else could name another file.
+fn is_delivery_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+/// What the worker does next: run `run`, and mark `superseded` done
+/// without running them — older events for the same pull request, whose
+/// head the newest one replaces (a burst of `synchronize` is one review).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub run: Pending,
+    pub superseded: Vec<Pending>,
+}
+
+/// The oldest pending job and every other pending job for the same pull
+/// request, folded into the newest of them.
+pub fn next_batch(pending: &[Pending]) -> Option<Batch> {
+    let first = pending.first()?;
+    let same = |p: &&Pending| {
+        p.job.kind == first.job.kind
+            && p.job.repo == first.job.repo
+            && p.job.number == first.job.number
+    };
+    let mut group: Vec<Pending> = pending.iter().filter(same).cloned().collect();
+    let run = group.pop()?;
+    Some(Batch {
+        run,
+        superseded: group,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn job(repo: &str, number: u64, sha: &str) -> Job {
+        Job {
+            kind: JobKind::Review,
+            repo: repo.into(),
+            number,
+            head_sha: Some(sha.into()),
+        }
+    }
+
+    const A: &str = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
+
+    #[test]
+    fn a_delivery_is_accepted_once_also_after_a_restart() {
+        let data = tempfile::tempdir().unwrap();
+        let q = Deliveries::open(data.path()).unwrap();
+        assert_eq!(q.accept(A, job("o/r", 1, "a")).unwrap(), Accepted::New);
+        assert_eq!(
+            q.accept(A, job("o/r", 1, "a")).unwrap(),
+            Accepted::Duplicate
+        );
+        assert_eq!(q.pending().len(), 1);
+        drop(q);
+
+        // A restart finds it pending; once done, it is still known.
+        let q = Deliveries::open(data.path()).unwrap();
+        assert_eq!(q.pending()[0].id, A);
+        q.finish(A, "posted").unwrap();
+        assert!(q.pending().is_empty());
+        drop(q);
+        let q = Deliveries::open(data.path()).unwrap();
+        assert_eq!(
+            q.accept(A, job("o/r", 1, "a")).unwrap(),
+            Accepted::Duplicate
+        );
+        assert_eq!(q.outcome(A).as_deref(), Some("posted"));
+        assert!(q.pending().is_empty());
+    }
+
+    #[test]
+    fn files_are_private_and_ids_cannot_name_other_files() {
+        let data = tempfile::tempdir().unwrap();
+        let q = Deliveries::open(data.path()).unwrap();
+        q.accept(A, job("o/r", 1, "a")).unwrap();
+        let dir = data.path().join("github/deliveries");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(format!("{A}.json"))), 0o600);
+        for bad in ["../../etc/passwd", "", "a/b", &"a".repeat(65), "x y"] {
+            assert!(
+                matches!(
+                    q.accept(bad, job("o/r", 1, "a")),
+                    Err(DeliveriesError::BadId(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn pending_is_in_arrival_order_and_a_burst_folds_into_its_newest() {
+        let data = tempfile::tempdir().unwrap();
+        let q = Deliveries::open(data.path()).unwrap();
+        let ids: Vec<String> = (0..4).map(|i| format!("{i}{}", &A[1..])).collect();
+        q.accept(&ids[0], job("o/r", 7, "h1")).unwrap();
+        q.accept(&ids[1], job("o/other", 2, "x")).unwrap();
+        q.accept(&ids[2], job("o/r", 7, "h2")).unwrap();
+        q.accept(&ids[3], job("o/r", 7, "h3")).unwrap();
+        let pending = q.pending();
+        let order: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(order, ids.iter().map(String::as_str).collect::<Vec<_>>());
+
+        let batch = next_batch(&pending).unwrap();
+        assert_eq!(batch.run.job.head_sha.as_deref(), Some("h3"));
+        let gone: Vec<&str> = batch.superseded.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(gone, vec![ids[0].as_str(), ids[2].as_str()]);
+        for p in &batch.superseded {
+            q.finish(&p.id, "superseded").unwrap();
+        }
+        q.finish(&batch.run.id, "posted").unwrap();
+        let next = next_batch(&q.pending()).unwrap();
+        assert_eq!(next.run.id, ids[1]);
+        assert!(next.superseded.is_empty());
+        assert_eq!(next_batch(&[]), None);
+    }
+}
