@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::telegram::api::Backoff;
+use crate::telegram::api::{Backoff, POLL_SECONDS};
 use teloxide::types::{Message, UpdateKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -53,12 +53,15 @@ impl Router {
                 systemd::notify(&format!("STATUS={status}"));
                 last_status = status;
             }
-            // The loop pings the watchdog once per poll, so a poll must
-            // return well within half the watchdog period.
-            let wait = watchdog.map_or(Duration::from_secs(60), |w| w / 3);
-            let poll = self.shared.tg.get_updates(offset, wait);
+            // The loop pings the watchdog once per poll, so a poll must end
+            // well within the watchdog period even when Telegram accepts the
+            // connection and never answers: the long-poll hint is a quarter
+            // of the period, and the whole request is cut off at a third of
+            // it (teloxide does not bound the request by the hint itself).
+            let (wait, limit) = poll_bounds(watchdog);
+            let poll = tokio::time::timeout(limit, self.shared.tg.get_updates(offset, wait));
             let result = tokio::select! {
-                r = poll => r,
+                r = poll => r.map_err(|_| PollError::NoAnswer(limit)).and_then(|r| r.map_err(PollError::Telegram)),
                 _ = self.shared.shutdown.cancelled() => break,
             };
             match result {
@@ -72,7 +75,10 @@ impl Router {
                     }
                 }
                 Err(e) => {
-                    let wait = backoff.after(&e);
+                    let wait = match &e {
+                        PollError::Telegram(e) => backoff.after(e),
+                        PollError::NoAnswer(_) => backoff.step(),
+                    };
                     tracing::warn!("getUpdates failed ({e}); retrying in {wait:?}");
                     systemd::notify(&format!(
                         "STATUS=retrying Telegram in {}s: {e}",
@@ -80,9 +86,14 @@ impl Router {
                     ));
                     last_status.clear();
                     // Keep the watchdog fed while we wait: waiting is the
-                    // right thing to do, not a hang.
+                    // right thing to do, not a hang. The first ping right
+                    // away, since the failed poll may have used a third of
+                    // the period already.
+                    if watchdog.is_some() {
+                        systemd::notify("WATCHDOG=1");
+                    }
                     let step = watchdog
-                        .map(|w| w / 2)
+                        .map(|w| w / 3)
                         .unwrap_or(wait)
                         .min(wait)
                         .max(Duration::from_millis(100));
@@ -166,5 +177,31 @@ impl Router {
             tracing::error!(chat, "chat actor is gone; dropping a message");
             self.chats.remove(&chat);
         }
+    }
+}
+
+/// Why one long poll brought no updates.
+#[derive(Debug, thiserror::Error)]
+enum PollError {
+    #[error(transparent)]
+    Telegram(#[from] teloxide::RequestError),
+    #[error("no answer within {0:?}")]
+    NoAnswer(Duration),
+}
+
+/// The long-poll hint and the bound on the whole request: without a
+/// watchdog, the longest poll Telegram allows us and the HTTP timeout;
+/// under one, a quarter and a third of its period, so a hung request still
+/// leaves time to ping.
+fn poll_bounds(watchdog: Option<Duration>) -> (Duration, Duration) {
+    match watchdog {
+        None => (
+            Duration::from_secs(POLL_SECONDS.into()),
+            Duration::from_secs(u64::from(POLL_SECONDS) + 10),
+        ),
+        Some(w) => (
+            (w / 4).max(Duration::from_secs(1)),
+            (w / 3).max(Duration::from_millis(1500)),
+        ),
     }
 }

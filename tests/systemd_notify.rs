@@ -1,7 +1,8 @@
 //! The systemd contract, against a real datagram socket bound as
 //! `NOTIFY_SOCKET`: READY=1 only once Telegram answered getMe (here after two
 //! refused attempts), WATCHDOG=1 repeatedly from the polling loop, STATUS
-//! lines a person can read, and STOPPING=1 on SIGTERM.
+//! lines a person can read, and STOPPING=1 on SIGTERM; and the pings go on
+//! while Telegram holds a long poll open without ever answering.
 
 mod support;
 
@@ -121,4 +122,83 @@ async fn ready_after_get_me_then_watchdog_then_stopping() {
     assert!(all.iter().any(|m| m.contains("STATUS=ready")), "{all:?}");
     assert!(all.iter().any(|m| m.contains("STOPPING=1")), "{all:?}");
     assert!(status.success(), "{status:?}");
+}
+
+/// Proves: when the Bot API accepts getUpdates and never answers (twice in
+/// a row), the watchdog is still pinged within its period: the poll is cut
+/// off at half the period and retried, instead of waiting for the 30 s HTTP
+/// timeout while systemd kills a healthy daemon. Then polling recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_long_poll_does_not_starve_the_watchdog() {
+    let dir = tempfile::tempdir().unwrap();
+    let tg = FakeTelegram::start().await;
+    tg.hang_next("getUpdates", 2);
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    std::fs::write(
+        dir.path().join("users.json"),
+        r#"{"users": [{"name": "alice", "telegram_id": 1001}]}"#,
+    )
+    .unwrap();
+    let env = format!(
+        "AGENT_BACKEND=\"codex\"\nCODEX_BIN=\"{}\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
+        codex_bin().display(),
+        dir.path().join("data").display(),
+        dir.path().join("users.json").display(),
+        tg.url()
+    );
+    std::fs::write(dir.path().join("env"), env).unwrap();
+    let watchdog = Duration::from_secs(6);
+    let mut kai = Command::new(env!("CARGO_BIN_EXE_kai"))
+        .args(["run", "--env-file"])
+        .arg(dir.path().join("env"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", watchdog.as_micros().to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Until both hung polls were given up and a third one answered, plus a
+    // little: long enough that the old 30 s request would have shown.
+    let mut pings: Vec<Instant> = Vec::new();
+    let mut buf = [0u8; 4096];
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(n) = socket.recv(&mut buf) {
+            if String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1") {
+                pings.push(Instant::now());
+            }
+        }
+        let answered = tg
+            .calls_of("getUpdates")
+            .iter()
+            .filter(|c| c.status == 200)
+            .count();
+        if answered >= 2 {
+            break;
+        }
+    }
+    unsafe { libc::kill(kai.id() as i32, libc::SIGTERM) };
+    let _ = kai.wait();
+    let polls = tg.calls_of("getUpdates");
+    assert!(
+        polls.iter().filter(|c| c.status == 200).count() >= 2,
+        "polling must recover after the hung requests: {polls:?}"
+    );
+    assert!(pings.len() >= 3, "{pings:?}");
+    for pair in pings.windows(2) {
+        let gap = pair[1].duration_since(pair[0]);
+        assert!(
+            gap < watchdog,
+            "a gap of {gap:?} between watchdog pings: systemd would have killed kai ({} polls: {polls:?})",
+            polls.len()
+        );
+    }
 }
