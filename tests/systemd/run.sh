@@ -44,6 +44,7 @@ kai_bin=target/debug/kai
 # --- the Debian tree, cached ------------------------------------------------
 # Debian's own mirror as this host's apt is configured (never hard-coded), and
 # this host's release.
+# shellcheck source=/dev/null
 . /etc/os-release
 suite=${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}
 mirror=$(python3 tests/systemd/mirror.py "$suite") || die "no apt source for $suite found in /etc/apt"
@@ -113,7 +114,7 @@ cleanup() {
   if [ "$rc" = 0 ]; then
     rm -rf "$run"
   else
-    rm -rf "$stage/bin"
+    rm -rf "${stage:?}/bin"
     echo "systemd-test: logs kept in $run" >&2
   fi
   exit "$rc"
@@ -137,6 +138,7 @@ chmod 0755 "$run" "$stage"
 # /run/systemd/nspawn keeps nspawn's runtime files off the host; cgroup v2
 # inside; no network but the container's own loopback.
 mkdir -p /run/systemd/nspawn
+# shellcheck disable=SC2016 # $0..$3 expand in the inner shell
 SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 unshare -m --propagation private sh -c '
   mount -t tmpfs tmpfs /run/systemd/nspawn
   exec systemd-nspawn --quiet -D "$0" --volatile=overlay -b --register=no --keep-unit \
