@@ -17,9 +17,10 @@ use crate::agent::{AgentError, AgentEvent, Session};
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
 use crate::state::{ChatState, StateStore};
-use crate::telegram::api::{Outgoing, Telegram};
+use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;
-use crate::telegram::split::{quote, split, LIMIT};
+use crate::telegram::outbox::Outbox;
+use crate::telegram::split::quote;
 use crate::telegram::stream::{render, View};
 
 /// How long `/stop` waits for the agent to wind down before killing it.
@@ -63,6 +64,7 @@ pub struct Chat {
     queue: VecDeque<String>,
     /// True while a turn runs (commands are also handled mid-turn).
     busy: bool,
+    outbox: Outbox,
 }
 
 impl Chat {
@@ -81,6 +83,7 @@ impl Chat {
             state.conversation = None;
         }
         Chat {
+            outbox: Outbox::start(shared.tg.clone(), chat),
             shared,
             chat,
             user,
@@ -116,6 +119,7 @@ impl Chat {
             }
         }
         self.close_session().await;
+        self.outbox.close().await;
     }
 
     fn model(&self) -> String {
@@ -125,18 +129,10 @@ impl Chat {
             .unwrap_or_else(|| self.user.model.clone())
     }
 
-    /// Sends a plain message, in several parts if it is over the limit.
-    async fn say(&self, text: impl Into<String>) {
-        for part in split(&text.into(), LIMIT) {
-            if let Err(e) = self
-                .shared
-                .tg
-                .deliver(self.chat, &Outgoing::plain(part))
-                .await
-            {
-                tracing::error!("could not send a message: {e}");
-            }
-        }
+    /// Sends a plain message (in parts if it is over the limit) without
+    /// waiting for Telegram: see [`Outbox`].
+    fn say(&self, text: impl Into<String>) {
+        self.outbox.say(text);
     }
 
     fn save(&mut self) {
@@ -270,7 +266,7 @@ impl Chat {
                     Some(Input::Text(t)) => {
                         self.queue.push_back(t);
                         let n = self.queue.len();
-                        self.say(format!("⏳ Queued ({n} waiting): I'll answer once the current reply is finished. /stop cancels it.")).await;
+                        self.say(format!("⏳ Queued ({n} waiting): I'll answer once the current reply is finished. /stop cancels it."));
                     }
                     Some(Input::Command(Command::Stop)) => {
                         if !stopping {
@@ -283,7 +279,7 @@ impl Chat {
                             }
                             deadline = tokio::time::Instant::now() + STOP_GRACE;
                             if dropped > 0 {
-                                self.say(format!("Dropped {dropped} queued message(s).")).await;
+                                self.say(format!("Dropped {dropped} queued message(s)."));
                             }
                         }
                     }
@@ -385,28 +381,27 @@ impl Chat {
                      /model [name] — show or change the model\n/models — the models you can use\n/status — what is running",
                     self.user.name, backend, self.model(), self.user.os_user, self.user.workspace.display()
                 ))
-                .await
             }
             Command::New => {
                 self.close_session().await;
                 self.state.conversation = None;
                 self.save();
-                self.say("🆕 New conversation: the next message starts fresh.").await;
+                self.say("🆕 New conversation: the next message starts fresh.");
             }
-            Command::Stop => self.say("Nothing is running.").await,
+            Command::Stop => self.say("Nothing is running."),
             Command::Model(None) => {
-                self.say(format!("Model: {} ({backend}). Change it with /model <name>; /models lists them.", self.model())).await
+                self.say(format!("Model: {} ({backend}). Change it with /model <name>; /models lists them.", self.model()))
             }
             Command::Model(Some(m)) if m.chars().count() > MAX_QUOTED => {
-                self.say(format!("❌ `{}` is not a model name. /models lists them.", quote(&m, MAX_QUOTED))).await
+                self.say(format!("❌ `{}` is not a model name. /models lists them.", quote(&m, MAX_QUOTED)))
             }
             Command::Model(Some(m)) => match catalog::validate(backend, &m) {
                 Ok(()) => {
                     self.state.model = Some(m.clone());
                     self.save();
-                    self.say(format!("Model set to {m}; it applies from your next message.")).await;
+                    self.say(format!("Model set to {m}; it applies from your next message."));
                 }
-                Err(e) => self.say(format!("❌ {e}")).await,
+                Err(e) => self.say(format!("❌ {e}")),
             },
             Command::Models => {
                 let current = self.model();
@@ -417,7 +412,7 @@ impl Chat {
                         format!("• {m}{mark}")
                     })
                     .collect();
-                self.say(format!("{backend} models:\n{}", list.join("\n"))).await;
+                self.say(format!("{backend} models:\n{}", list.join("\n")));
             }
             Command::Status => {
                 let cfg = &self.shared.cfg;
@@ -441,9 +436,9 @@ impl Chat {
                 if let Some(d) = &self.shared.drift {
                     lines.push(format!("⚠️ {d}"));
                 }
-                self.say(lines.join("\n")).await;
+                self.say(lines.join("\n"));
             }
-            Command::Unknown(name) => self.say(format!("Unknown command /{}. /help lists what I understand.", quote(&name, MAX_QUOTED))).await,
+            Command::Unknown(name) => self.say(format!("Unknown command /{}. /help lists what I understand.", quote(&name, MAX_QUOTED))),
         }
     }
 }

@@ -499,3 +499,37 @@ async fn a_message_refused_as_too_long_is_resent_in_parts() {
         text.split_whitespace().collect::<Vec<_>>()
     );
 }
+
+/// Proves: while Telegram hangs every sendMessage (each request waits out
+/// the 30 s HTTP timeout), a chat still reads its agent and handles
+/// `/stop` at once: the "Queued" notice for a message sent mid-reply waits
+/// in the chat's outbox instead of blocking the turn, and the stopped reply
+/// is shown through an edit, which Telegram still accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_send_does_not_block_the_turn_or_stop() {
+    let kai = Kai::start(Options {
+        timeout_secs: 15,
+        ..Options::default()
+    })
+    .await;
+    kai.tg.send_text(ALICE, "slow 20");
+    kai.wait_text(ALICE, 90, |t| t.contains("slow part")).await;
+
+    kai.tg.hang_next("sendMessage", 2);
+    kai.tg.send_text(ALICE, "second");
+    // Give the chat the "second" message (and its notice) before /stop.
+    kai.tg
+        .wait_call(Duration::from_secs(30), |c| {
+            c.method == "sendMessage" && c.status == 0
+        })
+        .await
+        .expect("the Queued notice was attempted");
+    kai.tg.send_text(ALICE, "/stop");
+    let stopped = kai.wait_any(ALICE, 15, |t| t.contains("⏹ Stopped")).await;
+    assert!(!stopped.contains("done."), "{stopped}");
+    assert!(
+        !kai.log().contains("no sign of life"),
+        "the agent was killed as silent while the chat was blocked:\n{}",
+        kai.log()
+    );
+}

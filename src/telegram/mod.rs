@@ -3,5 +3,6 @@
 pub mod api;
 pub mod commands;
 pub mod format;
+pub mod outbox;
 pub mod split;
 pub mod stream;

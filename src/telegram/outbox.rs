@@ -1,0 +1,52 @@
+//! A chat's plain messages — command answers and notices such as "Queued" —
+//! delivered in order by a task of their own. Delivery retries for minutes
+//! when Telegram fails; done inline, that would stop the chat from reading
+//! its agent (the silence timeout could then kill a healthy one) and from
+//! handling `/stop`.
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use super::api::{Outgoing, Telegram};
+use super::split::{split, LIMIT};
+
+pub struct Outbox {
+    tx: mpsc::UnboundedSender<String>,
+    task: JoinHandle<()>,
+}
+
+impl Outbox {
+    /// Starts the delivering task, in the caller's span (chat and OS user).
+    pub fn start(tg: Telegram, chat: i64) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let task = tokio::spawn(
+            async move {
+                while let Some(text) = rx.recv().await {
+                    for part in split(&text, LIMIT) {
+                        if let Err(e) = tg.deliver(chat, &Outgoing::plain(part)).await {
+                            tracing::error!("could not send a message: {e}");
+                        }
+                    }
+                }
+            }
+            .instrument(tracing::Span::current()),
+        );
+        Outbox { tx, task }
+    }
+
+    /// Queues a message; returns at once.
+    pub fn say(&self, text: impl Into<String>) {
+        // The task only ends once every sender is gone, so this cannot fail
+        // while `self` exists.
+        let _ = self.tx.send(text.into());
+    }
+
+    /// Delivers what is queued, then ends the task.
+    pub async fn close(self) {
+        drop(self.tx);
+        if let Err(e) = self.task.await {
+            tracing::error!("the message sender failed: {e}");
+        }
+    }
+}
