@@ -55,7 +55,8 @@ pub enum Cmd {
         #[arg(long)]
         build_time: bool,
     },
-    /// For each OS account with codex users: logged in or not, and the command to run.
+    /// For each OS account and agent in use: logged in or not, and the command
+    /// that account runs to log in. Exits 1 when some account must log in.
     LoginHints {
         #[arg(long, env = "KAI_ENV_FILE", value_name = "PATH")]
         env_file: Option<PathBuf>,

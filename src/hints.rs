@@ -1,45 +1,146 @@
-//! `kai login-hints`: which OS accounts must run `codex login` themselves.
-//! Codex credentials live in each account's own `~/.codex/auth.json`, so no
-//! one can log in on another account's behalf.
+//! `kai login-hints`: which OS accounts must log in to their agent CLI
+//! themselves. Credentials live in each account's own home, so no one can
+//! log in on another account's behalf. The check looks where the agent
+//! will look: an agent under the daemon's own account inherits its
+//! `CODEX_HOME` / `CLAUDE_CONFIG_DIR` / `ANTHROPIC_API_KEY`; one under
+//! another account runs with that account's home (`sudo -H`) and nothing
+//! of those.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::catalog::Backend;
 use crate::config::Config;
 use crate::osuser;
 
+/// What was found for one account and backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Credentials found: where.
+    LoggedIn(String),
+    /// Nothing found: where we looked.
+    LoggedOut(String),
+    /// The check itself failed (an account that does not exist, a home we
+    /// may not read).
+    Unknown(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hint {
     pub os_user: String,
-    pub auth_file: Option<PathBuf>,
-    pub logged_in: bool,
+    pub backend: Backend,
+    pub status: Status,
+    /// What the operator runs to log the account in.
     pub command: String,
 }
 
-/// One hint per distinct OS account with users on codex, sorted.
-pub fn hints(cfg: &Config) -> Vec<Hint> {
-    let accounts: BTreeSet<&str> = cfg
+impl Hint {
+    pub fn ok(&self) -> bool {
+        matches!(self.status, Status::LoggedIn(_))
+    }
+}
+
+/// The environment the agents of the daemon's own account inherit (the
+/// variables of `process::child_env` that decide where credentials are).
+pub type Env = BTreeMap<String, String>;
+
+/// One hint per distinct OS account and backend in use, sorted.
+pub fn hints(cfg: &Config, env: &Env) -> Vec<Hint> {
+    let pairs: BTreeSet<(&str, Backend)> = cfg
         .users
         .iter()
-        .filter(|u| u.backend == Backend::Codex)
-        .map(|u| u.os_user.as_str())
+        .map(|u| (u.os_user.as_str(), u.backend))
         .collect();
-    let bin = cfg.codex_bin.as_deref().unwrap_or(Path::new("codex"));
-    accounts
+    pairs
         .into_iter()
-        .map(|name| {
-            let auth = osuser::by_name(name).map(|a| a.home.join(".codex").join("auth.json"));
-            let logged_in = auth.as_ref().is_some_and(|p| p.exists());
-            let command = login_command(name, bin, name == cfg.service_user);
+        .map(|(name, backend)| {
+            let own = name == cfg.service_user;
+            let home = osuser::by_name(name).map(|a| a.home);
+            let bin = cfg.agent_bin(backend).unwrap_or(Path::new(backend.as_str()));
+            let (status, command) = match backend {
+                Backend::Codex => (
+                    codex_status(home.as_deref(), own, env),
+                    login_command(name, bin, own),
+                ),
+                Backend::Claude => (
+                    claude_status(home.as_deref(), own, env),
+                    format!(
+                        "{} and type /login (or set ANTHROPIC_API_KEY in the `env` of ~/.claude/settings.json)",
+                        as_account(name, own, &bin.display().to_string())
+                    ),
+                ),
+            };
             Hint {
                 os_user: name.to_string(),
-                auth_file: auth,
-                logged_in,
+                backend,
+                status,
                 command,
             }
         })
         .collect()
+}
+
+/// Codex keeps its login in `$CODEX_HOME/auth.json`, `~/.codex` by default.
+fn codex_status(home: Option<&Path>, own: bool, env: &Env) -> Status {
+    let dir = match (own, env.get("CODEX_HOME")) {
+        (true, Some(dir)) => PathBuf::from(dir),
+        _ => match home {
+            Some(h) => h.join(".codex"),
+            None => return Status::Unknown("the account does not exist".into()),
+        },
+    };
+    first_present(&[dir.join("auth.json")])
+}
+
+/// Claude Code is logged in with `.credentials.json` in its config dir
+/// (`$CLAUDE_CONFIG_DIR`, `~/.claude` by default), or has an API key: in
+/// the environment, or in the `env` of its `settings.json`.
+fn claude_status(home: Option<&Path>, own: bool, env: &Env) -> Status {
+    if own && env.get("ANTHROPIC_API_KEY").is_some_and(|k| !k.is_empty()) {
+        return Status::LoggedIn("ANTHROPIC_API_KEY in the environment".into());
+    }
+    let dir = match (own, env.get("CLAUDE_CONFIG_DIR")) {
+        (true, Some(dir)) => PathBuf::from(dir),
+        _ => match home {
+            Some(h) => h.join(".claude"),
+            None => return Status::Unknown("the account does not exist".into()),
+        },
+    };
+    let settings = dir.join("settings.json");
+    match std::fs::read_to_string(&settings) {
+        Ok(text) => {
+            let key = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.pointer("/env/ANTHROPIC_API_KEY").cloned())
+                .is_some_and(|k| k.as_str().is_some_and(|k| !k.is_empty()));
+            if key {
+                return Status::LoggedIn(format!("ANTHROPIC_API_KEY in {}", settings.display()));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Status::Unknown(format!("cannot read {}: {e}", settings.display()))
+        }
+        Err(_) => {}
+    }
+    first_present(&[dir.join(".credentials.json")])
+}
+
+/// Logged in when one of `files` exists; unknown when we may not look.
+fn first_present(files: &[PathBuf]) -> Status {
+    for f in files {
+        match std::fs::metadata(f) {
+            Ok(_) => return Status::LoggedIn(format!("{} exists", f.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Status::Unknown(format!(
+                    "cannot check {}: {e}; run this as root",
+                    f.display()
+                ))
+            }
+            Err(_) => {}
+        }
+    }
+    let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    Status::LoggedOut(format!("{} missing", shown.join(", ")))
 }
 
 /// What an operator types to log `os_user` in: the account's own codex,
@@ -64,23 +165,18 @@ pub fn as_account(os_user: &str, own_account: bool, command: &str) -> String {
 
 pub fn render(hints: &[Hint]) -> String {
     if hints.is_empty() {
-        return "No Telegram user is on the codex backend: nobody needs `codex login`.\n".into();
+        return "No Telegram user is configured: nobody needs to log in.\n".into();
     }
     let mut out = String::new();
     for h in hints {
-        let file = h
-            .auth_file
-            .as_ref()
-            .map_or("(account not found)".to_string(), |p| {
-                p.display().to_string()
-            });
-        if h.logged_in {
-            out.push_str(&format!("{}: logged in ({file} exists)\n", h.os_user));
-        } else {
-            out.push_str(&format!(
-                "{}: NOT logged in ({file} missing); as {} run: {}\n",
-                h.os_user, h.os_user, h.command
-            ));
+        let who = format!("{} ({})", h.os_user, h.backend);
+        match &h.status {
+            Status::LoggedIn(how) => out.push_str(&format!("{who}: logged in ({how})\n")),
+            Status::LoggedOut(why) => out.push_str(&format!(
+                "{who}: NOT logged in ({why}); as {} run: {}\n",
+                h.os_user, h.command
+            )),
+            Status::Unknown(why) => out.push_str(&format!("{who}: cannot tell ({why})\n")),
         }
     }
     out

@@ -46,8 +46,16 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::LoginHints { env_file } => {
             let cfg = config::load(&LoadOptions::from_process(env_file, false))
                 .map_err(|p| anyhow::anyhow!("{p}"))?;
-            print!("{}", hints::render(&hints::hints(&cfg)));
-            Ok(ExitCode::SUCCESS)
+            let env: hints::Env = std::env::vars().collect();
+            let hints = hints::hints(&cfg, &env);
+            print!("{}", hints::render(&hints));
+            // Non-zero when someone must log in, so scripts and activation
+            // checks can act on it.
+            Ok(if hints.iter().all(hints::Hint::ok) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Cmd::Reap { pid } => {
             let n = agent::proctree::kill_tree(pid, agent::process::current_uid());

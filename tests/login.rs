@@ -38,16 +38,10 @@ async fn a_logged_out_account_gets_the_login_command_not_a_failed_turn() {
     kai.wait_text(ALICE, 90, |t| t.contains("echo: now?")).await;
 }
 
-#[test]
-fn login_hints_name_each_os_account_once() {
+/// Runs `kai login-hints` on `users` with `env` added to a clean
+/// environment; returns success and stdout.
+fn login_hints(users: &str, env: &[(&str, String)]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
-    let users = r#"{"users": [
-        {"name": "alice", "telegram_id": 1, "os_user": "nobody"},
-        {"name": "bob", "telegram_id": 2, "os_user": "nobody"},
-        {"name": "carol", "telegram_id": 3, "os_user": "daemon"},
-        {"name": "dave", "telegram_id": 4, "os_user": "daemon"},
-        {"name": "erin", "telegram_id": 5, "os_user": "bin", "backend": "claude"}
-    ]}"#;
     std::fs::write(dir.path().join("users.json"), users).unwrap();
     let codex = support::codex_home::codex_bin();
     std::fs::write(
@@ -63,30 +57,96 @@ fn login_hints_name_each_os_account_once() {
         .args(["login-hints", "--env-file"])
         .arg(dir.path().join("env"))
         .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
-        out.status.success(),
+        out.stderr.is_empty(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines.len(),
-        2,
-        "one line per OS account with codex users, none for claude-only `bin`:\n{text}"
+    (out.status.success(), text)
+}
+
+/// One line per OS account and agent in use, claude accounts included;
+/// exit 1 when some account must log in.
+#[test]
+fn login_hints_name_each_os_account_once() {
+    let users = r#"{"users": [
+        {"name": "alice", "telegram_id": 1, "os_user": "nobody"},
+        {"name": "bob", "telegram_id": 2, "os_user": "nobody"},
+        {"name": "carol", "telegram_id": 3, "os_user": "daemon"},
+        {"name": "dave", "telegram_id": 4, "os_user": "daemon"},
+        {"name": "erin", "telegram_id": 5, "os_user": "bin", "backend": "claude"}
+    ]}"#;
+    let (ok, text) = login_hints(users, &[]);
+    assert!(
+        !ok,
+        "nobody is logged in, so the exit status says so:\n{text}"
     );
+    let codex = support::codex_home::codex_bin();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "one line per account and backend:\n{text}");
     let daemon = lines
         .iter()
-        .find(|l| l.starts_with("daemon:"))
+        .find(|l| l.starts_with("daemon (codex): NOT logged in"))
         .expect("daemon listed");
     assert!(
         daemon.contains(&format!("sudo -u daemon -H {} login", codex.display())),
         "{daemon}"
     );
-    assert!(lines.iter().any(|l| l.starts_with("nobody:")), "{text}");
-    assert!(!text.contains("bin:"), "{text}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("nobody (codex):")),
+        "{text}"
+    );
+    let bin = lines
+        .iter()
+        .find(|l| l.starts_with("bin (claude): NOT logged in"))
+        .expect("the claude account is covered too");
+    assert!(
+        bin.contains("sudo -u bin -H /bin/true and type /login"),
+        "{bin}"
+    );
+}
+
+/// The daemon's own account is checked where its agents really look: its
+/// `CODEX_HOME` (not `~/.codex`) and its `ANTHROPIC_API_KEY`.
+#[test]
+fn login_hints_look_where_the_agent_looks() {
+    let me = kai::osuser::current().unwrap();
+    let users = r#"{"users": [
+        {"name": "alice", "telegram_id": 1},
+        {"name": "erin", "telegram_id": 5, "backend": "claude"}
+    ]}"#;
+    let home = tempfile::tempdir().unwrap();
+    let codex_home = home.path().join("elsewhere");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    let env = vec![
+        ("HOME", home.path().display().to_string()),
+        ("CODEX_HOME", codex_home.display().to_string()),
+        ("ANTHROPIC_API_KEY", "sk-x".to_string()),
+    ];
+    std::fs::write(codex_home.join("auth.json"), "{}").unwrap();
+    let (ok, text) = login_hints(users, &env);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!(
+            "{} (codex): logged in ({} exists)",
+            me.name,
+            codex_home.join("auth.json").display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("(claude): logged in (ANTHROPIC_API_KEY in the environment)"),
+        "{text}"
+    );
+
+    std::fs::remove_file(codex_home.join("auth.json")).unwrap();
+    let (ok, text) = login_hints(users, &env);
+    assert!(!ok, "{text}");
+    assert!(text.contains("(codex): NOT logged in"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
