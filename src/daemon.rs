@@ -31,6 +31,8 @@ pub enum DaemonError {
     SelfPath(std::io::Error),
     #[error("no bot token was loaded")]
     NoToken,
+    #[error(transparent)]
+    Github(#[from] crate::github::GithubError),
     /// The Bot API answered 401: retrying cannot help, the operator must
     /// fix the token (a configuration error, so systemd does not restart).
     #[error("the Bot API at {0} rejected the bot token (401 Unauthorized): check the token file or credential `telegram-bot-token`")]
@@ -81,11 +83,22 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         tokio::spawn(async move { tg.set_commands(MENU).await });
     }
     tell_interrupted(&shared).await;
+    let github = crate::github::start(
+        Arc::clone(&shared.cfg),
+        shared.host.clone(),
+        tg.clone(),
+        shutdown.clone(),
+    )
+    .await?;
 
     Router::new(Arc::clone(&shared))
         .run(systemd::watchdog_interval())
         .await;
     keep_cut_off(&shared.store, signals).await;
+    if let Some(g) = github {
+        // The worker stops its agent on shutdown; its job stays pending.
+        let _ = tokio::time::timeout(Duration::from_secs(10), g).await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! accepts is exactly what the daemon will run with.
 
 pub mod envfile;
+pub mod github;
 pub mod problem;
 pub mod token;
 pub mod users;
@@ -64,10 +65,52 @@ pub const KEYS: &[(&str, &str)] = &[
         "TELEGRAM_BOT_TOKEN_FILE",
         "file holding the bot token (never put the token itself in the env file)",
     ),
+    (
+        "GITHUB_WEBHOOK_LISTEN",
+        "host:port of the GitHub webhook server [default: unset = no server, no GitHub work]",
+    ),
+    (
+        "GITHUB_API_URL",
+        "GitHub REST API base URL [default: https://api.github.com]",
+    ),
+    (
+        "GITHUB_JOB_TIMEOUT_SECONDS",
+        "limit for one PR review [default: 900]",
+    ),
+    (
+        "GITHUB_WEBHOOK_SECRET_FILE",
+        "file holding the webhook secret (never the secret itself in the env file)",
+    ),
+    (
+        "GITHUB_TOKEN_FILE",
+        "file holding the GitHub token (never the token itself in the env file)",
+    ),
+];
+
+/// Secrets that may come from the environment (development) but never from
+/// the env file, which lives in the Nix store; with where they belong.
+const SECRETS: &[(&str, &str)] = &[
+    (
+        "TELEGRAM_BOT_TOKEN",
+        "use TELEGRAM_BOT_TOKEN_FILE or the `telegram-bot-token` credential",
+    ),
+    (
+        "GITHUB_WEBHOOK_SECRET",
+        "use GITHUB_WEBHOOK_SECRET_FILE or the `github-webhook-secret` credential",
+    ),
+    (
+        "GITHUB_TOKEN",
+        "use GITHUB_TOKEN_FILE or the `github-token` credential",
+    ),
 ];
 
 /// Variables in the environment but not the env file: secrets and systemd's.
-const ENV_ONLY: &[&str] = &["TELEGRAM_BOT_TOKEN", "CREDENTIALS_DIRECTORY"];
+const ENV_ONLY: &[&str] = &[
+    "TELEGRAM_BOT_TOKEN",
+    "GITHUB_WEBHOOK_SECRET",
+    "GITHUB_TOKEN",
+    "CREDENTIALS_DIRECTORY",
+];
 
 /// A value and where it came from.
 pub(crate) type Vars = BTreeMap<String, (String, Origin)>;
@@ -84,6 +127,8 @@ pub struct User {
     pub backend: Backend,
     pub model: String,
     pub workspace: PathBuf,
+    /// The repositories whose GitHub events run as this user.
+    pub github: Option<github::GithubEntry>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +148,8 @@ pub struct Config {
     pub service_user: String,
     /// `None` only when loaded without host checks.
     pub token: Option<Token>,
+    /// `None` when GITHUB_WEBHOOK_LISTEN is unset: no GitHub work at all.
+    pub github: Option<github::GithubConfig>,
 }
 
 impl Config {
@@ -215,6 +262,8 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
     let codex_bin = c.binary("CODEX_BIN", &on(Backend::Codex), !users_known);
     let claude_bin = c.binary("CLAUDE_BIN", &on(Backend::Claude), !users_known);
 
+    let github = github::load(&mut c, &vars, &users, opts.host_checks);
+
     let token = if opts.host_checks {
         match token::resolve(&vars) {
             Ok(t) => Some(t),
@@ -261,6 +310,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
             users,
             service_user,
             token,
+            github,
         }),
         // Every None above pushed a problem, so this arm is unreachable in
         // practice; answering with a problem keeps it honest anyway.
@@ -295,11 +345,16 @@ fn gather(opts: &LoadOptions, problems: &mut Vec<Problem>) -> Vars {
                 })),
                 Ok(entries) => {
                     for (line, key, value) in entries {
-                        if key == "TELEGRAM_BOT_TOKEN" {
+                        if let Some((_, instead)) = SECRETS.iter().find(|(k, _)| *k == key) {
+                            let what = if key == "TELEGRAM_BOT_TOKEN" {
+                                "token"
+                            } else {
+                                "secret"
+                            };
                             problems.push(Problem {
                                 key,
                                 origin: file_origin(Some(line)),
-                                message: "the token must not be in the env file (it may live in the Nix store); use TELEGRAM_BOT_TOKEN_FILE or the `telegram-bot-token` credential".into(),
+                                message: format!("the {what} must not be in the env file (it may live in the Nix store); {instead}"),
                             });
                         } else if !known(&key) {
                             problems.push(Problem {
@@ -532,6 +587,7 @@ impl Checker<'_> {
                 os_user,
                 backend,
                 model,
+                github: e.github,
             });
         }
         self.account_rule(&out, &index, &origin, service_user);

@@ -21,6 +21,9 @@ pub struct UserEntry {
     pub model: Option<String>,
     #[serde(default)]
     pub workspace: Option<PathBuf>,
+    /// Repositories whose GitHub events this user's agent handles.
+    #[serde(default)]
+    pub github: Option<super::github::GithubEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +111,7 @@ pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<UsersError>> {
             }
         }
     }
+    errors.extend(super::github::check_entries(&file.users));
     if file.users.is_empty() {
         errors.push(UsersError {
             field: "users".into(),

@@ -45,6 +45,8 @@ pub struct Options {
     pub user_backends: Vec<(i64, &'static str, Option<&'static str>)>,
     /// The daemon's umask (default: inherited from the test runner).
     pub umask: Option<u32>,
+    /// (telegram id, value) written as that user's `github` field.
+    pub users_github: Vec<(i64, serde_json::Value)>,
 }
 
 impl Default for Options {
@@ -60,6 +62,7 @@ impl Default for Options {
             backend: "codex",
             user_backends: Vec::new(),
             umask: None,
+            users_github: Vec::new(),
         }
     }
 }
@@ -122,6 +125,9 @@ impl Kai {
                 {
                     entry["backend"] = serde_json::json!(backend);
                     entry["model"] = serde_json::json!(model);
+                }
+                if let Some((_, github)) = opts.users_github.iter().find(|(u, _)| u == id) {
+                    entry["github"] = github.clone();
                 }
                 entry.to_string()
             })

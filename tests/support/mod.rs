@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod codex_home;
 pub mod fake_anthropic;
+pub mod fake_github;
 pub mod fake_responses;
 pub mod fake_telegram;
 pub mod kai;

@@ -1,0 +1,288 @@
+//! The GitHub side of the configuration (DESIGN.md, "GitHub automation"):
+//! the listener, the API, the job limit, the two secrets, and each user's
+//! `github` field. With `GITHUB_WEBHOOK_LISTEN` unset there is no server
+//! and no GitHub work at all.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::problem::{Origin, Problem};
+use super::users::{UserEntry, UsersError};
+use super::{Checker, User, Vars};
+use crate::github::signature::Secret;
+
+/// `LoadCredential=` names the NixOS module passes.
+pub const SECRET_CREDENTIAL: &str = "github-webhook-secret";
+pub const TOKEN_CREDENTIAL: &str = "github-token";
+
+/// A user's `github` field in the users file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubEntry {
+    /// `owner/name` of each repository this user owns.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    /// Review pull requests of those repos.
+    #[serde(default)]
+    pub review: bool,
+    /// Triage issues (not in this version: refused when true).
+    #[serde(default)]
+    pub triage: bool,
+}
+
+/// The GitHub token; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GithubToken(String);
+
+impl GithubToken {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for GithubToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GithubToken(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GithubConfig {
+    pub listen: SocketAddr,
+    /// REST base URL, no trailing slash.
+    pub api_url: String,
+    /// Limit for one review run.
+    pub job_timeout: Duration,
+    /// `None` only when loaded without host checks (build time).
+    pub webhook_secret: Option<Secret>,
+    pub token: Option<GithubToken>,
+}
+
+/// Reads the GitHub keys; `None` when the listener is unset (or invalid,
+/// which is reported).
+pub(super) fn load(
+    c: &mut Checker,
+    vars: &Vars,
+    users: &[User],
+    host_checks: bool,
+) -> Option<GithubConfig> {
+    let api_url = c.url("GITHUB_API_URL", "https://api.github.com");
+    let job_timeout = c.seconds("GITHUB_JOB_TIMEOUT_SECONDS", 900);
+    let Some((listen, origin)) = c.get("GITHUB_WEBHOOK_LISTEN") else {
+        // Repos listed with nobody listening would silently never be
+        // reviewed: say so.
+        for u in users.iter().filter(|u| u.github.is_some()) {
+            c.problem(
+                "GITHUB_WEBHOOK_LISTEN",
+                Origin::Default,
+                format!(
+                    "user `{}` lists GitHub repositories, but GITHUB_WEBHOOK_LISTEN is not set, so no \
+                     webhook would ever reach kai; set it to host:port",
+                    u.name
+                ),
+            );
+        }
+        return None;
+    };
+    let listen = match listen.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            c.problem(
+                "GITHUB_WEBHOOK_LISTEN",
+                origin,
+                format!("`{listen}` is not host:port (e.g. 127.0.0.1:8787)"),
+            );
+            None
+        }
+    };
+    let (webhook_secret, token) = if host_checks {
+        let webhook = secret(
+            vars,
+            "GITHUB_WEBHOOK_SECRET_FILE",
+            SECRET_CREDENTIAL,
+            "GITHUB_WEBHOOK_SECRET",
+        );
+        let token = secret(vars, "GITHUB_TOKEN_FILE", TOKEN_CREDENTIAL, "GITHUB_TOKEN");
+        let webhook = webhook.map_err(|p| c.problems.push(p)).ok();
+        let token = token.map_err(|p| c.problems.push(p)).ok();
+        (webhook.map(Secret::new), token.map(GithubToken))
+    } else {
+        (None, None)
+    };
+    Some(GithubConfig {
+        listen: listen?,
+        api_url: api_url?,
+        job_timeout: job_timeout?,
+        webhook_secret,
+        token,
+    })
+}
+
+/// A secret from, in this order, the file `file_key` names, the systemd
+/// credential, or (development) the variable `env_key`.
+fn secret(vars: &Vars, file_key: &str, credential: &str, env_key: &str) -> Result<String, Problem> {
+    let from_file = |key: &str, path: &Path, origin: Origin| match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
+        Ok(_) => Err(Problem {
+            key: key.into(),
+            origin,
+            message: format!("{} is empty", path.display()),
+        }),
+        Err(e) => Err(Problem {
+            key: key.into(),
+            origin,
+            message: format!("cannot read {}: {e}", path.display()),
+        }),
+    };
+    if let Some((path, origin)) = vars.get(file_key) {
+        return from_file(file_key, Path::new(path), origin.clone());
+    }
+    if let Some((dir, _)) = vars.get("CREDENTIALS_DIRECTORY") {
+        let path = PathBuf::from(dir).join(credential);
+        if path.exists() {
+            return from_file("CREDENTIALS_DIRECTORY", &path, Origin::Environment);
+        }
+    }
+    if let Some((value, origin)) = vars.get(env_key) {
+        if !value.trim().is_empty() {
+            return Ok(value.trim().to_string());
+        }
+        return Err(Problem {
+            key: env_key.into(),
+            origin: origin.clone(),
+            message: "is empty".into(),
+        });
+    }
+    Err(Problem {
+        key: file_key.into(),
+        origin: Origin::Default,
+        message: format!(
+            "required because GITHUB_WEBHOOK_LISTEN is set: set {file_key} to a file holding it, pass \
+             the systemd credential `{credential}`, or (development only) set {env_key}"
+        ),
+    })
+}
+
+/// Checks every user's `github` field: repos written `owner/name`, each
+/// owned by one user only, and no triage (not in this version).
+pub(super) fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
+    let mut errors = Vec::new();
+    // GitHub names are case-insensitive: `O/R` and `o/r` are one repo.
+    let mut owners: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, u) in entries.iter().enumerate() {
+        let Some(g) = &u.github else { continue };
+        if g.triage {
+            errors.push(UsersError {
+                field: format!("users[{i}].github.triage"),
+                message: "issue triage is not available in this version of kai; set it to false"
+                    .into(),
+            });
+        }
+        if g.repos.is_empty() {
+            errors.push(UsersError {
+                field: format!("users[{i}].github.repos"),
+                message: "no repositories: list `owner/name`s, or set github to null".into(),
+            });
+        }
+        for (j, repo) in g.repos.iter().enumerate() {
+            let field = format!("users[{i}].github.repos[{j}]");
+            if !is_repo(repo) {
+                errors.push(UsersError {
+                    field,
+                    message: format!("`{repo}` is not a repository written owner/name"),
+                });
+            } else if let Some(prev) = owners.insert(repo.to_ascii_lowercase(), i) {
+                let message = if prev == i {
+                    format!("`{repo}` is listed twice")
+                } else {
+                    format!(
+                        "`{repo}` is also owned by users[{prev}] (`{}`); a repository belongs to one user",
+                        entries[prev].name
+                    )
+                };
+                errors.push(UsersError { field, message });
+            }
+        }
+    }
+    errors
+}
+
+/// `owner/name` with GitHub's characters only.
+pub fn is_repo(s: &str) -> bool {
+    let ok = |p: &str| {
+        (1..=100).contains(&p.len())
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && p != "."
+            && p != ".."
+    };
+    matches!(s.split_once('/'), Some((o, n)) if ok(o) && ok(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::users::parse;
+
+    fn fields(text: &str) -> Vec<(String, String)> {
+        parse(text)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| (e.field, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_repo_owned_twice_is_an_error_naming_both() {
+        let errs = fields(
+            r#"{"users": [
+              {"name": "alice", "telegram_id": 1, "github": {"repos": ["acme/app", "acme/lib"], "review": true}},
+              {"name": "bob", "telegram_id": 2, "github": {"repos": ["ACME/App"], "review": true}}
+            ]}"#,
+        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].0, "users[1].github.repos[0]");
+        assert!(errs[0].1.contains("users[0] (`alice`)"), "{errs:?}");
+    }
+
+    #[test]
+    fn bad_repos_unknown_fields_and_triage_are_named() {
+        let errs = fields(
+            r#"{"users": [
+              {"name": "alice", "telegram_id": 1, "github": {"repos": ["acme", "a/b/c", "ok/x", "ok/x"], "triage": true}},
+              {"name": "bob", "telegram_id": 2, "github": {"repos": []}}
+            ]}"#,
+        );
+        let names: Vec<&str> = errs.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "users[0].github.triage",
+                "users[0].github.repos[0]",
+                "users[0].github.repos[1]",
+                "users[0].github.repos[3]",
+                "users[1].github.repos",
+            ],
+            "{errs:?}"
+        );
+        let errs =
+            fields(r#"{"users": [{"name": "a", "telegram_id": 1, "github": {"repo": []}}]}"#);
+        assert!(errs[0].1.contains("unknown field `repo`"), "{errs:?}");
+    }
+
+    #[test]
+    fn null_and_valid_github_fields_parse() {
+        let users = parse(
+            r#"{"users": [
+              {"name": "alice", "telegram_id": 1, "github": {"repos": ["acme/app.js"], "review": true, "triage": false}},
+              {"name": "bob", "telegram_id": 2, "github": null}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(users[0].github.as_ref().unwrap().repos, vec!["acme/app.js"]);
+        assert!(users[1].github.is_none());
+    }
+}

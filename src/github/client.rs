@@ -1,0 +1,274 @@
+//! The few GitHub REST calls a review needs, as typed `reqwest` calls on
+//! `GITHUB_API_URL`: the pull request, its diff and changed files, earlier
+//! Kai reviews, and posting the comment. Rate limits (429, or 403 with no
+//! requests left) and server errors are retried with the project's one
+//! backoff policy; 401, 403 and 404 fail the job at once with the reason —
+//! no retry can fix a token or a repository that is not there.
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::github::GithubToken;
+use crate::telegram::api::Backoff;
+
+/// How many times one call is tried before the job gives up.
+const TRIES: usize = 5;
+/// One request's limit; a diff of a big PR takes a while.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest `Retry-After` honoured; beyond it the job gives up.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+/// GitHub's first page of changed files; more are not needed to review.
+pub const FILES_PER_PAGE: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+    #[error("GitHub refused {what}: {status} {message}")]
+    Refused {
+        what: String,
+        status: u16,
+        message: String,
+    },
+    #[error("GitHub did not answer {what} after {TRIES} tries: {last}")]
+    GaveUp { what: String, last: String },
+    #[error("GitHub's answer to {what} was not understood: {detail}")]
+    Decode { what: String, detail: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequest {
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub html_url: String,
+    pub head: Head,
+    pub user: Login,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Head {
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Login {
+    pub login: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChangedFile {
+    pub filename: String,
+    pub status: String,
+    #[serde(default)]
+    pub additions: u64,
+    #[serde(default)]
+    pub deletions: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Comment {
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: GithubToken,
+}
+
+impl Client {
+    pub fn new(base: &str, token: GithubToken) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("kai/", env!("CARGO_PKG_VERSION")))
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            .map_err(|e| ClientError::Build(e.to_string()))?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    pub async fn pull(&self, repo: &str, n: u64) -> Result<PullRequest, ClientError> {
+        let what = format!("pull request {repo}#{n}");
+        let body = self
+            .call(
+                &what,
+                Method::GET,
+                &format!("/repos/{repo}/pulls/{n}"),
+                None,
+                JSON,
+            )
+            .await?;
+        decode(&what, &body)
+    }
+
+    /// The unified diff of the pull request.
+    pub async fn diff(&self, repo: &str, n: u64) -> Result<String, ClientError> {
+        let what = format!("the diff of {repo}#{n}");
+        let path = format!("/repos/{repo}/pulls/{n}");
+        let body = self
+            .call(
+                &what,
+                Method::GET,
+                &path,
+                None,
+                "application/vnd.github.diff",
+            )
+            .await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// The first page of changed files.
+    pub async fn files(&self, repo: &str, n: u64) -> Result<Vec<ChangedFile>, ClientError> {
+        let what = format!("the files of {repo}#{n}");
+        let path = format!("/repos/{repo}/pulls/{n}/files?per_page={FILES_PER_PAGE}");
+        let body = self.call(&what, Method::GET, &path, None, JSON).await?;
+        decode(&what, &body)
+    }
+
+    /// Bodies of earlier comments that start with `marker`, oldest first.
+    pub async fn comments_starting(
+        &self,
+        repo: &str,
+        n: u64,
+        marker: &str,
+    ) -> Result<Vec<String>, ClientError> {
+        let what = format!("the comments of {repo}#{n}");
+        let path = format!("/repos/{repo}/issues/{n}/comments?per_page=100");
+        let body = self.call(&what, Method::GET, &path, None, JSON).await?;
+        let comments: Vec<Comment> = decode(&what, &body)?;
+        Ok(comments
+            .into_iter()
+            .filter_map(|c| c.body)
+            .filter(|b| b.starts_with(marker))
+            .collect())
+    }
+
+    /// Posts a comment; returns its URL.
+    pub async fn comment(&self, repo: &str, n: u64, text: &str) -> Result<String, ClientError> {
+        let what = format!("a comment on {repo}#{n}");
+        let path = format!("/repos/{repo}/issues/{n}/comments");
+        let payload = json!({ "body": text });
+        let body = self
+            .call(&what, Method::POST, &path, Some(payload.to_string()), JSON)
+            .await?;
+        let c: Comment = decode(&what, &body)?;
+        Ok(c.html_url.unwrap_or_default())
+    }
+
+    async fn call(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        accept: &str,
+    ) -> Result<Vec<u8>, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let request = || -> RequestBuilder {
+            let r = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(self.token.expose())
+                .header("accept", accept)
+                .header("x-github-api-version", "2022-11-28");
+            match &body {
+                Some(b) => r.header("content-type", "application/json").body(b.clone()),
+                None => r,
+            }
+        };
+        let mut backoff = Backoff::new(Duration::from_millis(500));
+        let mut last = String::new();
+        for attempt in 1..=TRIES {
+            let wait = match request().send().await {
+                Err(e) => {
+                    last = e.to_string();
+                    backoff.step()
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retry_after = retry_after(&resp);
+                    let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+                        || (status == StatusCode::FORBIDDEN && out_of_requests(&resp));
+                    let bytes = resp.bytes().await.map(|b| b.to_vec());
+                    if status.is_success() {
+                        return bytes.map_err(|e| ClientError::GaveUp {
+                            what: what.into(),
+                            last: e.to_string(),
+                        });
+                    }
+                    let message = bytes.as_deref().map(github_message).unwrap_or_default();
+                    if !(rate_limited || status.is_server_error()) {
+                        return Err(ClientError::Refused {
+                            what: what.into(),
+                            status: status.as_u16(),
+                            message,
+                        });
+                    }
+                    last = format!("{status} {message}");
+                    match retry_after {
+                        Some(d) if d > MAX_RETRY_AFTER => break,
+                        Some(d) => d,
+                        None => backoff.step(),
+                    }
+                }
+            };
+            if attempt < TRIES {
+                tracing::warn!("GitHub: {what} failed ({last}); retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Err(ClientError::GaveUp {
+            what: what.into(),
+            last,
+        })
+    }
+}
+
+const JSON: &str = "application/vnd.github+json";
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|e| ClientError::Decode {
+        what: what.into(),
+        detail: e.to_string(),
+    })
+}
+
+/// GitHub's own words for an error (`{"message": …}`), short.
+fn github_message(body: &[u8]) -> String {
+    let m = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    m.chars().take(200).collect()
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let secs = resp
+        .headers()
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(Duration::from_secs(secs))
+}
+
+/// A 403 that is a rate limit rather than a refusal.
+fn out_of_requests(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get("x-ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        == Some("0")
+}

@@ -1,0 +1,244 @@
+//! The one worker that runs accepted deliveries, oldest first, one at a
+//! time (reviews are heavy; GitHub does not wait for them anyway). A
+//! delivery stays pending until its outcome is written, so one cut off by
+//! a crash or a restart runs again on the next start.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::client::Client;
+use super::deliveries::{next_batch, Deliveries, Job, JobKind};
+use super::notify;
+use super::review::{self, ReviewInput, MARKER};
+use crate::agent::launch::{launch_read_only, Host, Launch};
+use crate::agent::AgentEvent;
+use crate::config::{Config, User};
+use crate::telegram::api::Telegram;
+
+/// A job waits this long after the newest event for its pull request, so
+/// a burst of pushes is reviewed once, at its last head.
+const SETTLE: Duration = Duration::from_secs(2);
+
+pub struct Worker {
+    pub cfg: Arc<Config>,
+    pub client: Client,
+    pub deliveries: Arc<Deliveries>,
+    pub host: Host,
+    pub tg: Telegram,
+    pub wake: Arc<Notify>,
+    pub job_timeout: Duration,
+}
+
+/// How a job ended, as recorded and told.
+pub enum Outcome {
+    Posted {
+        title: String,
+        pr_url: String,
+        comment_url: String,
+    },
+    Failed {
+        title: Option<String>,
+        pr_url: Option<String>,
+        why: String,
+    },
+}
+
+impl Worker {
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let deliveries = Arc::clone(&self.deliveries);
+            let pending = tokio::task::spawn_blocking(move || deliveries.pending())
+                .await
+                .unwrap_or_default();
+            let Some(batch) = next_batch(&pending) else {
+                tokio::select! {
+                    _ = self.wake.notified() => continue,
+                    _ = shutdown.cancelled() => return,
+                }
+            };
+            let age = Duration::from_nanos(now_nanos().saturating_sub(batch.run.seq));
+            if age < SETTLE {
+                tokio::select! {
+                    _ = tokio::time::sleep(SETTLE - age) => continue,
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+            for s in &batch.superseded {
+                self.finish(&s.id, &format!("superseded by {}", batch.run.id));
+            }
+            let job = batch.run.job.clone();
+            let outcome = tokio::select! {
+                o = self.run_job(&job) => o,
+                // Left pending: it runs again after the restart.
+                _ = shutdown.cancelled() => return,
+            };
+            let Some(outcome) = outcome else {
+                self.finish(&batch.run.id, "nobody reviews this repository any more");
+                continue;
+            };
+            let record = match &outcome {
+                Outcome::Posted { comment_url, .. } => format!("posted {comment_url}"),
+                Outcome::Failed { why, .. } => format!("failed: {why}"),
+            };
+            self.finish(&batch.run.id, &record);
+            if let Some(owner) = owner(&self.cfg, &job.repo) {
+                let text = notify::summary(&job.repo, job.number, &outcome);
+                if let Err(e) = self
+                    .tg
+                    .deliver(
+                        owner.telegram_id,
+                        &crate::telegram::api::Outgoing::plain(text),
+                    )
+                    .await
+                {
+                    tracing::warn!(user = %owner.name, "could not send the review summary: {e}");
+                }
+            }
+        }
+    }
+
+    fn finish(&self, id: &str, outcome: &str) {
+        if let Err(e) = self.deliveries.finish(id, outcome) {
+            tracing::error!(delivery = id, "could not mark a delivery done: {e}");
+        }
+    }
+
+    /// Runs one job; `None` when its repository has no owner any more.
+    async fn run_job(&self, job: &Job) -> Option<Outcome> {
+        let owner = owner(&self.cfg, &job.repo)?;
+        let span = tracing::info_span!("review", repo = %job.repo, pr = job.number,
+            user = %owner.name, os_user = %owner.os_user, chat = owner.telegram_id);
+        Some(match job.kind {
+            JobKind::Review => self.review(job, owner).instrument(span).await,
+        })
+    }
+
+    async fn review(&self, job: &Job, owner: &User) -> Outcome {
+        let (repo, n) = (job.repo.as_str(), job.number);
+        let gh = |e: super::client::ClientError| format!("GitHub error: {e}");
+        let pr = match self.client.pull(repo, n).await {
+            Ok(pr) => pr,
+            Err(e) => return failed(None, gh(e)),
+        };
+        let fetched = async {
+            let diff = self.client.diff(repo, n).await?;
+            let files = self.client.files(repo, n).await?;
+            let earlier = self.client.comments_starting(repo, n, MARKER).await?;
+            Ok::<_, super::client::ClientError>((diff, files, earlier))
+        };
+        let (diff, files, earlier) = match fetched.await {
+            Ok(f) => f,
+            Err(e) => return failed(Some(&pr), gh(e)),
+        };
+        let input = ReviewInput {
+            repo,
+            number: n,
+            pr: &pr,
+            diff: &diff,
+            files: &files,
+            earlier: &earlier,
+        };
+        let prompt = review::prompt(&input, &review::new_boundary());
+        tracing::info!(bytes = prompt.len(), "reviewing");
+        let text =
+            match tokio::time::timeout(self.job_timeout, self.agent_turn(owner, &prompt)).await {
+                Err(_) => {
+                    return failed(
+                        Some(&pr),
+                        format!(
+                            "timeout: the agent did not finish within {} s",
+                            self.job_timeout.as_secs()
+                        ),
+                    )
+                }
+                Ok(Err(why)) => return failed(Some(&pr), format!("agent error: {why}")),
+                Ok(Ok(text)) => text,
+            };
+        // Only a whole review is posted; nothing was posted before this.
+        match self.client.comment(repo, n, &review::comment(&text)).await {
+            Ok(url) => {
+                tracing::info!(comment = %url, "review posted");
+                Outcome::Posted {
+                    title: pr.title.clone(),
+                    pr_url: pr.html_url.clone(),
+                    comment_url: url,
+                }
+            }
+            Err(e) => failed(Some(&pr), gh(e)),
+        }
+    }
+
+    /// One read-only, ephemeral turn as the owner's account, in their
+    /// scratch (tmp) directory — never their workspace.
+    async fn agent_turn(&self, owner: &User, prompt: &str) -> Result<String, String> {
+        let bin = self
+            .cfg
+            .agent_bin(owner.backend)
+            .ok_or_else(|| format!("no {} binary is configured", owner.backend))?;
+        let scratch = self.cfg.tmp_dir(&owner.os_user);
+        let l = Launch {
+            backend: owner.backend,
+            bin: bin.to_path_buf(),
+            model: owner.model.clone(),
+            os_user: owner.os_user.clone(),
+            own_account: owner.is_service_user,
+            dir: scratch.clone(),
+            tmp: scratch,
+            resume: None,
+        };
+        let mut session = launch_read_only(&self.host, &l)
+            .await
+            .map_err(|e| e.to_string())?;
+        let result = async {
+            session
+                .send(prompt, &owner.model)
+                .await
+                .map_err(|e| e.to_string())?;
+            loop {
+                match session.next_event().await.map_err(|e| e.to_string())? {
+                    AgentEvent::Done { error: Some(e), .. } => return Err(e),
+                    AgentEvent::Done {
+                        interrupted: true, ..
+                    } => return Err("the turn was interrupted".into()),
+                    AgentEvent::Done { text, .. } if text.trim().is_empty() => {
+                        return Err("the agent gave no review".into())
+                    }
+                    AgentEvent::Done { text, .. } => return Ok(text),
+                    _ => {}
+                }
+            }
+        }
+        .await;
+        session.close().await;
+        result
+    }
+}
+
+fn failed(pr: Option<&super::client::PullRequest>, why: String) -> Outcome {
+    tracing::warn!("no review posted: {why}");
+    Outcome::Failed {
+        title: pr.map(|p| p.title.clone()),
+        pr_url: pr.map(|p| p.html_url.clone()),
+        why,
+    }
+}
+
+/// The user whose reviews cover `repo`.
+pub fn owner<'a>(cfg: &'a Config, repo: &str) -> Option<&'a User> {
+    cfg.users.iter().find(|u| {
+        u.github
+            .as_ref()
+            .is_some_and(|g| g.review && g.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
+    })
+}
+
+fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,351 @@
+//! GitHub pull request review end to end: the built `kai` binary with its
+//! webhook listener, a loopback fake of the GitHub REST API, the real codex
+//! CLI (or, for a claude owner, the real Claude Code CLI) against the model
+//! fakes, and the fake Telegram Bot API for the owner's summary.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use kai::github::signature::{sign, Secret};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::fake_anthropic;
+use support::fake_github::{FakeGithub, FakePr, TOKEN};
+use support::fake_responses::{self, attempted_files, CREATE_FILE_MARKER};
+use support::kai::{Kai, Options, ALICE};
+
+const SECRET: &str = "webhook secret for the tests";
+const REPO: &str = "acme/app";
+const DIFF_LINE: &str = "+let answer = 42; // kai-diff-marker";
+
+struct Setup {
+    kai: Kai,
+    gh: FakeGithub,
+    port: u16,
+    http: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Kai with alice owning REPO (on `backend`), PR #1 in the fake, and
+/// `body` as its description.
+async fn start(backend: &'static str, body: &str) -> Setup {
+    let gh = FakeGithub::start().await;
+    gh.add_pr(
+        REPO,
+        1,
+        FakePr {
+            title: "Answer the question".into(),
+            body: body.into(),
+            head_sha: "0123abcd".into(),
+            diff: format!("diff --git a/src/lib.rs b/src/lib.rs\n@@ -1 +1 @@\n{DIFF_LINE}\n"),
+            files: vec!["src/lib.rs"],
+        },
+    );
+    let port = free_port();
+    let kai = Kai::start(Options {
+        claude_tripwire: backend == "codex",
+        user_backends: vec![(ALICE, backend, None)],
+        users_github: vec![(ALICE, json!({"repos": [REPO], "review": true}))],
+        extra_env: vec![
+            ("GITHUB_WEBHOOK_LISTEN".into(), format!("127.0.0.1:{port}")),
+            ("GITHUB_API_URL".into(), gh.url()),
+            ("GITHUB_WEBHOOK_SECRET".into(), SECRET.into()),
+            ("GITHUB_TOKEN".into(), TOKEN.into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let s = Setup {
+        kai,
+        gh,
+        port,
+        http: reqwest::Client::new(),
+    };
+    s.wait_healthy().await;
+    s
+}
+
+fn pr_event(action: &str, repo: &str, number: u64, sha: &str) -> Vec<u8> {
+    json!({"action": action, "number": number, "repository": {"full_name": repo},
+           "pull_request": {"number": number, "title": "x", "head": {"sha": sha}}})
+    .to_string()
+    .into_bytes()
+}
+
+impl Setup {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn wait_healthy(&self) {
+        for _ in 0..300 {
+            if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
+                if r.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no /healthz\n{}", self.kai.log());
+    }
+
+    /// Sends a delivery; `signature` None sends none, Some("") signs it right.
+    async fn deliver(&self, event: &str, id: &str, body: Vec<u8>, sig: Option<&str>) -> StatusCode {
+        let mut r = self
+            .http
+            .post(self.url("/github/webhook"))
+            .header("x-github-event", event)
+            .header("x-github-delivery", id)
+            .header("content-type", "application/json");
+        match sig {
+            Some("") => r = r.header("x-hub-signature-256", sign(&Secret::new(SECRET), &body)),
+            Some(s) => r = r.header("x-hub-signature-256", s),
+            None => {}
+        }
+        r.body(body).send().await.unwrap().status()
+    }
+
+    async fn signed(&self, id: &str, action: &str, number: u64) -> StatusCode {
+        self.deliver(
+            "pull_request",
+            id,
+            pr_event(action, REPO, number, "0123abcd"),
+            Some(""),
+        )
+        .await
+    }
+
+    /// Waits until PR #n has `count` comments; returns them.
+    async fn wait_comments(&self, n: u64, count: usize) -> Vec<String> {
+        for _ in 0..1200 {
+            let c = self.gh.comments(REPO, n);
+            if c.len() >= count {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no comment on #{n}; github saw {:#?}\n{}",
+            self.gh.requests(),
+            self.kai.log()
+        );
+    }
+
+    /// Waits until the daemon has marked delivery `id` done.
+    async fn wait_done(&self, id: &str) -> String {
+        let path = self.kai.path(&format!("data/github/deliveries/{id}.json"));
+        for _ in 0..1200 {
+            if let Some(o) = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|v| v["outcome"].as_str().map(str::to_string))
+            {
+                return o;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("delivery {id} never done\n{}", self.kai.log());
+    }
+}
+
+const D1: &str = "11111111-cc78-11e3-81ab-4c9367dc0958";
+const D2: &str = "22222222-cc78-11e3-81ab-4c9367dc0958";
+const D3: &str = "33333333-cc78-11e3-81ab-4c9367dc0958";
+
+fn assert_no_file_written(target: &Path) {
+    for f in attempted_files(target) {
+        assert!(!f.exists(), "the review agent wrote {}", f.display());
+    }
+}
+
+/// The whole path on codex: one comment carrying the model's text, the
+/// model saw the diff, the owner's chat gets the summary, the model's
+/// attempt to write a file fails, redeliveries (also after a restart) do
+/// nothing, and `claude` never runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_owner_gets_one_review_comment_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("pwned");
+    let body = format!("Please review. {CREATE_FILE_MARKER}{}", target.display());
+    let mut s = start("codex", &body).await;
+
+    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::ACCEPTED);
+    let comments = s.wait_comments(1, 1).await;
+    assert!(
+        comments[0].starts_with("## Review by Kai\n"),
+        "{comments:?}"
+    );
+    assert!(comments[0].contains("tool call done"), "{comments:?}");
+    let summary = s
+        .kai
+        .wait_any(ALICE, 60, |t| t.contains("acme/app#1"))
+        .await;
+    assert!(
+        summary.contains("Answer the question")
+            && summary.contains("https://github.com/acme/app/pull/1")
+            && summary.contains("Review posted"),
+        "{summary}"
+    );
+    // The model saw the diff, between boundaries, in one fresh thread.
+    let requests = s.kai.api.requests();
+    let prompt = fake_responses::last_user_text(&requests[0]).unwrap();
+    assert!(
+        prompt.contains(DIFF_LINE) && prompt.contains("BEGIN KAI-UNTRUSTED-"),
+        "{prompt}"
+    );
+    assert_no_file_written(&target);
+    assert_eq!(s.gh.bad_auth(), 0, "every GitHub call carries the token");
+
+    // The same delivery again, and again after a restart: no new work.
+    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::OK);
+    s.kai.stop(libc::SIGKILL, Duration::from_secs(10));
+    s.kai.spawn();
+    s.wait_healthy().await;
+    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::OK);
+    // A new delivery for another PR proves the worker ran past it.
+    assert_eq!(s.signed(D2, "opened", 404).await, StatusCode::ACCEPTED);
+    s.wait_done(D2).await;
+    assert_eq!(s.gh.comments(REPO, 1).len(), 1);
+    assert!(s.kai.claude_ran().is_none(), "{:?}", s.kai.claude_ran());
+}
+
+/// A wrong or missing signature is 401 and nothing else happens; ping,
+/// unknown events and a repo nobody owns are answered and ignored; a body
+/// over GitHub's 25 MiB is 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_signed_deliveries_for_owned_repos_do_anything() {
+    let s = start("codex", "plain").await;
+    let body = pr_event("opened", REPO, 1, "0123abcd");
+    let wrong = sign(&Secret::new("not the secret"), &body);
+    assert_eq!(
+        s.deliver("pull_request", D1, body.clone(), Some(&wrong))
+            .await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.deliver("pull_request", D1, body.clone(), None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.deliver("ping", D2, b"{}".to_vec(), Some("")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.deliver("ping", D2, b"{}".to_vec(), None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let unowned = pr_event("opened", "someone/else", 1, "x");
+    assert_eq!(
+        s.deliver("pull_request", D2, unowned, Some("")).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        s.deliver(
+            "pull_request",
+            D2,
+            pr_event("closed", REPO, 1, "x"),
+            Some("")
+        )
+        .await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        s.deliver("issues", D2, b"{}".to_vec(), Some("")).await,
+        StatusCode::ACCEPTED
+    );
+    let huge = vec![b' '; 25 * 1024 * 1024 + 1];
+    assert_eq!(
+        s.deliver("pull_request", D2, huge, Some("")).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    // Nothing reached GitHub, the model or the disk.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(s.gh.requests().is_empty(), "{:?}", s.gh.requests());
+    assert!(s.kai.api.requests().is_empty());
+    let dir = s.kai.path("data/github/deliveries");
+    let kept: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().count())
+        .into_iter()
+        .collect();
+    assert_eq!(kept, vec![0], "{}", dir.display());
+    assert!(s.kai.tg.messages(ALICE).is_empty());
+}
+
+/// `kill -9` right after the 202: the delivery was on disk, so the next
+/// start reviews it — exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_survives_kill_9_right_after_its_202() {
+    let mut s = start("codex", "plain").await;
+    assert_eq!(s.signed(D3, "opened", 1).await, StatusCode::ACCEPTED);
+    s.kai.stop(libc::SIGKILL, Duration::from_secs(10)).unwrap();
+    assert!(s.gh.comments(REPO, 1).is_empty());
+    s.kai.spawn();
+    s.wait_healthy().await;
+    s.wait_comments(1, 1).await;
+    assert!(s.wait_done(D3).await.starts_with("posted"));
+    assert_eq!(s.signed(D3, "opened", 1).await, StatusCode::OK);
+    assert_eq!(s.gh.comments(REPO, 1).len(), 1);
+}
+
+/// A 500 on posting is retried into one comment; a pull request GitHub
+/// does not know (404) is reported in the owner's chat with no comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_errors_are_retried_or_reported() {
+    let s = start("codex", "plain").await;
+    s.gh.fail_posts(&[500]);
+    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::ACCEPTED);
+    s.wait_comments(1, 1).await;
+    let posts =
+        s.gh.requests()
+            .iter()
+            .filter(|r| r.starts_with("POST "))
+            .count();
+    assert_eq!(posts, 2, "{:?}", s.gh.requests());
+
+    assert_eq!(s.signed(D2, "reopened", 404).await, StatusCode::ACCEPTED);
+    let why = s
+        .kai
+        .wait_any(ALICE, 60, |t| t.contains("acme/app#404"))
+        .await;
+    assert!(
+        why.contains("No review posted") && why.contains("404"),
+        "{why}"
+    );
+    assert!(s.wait_done(D2).await.starts_with("failed"));
+    assert!(s.gh.comments(REPO, 404).is_empty());
+    assert_eq!(s.gh.comments(REPO, 1).len(), 1);
+}
+
+/// A claude owner's review runs on the real Claude Code CLI, with no tools.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_owner_review_runs_on_claude_without_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("pwned");
+    let body = format!("Please review. {CREATE_FILE_MARKER}{}", target.display());
+    let s = start("claude", &body).await;
+    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::ACCEPTED);
+    let comments = s.wait_comments(1, 1).await;
+    assert!(
+        comments[0].starts_with("## Review by Kai\n"),
+        "{comments:?}"
+    );
+    assert!(comments[0].contains("tool call done"), "{comments:?}");
+    assert_no_file_written(&target);
+    let requests = s.kai.claude_api.requests();
+    let saw_diff = requests
+        .iter()
+        .any(|r| fake_anthropic::last_user_text(r).is_some_and(|t| t.contains(DIFF_LINE)));
+    assert!(saw_diff, "{requests:#?}");
+    assert!(s.kai.api.requests().is_empty(), "codex was asked");
+    s.kai
+        .wait_any(ALICE, 60, |t| {
+            t.contains("acme/app#1") && t.contains("Review posted")
+        })
+        .await;
+}
