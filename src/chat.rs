@@ -32,8 +32,15 @@ const MAX_QUOTED: usize = 64;
 
 /// Shown when the daemon stops mid-reply (the router closing the chat and
 /// the shutdown signal both mean this).
-const RESTARTING: &str =
-    "⚠️ Kai is restarting, so this reply was interrupted. Send your message again in a moment.";
+const RESTARTING: &str = "⚠️ Kai is restarting, so this reply was interrupted.";
+
+/// How a turn ended, for the user and for the restart notice.
+enum Answer {
+    /// Shown in full (a reply, an error, a stop).
+    Shown(String),
+    /// Cut off because the daemon is stopping.
+    CutOff(String),
+}
 
 /// What the router hands a chat.
 #[derive(Debug)]
@@ -82,6 +89,7 @@ impl Chat {
             state.model = None;
             state.conversation = None;
         }
+        let queue: VecDeque<String> = state.queued.iter().cloned().collect();
         Chat {
             outbox: Outbox::start(shared.tg.clone(), chat),
             shared,
@@ -89,19 +97,31 @@ impl Chat {
             user,
             state,
             session: None,
-            queue: VecDeque::new(),
+            // Messages that were waiting when the daemon last stopped.
+            queue,
             busy: false,
         }
     }
 
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
         loop {
+            // First what is waiting (after a restart, what was queued then).
+            while let Some(text) = self.queue.pop_front() {
+                if self.shared.shutdown.is_cancelled() {
+                    self.queue.push_front(text);
+                    break;
+                }
+                self.turn(text, &mut rx).await;
+            }
+            if self.shared.shutdown.is_cancelled() {
+                break;
+            }
             // An idle agent is stopped (AGENT_IDLE_SECONDS); its conversation
             // resumes on the next message. Memory follows active chats.
             let idle = tokio::time::sleep(self.shared.cfg.agent_idle);
             tokio::select! {
                 input = rx.recv() => match input {
-                    Some(Input::Text(t)) => self.queue.push_back(t),
+                    Some(Input::Text(t)) => self.enqueue(t),
                     Some(Input::Command(c)) => self.command(c).await,
                     None => break,
                 },
@@ -110,12 +130,6 @@ impl Chat {
                     self.close_session().await;
                 }
                 _ = self.shared.shutdown.cancelled() => break,
-            }
-            while let Some(text) = self.queue.pop_front() {
-                if self.shared.shutdown.is_cancelled() {
-                    break;
-                }
-                self.turn(text, &mut rx).await;
             }
         }
         self.close_session().await;
@@ -135,7 +149,14 @@ impl Chat {
         self.outbox.say(text);
     }
 
+    /// Queues a message, durably: a restart answers it.
+    fn enqueue(&mut self, text: String) {
+        self.queue.push_back(text);
+        self.save();
+    }
+
     fn save(&mut self) {
+        self.state.queued = self.queue.iter().cloned().collect();
         self.state.backend = Some(self.user.backend.to_string());
         if let Err(e) = self.shared.store.save(self.chat, &self.state) {
             tracing::error!("{e}");
@@ -158,32 +179,51 @@ impl Chat {
         let (views, view_rx) = watch::channel(View::default());
         let renderer = tokio::spawn(render(self.shared.tg.clone(), self.chat, view_rx));
         self.state.turn_in_flight = true;
+        self.state.answering = Some(text.clone());
         self.save();
         self.busy = true;
-        let final_text = self.drive(&text, &views, rx).await;
+        let (final_text, cut_off) = self.drive(&text, &views, rx).await;
         self.busy = false;
+        // Cut off by the daemon stopping: the flag stays, and the next start
+        // tells the user once. Any other outcome was shown in full.
+        if !cut_off {
+            self.state.turn_in_flight = false;
+            self.state.answering = None;
+        }
+        self.save();
         views.send_modify(|v| v.done = Some(final_text));
         if let Err(e) = renderer.await {
             tracing::error!("reply renderer failed: {e}");
         }
-        self.state.turn_in_flight = false;
-        self.save();
     }
 
-    /// Runs one turn; returns the final text to show, whatever happened.
+    /// Runs one turn; returns the final text to show, whatever happened,
+    /// and whether the daemon's stopping cut it off.
     async fn drive(
         &mut self,
         text: &str,
         views: &watch::Sender<View>,
         rx: &mut mpsc::UnboundedReceiver<Input>,
-    ) -> String {
+    ) -> (String, bool) {
+        match self.answer(text, views, rx).await {
+            Answer::Shown(t) => (t, false),
+            Answer::CutOff(t) => (t, true),
+        }
+    }
+
+    async fn answer(
+        &mut self,
+        text: &str,
+        views: &watch::Sender<View>,
+        rx: &mut mpsc::UnboundedReceiver<Input>,
+    ) -> Answer {
         if let Err(message) = self.ensure_session().await {
-            return message;
+            return Answer::Shown(message);
         }
         let model = self.model();
         let sent = match self.session.as_mut() {
             Some(s) => s.send(text, &model).await,
-            None => return "⚠️ No agent session.".into(),
+            None => return Answer::Shown("⚠️ No agent session.".into()),
         };
         let sent = match sent {
             // It may have died just as the message went out: one more try
@@ -192,11 +232,11 @@ impl Chat {
                 tracing::warn!("the agent exited as the message was sent; retrying on a new one");
                 self.close_session().await;
                 if let Err(message) = self.ensure_session().await {
-                    return message;
+                    return Answer::Shown(message);
                 }
                 match self.session.as_mut() {
                     Some(s) => s.send(text, &model).await,
-                    None => return "⚠️ No agent session.".into(),
+                    None => return Answer::Shown("⚠️ No agent session.".into()),
                 }
             }
             other => other,
@@ -204,7 +244,7 @@ impl Chat {
         if let Err(e) = sent {
             self.close_session().await;
             tracing::warn!("the agent could not take the message: {e}");
-            return format!("⚠️ The agent could not take the message ({}). Send it again to retry with a fresh session.", for_user(&e));
+            return Answer::Shown(format!("⚠️ The agent could not take the message ({}). Send it again to retry with a fresh session.", for_user(&e)));
         }
 
         let silence = self.shared.cfg.agent_timeout;
@@ -214,7 +254,7 @@ impl Chat {
         let mut warnings: Vec<String> = Vec::new();
         loop {
             let Some(session) = self.session.as_mut() else {
-                return with_note(&reply, "⚠️ The agent session ended.");
+                return Answer::Shown(with_note(&reply, "⚠️ The agent session ended."));
             };
             tokio::select! {
                 event = session.next_event() => {
@@ -239,32 +279,32 @@ impl Chat {
                             // was asked to resume: then it is forgotten.
                             self.state.conversation = session.conversation_id().map(str::to_string);
                             let text = warnings.iter().fold(text, |t, w| with_note(&t, &format!("⚠️ {w}")));
-                            return match (error, interrupted || stopping) {
+                            return Answer::Shown(match (error, interrupted || stopping) {
                                 (Some(e), _) => with_note(&text, &format!("⚠️ The agent reported an error: {e}")),
                                 (None, true) => with_note(&text, "⏹ Stopped."),
                                 (None, false) if text.trim().is_empty() => "✅ Done (the agent sent no text).".into(),
                                 (None, false) => text,
-                            };
+                            });
                         }
                         Err(e) => {
                             tracing::warn!("agent failed mid-turn: {e}");
                             self.close_session().await;
                             let what = for_user(&e);
-                            return with_note(&reply, &format!("⚠️ The agent stopped unexpectedly ({what}). Your next message starts a fresh agent that continues this conversation."));
+                            return Answer::Shown(with_note(&reply, &format!("⚠️ The agent stopped unexpectedly ({what}). Your next message starts a fresh agent that continues this conversation.")));
                         }
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     self.close_session().await;
                     if stopping {
-                        return with_note(&reply, "⏹ Stopped.");
+                        return Answer::Shown(with_note(&reply, "⏹ Stopped."));
                     }
                     tracing::warn!("agent silent for {silence:?}; stopped it");
-                    return with_note(&reply, &format!("⚠️ The agent gave no sign of life for {} s, so I stopped it. Send your message again to retry.", silence.as_secs()));
+                    return Answer::Shown(with_note(&reply, &format!("⚠️ The agent gave no sign of life for {} s, so I stopped it. Send your message again to retry.", silence.as_secs())));
                 }
                 input = rx.recv() => match input {
                     Some(Input::Text(t)) => {
-                        self.queue.push_back(t);
+                        self.enqueue(t);
                         let n = self.queue.len();
                         self.say(format!("⏳ Queued ({n} waiting): I'll answer once the current reply is finished. /stop cancels it."));
                     }
@@ -287,12 +327,12 @@ impl Chat {
                         self.close_session().await;
                         self.queue.clear();
                         self.state.conversation = None;
-                        return with_note(&reply, "⏹ Stopped. 🆕 The next message starts a new conversation.");
+                        return Answer::Shown(with_note(&reply, "⏹ Stopped. 🆕 The next message starts a new conversation."));
                     }
                     Some(Input::Command(c)) => self.command(c).await,
                     None => {
                         self.close_session().await;
-                        return with_note(&reply, RESTARTING);
+                        return Answer::CutOff(with_note(&reply, RESTARTING));
                     }
                 },
                 _ = self.shared.shutdown.cancelled() => {
@@ -300,7 +340,7 @@ impl Chat {
                         let _ = tokio::time::timeout(Duration::from_secs(2), s.interrupt()).await;
                     }
                     self.close_session().await;
-                    return with_note(&reply, RESTARTING);
+                    return Answer::CutOff(with_note(&reply, RESTARTING));
                 }
             }
         }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::launch::Host;
@@ -20,6 +19,7 @@ use crate::state::StateStore;
 use crate::systemd;
 use crate::telegram::api::{Backoff, Outgoing, Telegram, TelegramError};
 use crate::telegram::commands::MENU;
+use crate::telegram::split::quote;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -42,7 +42,7 @@ pub enum DaemonError {
 pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     let shutdown = CancellationToken::new();
     let store = StateStore::new(&cfg.data_dir);
-    let signals = watch_signals(shutdown.clone(), store.clone())?;
+    watch_signals(shutdown.clone())?;
     let token = cfg.token.clone().ok_or(DaemonError::NoToken)?;
     let tg = Telegram::new(token.expose(), &cfg.telegram_api_url)?;
 
@@ -91,10 +91,9 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     )
     .await?;
 
-    Router::new(Arc::clone(&shared))
-        .run(systemd::watchdog_interval())
-        .await;
-    keep_cut_off(&shared.store, signals).await;
+    let mut router = Router::new(Arc::clone(&shared));
+    router.resume_queued();
+    router.run(systemd::watchdog_interval()).await;
     if let Some(g) = github {
         // The worker stops its agent on shutdown; its job stays pending.
         let _ = tokio::time::timeout(Duration::from_secs(10), g).await;
@@ -134,42 +133,20 @@ async fn connect(
     }
 }
 
-/// Cancels `shutdown` on SIGTERM/SIGINT; the task yields the chats whose
-/// turn was running at that moment.
-fn watch_signals(
-    shutdown: CancellationToken,
-    store: StateStore,
-) -> Result<JoinHandle<Vec<i64>>, DaemonError> {
+/// Cancels `shutdown` on SIGTERM/SIGINT. Each chat whose turn that cuts
+/// off records it itself (`Chat::turn`), so the next start tells its user.
+fn watch_signals(shutdown: CancellationToken) -> Result<(), DaemonError> {
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
-    Ok(tokio::spawn(async move {
+    tokio::spawn(async move {
         tokio::select! {
             _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
             _ = int.recv() => tracing::info!("SIGINT: shutting down"),
         }
-        // Read before any chat hears of the shutdown: a chat clears its
-        // flag once its cut-off reply is shown.
-        let cut_off = store.interrupted_chats();
         systemd::notify("STOPPING=1\nSTATUS=stopping: interrupting running turns");
         shutdown.cancel();
-        cut_off
-    }))
-}
-
-/// Marks the chats the shutdown cut off as still interrupted, so the next
-/// start tells their users Kai is back and they can resend: the note shown
-/// at shutdown only said "in a moment".
-async fn keep_cut_off(store: &StateStore, signals: JoinHandle<Vec<i64>>) {
-    let Ok(Ok(chats)) = tokio::time::timeout(Duration::from_secs(1), signals).await else {
-        return;
-    };
-    for chat in chats {
-        let mut state = store.load(chat);
-        state.turn_in_flight = true;
-        if let Err(e) = store.save(chat, &state) {
-            tracing::error!("{e}");
-        }
-    }
+    });
+    Ok(())
 }
 
 /// Compares the installed codex with the version the install was built
@@ -206,12 +183,17 @@ async fn tell_interrupted(shared: &Shared) {
     for chat in shared.store.interrupted_chats() {
         let mut state = shared.store.load(chat);
         state.turn_in_flight = false;
+        let what = state
+            .answering
+            .take()
+            .map(|t| format!(" («{}»)", quote(&t, 200)))
+            .unwrap_or_default();
         if let Err(e) = shared.store.save(chat, &state) {
             tracing::error!("{e}");
         }
         let tg = shared.tg.clone();
         tokio::spawn(async move {
-            let msg = Outgoing::plain("⚠️ Kai restarted while answering your last message, so that reply was cut off. Please send it again.");
+            let msg = Outgoing::plain(format!("⚠️ Kai restarted while answering your last message{what}, so that reply was cut off. Please send it again."));
             if let Err(e) = tg.deliver(chat, &msg).await {
                 tracing::warn!(
                     chat,

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::chat::{Chat, Input, Shared};
+use crate::config::User;
 use crate::systemd;
 use crate::telegram::commands;
 
@@ -165,17 +166,40 @@ impl Router {
                 return;
             }
         };
-        let tx = self.chats.entry(chat).or_insert_with(|| {
+        let tx = self.actor(chat, user);
+        if tx.send(input).is_err() {
+            tracing::error!(chat, "chat actor is gone; dropping a message");
+            self.chats.remove(&chat);
+        }
+    }
+
+    /// The chat's actor, started on first use.
+    fn actor(&mut self, chat: i64, user: User) -> &mpsc::UnboundedSender<Input> {
+        self.chats.entry(chat).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             let span =
                 tracing::info_span!("chat", chat, user = %user.name, os_user = %user.os_user);
             let actor = Chat::new(Arc::clone(&self.shared), chat, user);
             self.tasks.spawn(actor.run(rx).instrument(span));
             tx
-        });
-        if tx.send(input).is_err() {
-            tracing::error!(chat, "chat actor is gone; dropping a message");
-            self.chats.remove(&chat);
+        })
+    }
+
+    /// Starts the chats that had messages waiting when the daemon last
+    /// stopped: each answers its saved queue first. (Private chats only, so
+    /// the chat id is the user's Telegram id.)
+    pub fn resume_queued(&mut self) {
+        for chat in self.shared.store.chats_with_queue() {
+            match self.shared.cfg.user_by_telegram_id(chat).cloned() {
+                Some(user) => {
+                    tracing::info!(chat, "answering messages queued before the restart");
+                    self.actor(chat, user);
+                }
+                None => tracing::warn!(
+                    chat,
+                    "messages were queued for a user no longer in the users file; not answered"
+                ),
+            }
         }
     }
 }

@@ -24,9 +24,14 @@ pub struct ChatState {
     pub backend: Option<String>,
     /// The agent conversation to resume (codex thread id, claude session id).
     pub conversation: Option<String>,
-    /// Set while a turn runs, so a restart can tell the user their reply
-    /// was cut off.
+    /// Set while a turn runs, and left set when a shutdown cut it off, so
+    /// the next start tells the user (once) that the reply was cut off.
     pub turn_in_flight: bool,
+    /// The message that turn answers, quoted in that notice.
+    pub answering: Option<String>,
+    /// Messages that arrived while a turn ran, oldest first: answered after
+    /// a restart as they would have been without one.
+    pub queued: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,17 +120,33 @@ impl StateStore {
         std::fs::rename(&tmp, &path).map_err(err)
     }
 
-    /// Chats whose last turn never finished (the daemon died mid-turn).
-    pub fn interrupted_chats(&self) -> Vec<i64> {
+    /// Every chat with saved state, and that state.
+    fn all(&self) -> Vec<(i64, ChatState)> {
         let Ok(dir) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
         };
         dir.filter_map(|e| {
             let name = e.ok()?.file_name();
             let chat: i64 = name.to_str()?.strip_suffix(".json")?.parse().ok()?;
-            self.load(chat).turn_in_flight.then_some(chat)
+            Some((chat, self.load(chat)))
         })
         .collect()
+    }
+
+    /// Chats whose last turn never finished (the daemon died mid-turn).
+    pub fn interrupted_chats(&self) -> Vec<i64> {
+        self.all()
+            .into_iter()
+            .filter_map(|(chat, s)| s.turn_in_flight.then_some(chat))
+            .collect()
+    }
+
+    /// Chats with messages still waiting for an answer.
+    pub fn chats_with_queue(&self) -> Vec<i64> {
+        self.all()
+            .into_iter()
+            .filter_map(|(chat, s)| (!s.queued.is_empty()).then_some(chat))
+            .collect()
     }
 }
 
@@ -143,11 +164,14 @@ mod tests {
             backend: Some("codex".into()),
             conversation: Some("t".into()),
             turn_in_flight: true,
+            answering: Some("question".into()),
+            queued: vec!["next".into()],
         };
         store.save(5, &s).unwrap();
         store.save(-100, &ChatState::default()).unwrap();
         assert_eq!(store.load(5), s);
         assert_eq!(store.interrupted_chats(), vec![5]);
+        assert_eq!(store.chats_with_queue(), vec![5]);
         std::fs::write(dir.path().join("chats/7.json"), "{torn").unwrap();
         assert_eq!(store.load(7), ChatState::default());
     }

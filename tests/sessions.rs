@@ -209,3 +209,47 @@ async fn an_idle_agent_is_stopped_after_agent_idle_seconds_and_resumes() {
     assert!(context.contains("remember cherry"), "{context}");
     assert_eq!(thread(&kai), Some(before));
 }
+
+/// A message queued behind a running reply survives the daemon's death:
+/// after `kill -9` (no shutdown path) or SIGTERM, the restarted kai answers
+/// the queued message, and tells the user exactly once that the reply in
+/// progress was cut off (quoting it), without answering that one too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_messages_survive_kill_and_sigterm() {
+    for (signal, name) in [(libc::SIGKILL, "kill -9"), (libc::SIGTERM, "SIGTERM")] {
+        let mut kai = Kai::start(Options::default()).await;
+        kai.tg.send_text(ALICE, "slow 20");
+        kai.wait_any(ALICE, 60, |t| t.contains("slow part")).await;
+        let queued = format!("queued before {name}");
+        kai.tg.send_text(ALICE, &queued);
+        kai.wait_any(ALICE, 30, |t| t.contains("Queued (1 waiting)"))
+            .await;
+        kai.stop(signal, Duration::from_secs(15))
+            .unwrap_or_else(|| panic!("kai exits on {name}"));
+
+        kai.spawn();
+        let echo = format!("echo: {queued}");
+        kai.wait_any(ALICE, 90, |t| t.contains(&echo)).await;
+        kai.wait_idle(ALICE).await;
+        let messages = kai.tg.messages(ALICE);
+        let told: Vec<&str> = messages
+            .iter()
+            .map(|m| m.text.as_str())
+            .filter(|t| t.contains("send it again"))
+            .collect();
+        assert_eq!(told.len(), 1, "{name}: told once to resend: {messages:#?}");
+        assert!(told[0].contains("«slow 20»"), "{}", told[0]);
+        assert!(
+            !messages.iter().any(|m| m.text.contains("done.")),
+            "{name}: the cut-off message is not answered after all: {messages:#?}"
+        );
+        assert_eq!(
+            messages.iter().filter(|m| m.text.contains(&echo)).count(),
+            1,
+            "{name}: the queued message is answered once: {messages:#?}"
+        );
+        let state = kai.chat_state(ALICE).expect("state");
+        assert_eq!(state["queued"], serde_json::json!([]), "{state}");
+        assert_eq!(state["turn_in_flight"], false, "{state}");
+    }
+}
