@@ -62,7 +62,11 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     tracing::info!(bot = %bot, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
     systemd::notify("READY=1\nSTATUS=ready");
 
-    let drift = codex_drift(&cfg).await;
+    // systemd's watchdog runs from READY=1: the check must leave the
+    // polling loop (which pings) time to start well within the period.
+    let probe_limit =
+        systemd::watchdog_interval().map_or(PROBE_LIMIT, |w| (w / 3).min(PROBE_LIMIT));
+    let drift = codex_drift(&cfg, probe_limit).await;
     if let Some(d) = &drift {
         tracing::warn!("{d}");
     }
@@ -149,15 +153,18 @@ fn watch_signals(shutdown: CancellationToken) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// The longest the codex version probe may take at start.
+const PROBE_LIMIT: Duration = Duration::from_secs(10);
+
 /// Compares the installed codex with the version the install was built
 /// against; a mismatch means the protocol may have drifted.
-async fn codex_drift(cfg: &Config) -> Option<String> {
+async fn codex_drift(cfg: &Config, limit: Duration) -> Option<String> {
     let (bin, expected) = (cfg.codex_bin.as_ref()?, cfg.codex_version.as_ref()?);
     if !cfg.users.iter().any(|u| u.backend == Backend::Codex) {
         return None;
     }
     let out = tokio::time::timeout(
-        Duration::from_secs(10),
+        limit,
         crate::agent::process::clean_command(bin)
             .arg("--version")
             .output(),

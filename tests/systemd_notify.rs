@@ -202,3 +202,70 @@ async fn a_hung_long_poll_does_not_starve_the_watchdog() {
         );
     }
 }
+
+/// Proves: a codex whose `--version` hangs (the drift check kai runs right
+/// after READY=1) does not delay the first watchdog ping past the period:
+/// the probe is bounded by a third of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_version_probe_does_not_starve_the_watchdog() {
+    let dir = tempfile::tempdir().unwrap();
+    let tg = FakeTelegram::start().await;
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let codex = dir.path().join("codex");
+    std::fs::write(&codex, "#!/bin/sh\nsleep 30\necho codex-cli 0.169.0\n").unwrap();
+    std::fs::set_permissions(&codex, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        dir.path().join("users.json"),
+        r#"{"users": [{"name": "alice", "telegram_id": 1001}]}"#,
+    )
+    .unwrap();
+    let env = format!(
+        "AGENT_BACKEND=\"codex\"\nCODEX_BIN=\"{}\"\nCODEX_VERSION=\"0.169.0\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
+        codex.display(),
+        dir.path().join("data").display(),
+        dir.path().join("users.json").display(),
+        tg.url()
+    );
+    std::fs::write(dir.path().join("env"), env).unwrap();
+    let watchdog = Duration::from_secs(3);
+    let mut kai = Command::new(env!("CARGO_BIN_EXE_kai"))
+        .args(["run", "--env-file"])
+        .arg(dir.path().join("env"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", watchdog.as_micros().to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = None;
+    let mut first_ping = None;
+    let mut buf = [0u8; 4096];
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) && first_ping.is_none() {
+        if let Ok(n) = socket.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+            if msg.contains("READY=1") {
+                ready = Some(Instant::now());
+            }
+            if ready.is_some() && msg.contains("WATCHDOG=1") {
+                first_ping = Some(Instant::now());
+            }
+        }
+    }
+    unsafe { libc::kill(kai.id() as i32, libc::SIGTERM) };
+    let _ = kai.wait();
+    let ready = ready.expect("READY=1 sent");
+    let first = first_ping.expect("a watchdog ping after READY=1");
+    let gap = first.duration_since(ready);
+    assert!(
+        gap < watchdog,
+        "the first watchdog ping came {gap:?} after READY=1: systemd would have killed kai"
+    );
+}

@@ -82,7 +82,10 @@ pub fn child_env(same_account: bool) -> Vec<(String, String)> {
 /// probe): the same allow-listed environment as an agent of that account.
 pub fn clean_command(program: &Path) -> Command {
     let mut c = Command::new(program);
-    c.env_clear().envs(child_env(true)).stdin(Stdio::null());
+    c.env_clear()
+        .envs(child_env(true))
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
     c
 }
 
