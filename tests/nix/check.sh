@@ -155,6 +155,9 @@ ExecStart runs the unwrapped kai with /etc/kai/env|.nixos.ExecStart | test("^/ni
 token via LoadCredential|.nixos.LoadCredential == ["telegram-bot-token:/run/keys/kai-telegram-token"]
 NoNewPrivileges off for sudo, ProtectSystem strict|.nixos.NoNewPrivileges == false and .nixos.ProtectSystem == "strict"
 data dir writable|.nixos.ReadWritePaths | index("/var/lib/kai") != null
+KillMode=mixed: systemctl stop lets kai reap its agents|.nixos.KillMode == "mixed"
+no restart loop on a configuration error (EX_CONFIG 78)|(.nixos.RestartPreventExitStatus | tostring | test("78"))
+/run read-only, UMask 0077|(.nixos.ReadOnlyPaths | index("/run") != null) and .nixos.UMask == "0077"
 sudo found through /run/wrappers|.nixos.path == ["/run/wrappers"]
 /etc/kai files are the checked ones|.nixos.etc["kai/env"] | endswith("-kai-config/env")
 env from the module equals lib.nix for the same options|.nixos.env | contains("CODEX_BIN=\"/nix/store/00000000000000000000000000000000-codex-0.169.0/bin/codex\"\n")

@@ -210,6 +210,10 @@ in
       ProtectSystem
       ReadWritePaths
       User
+      KillMode
+      RestartPreventExitStatus
+      ReadOnlyPaths
+      UMask
       ;
     path = svc.path;
     sudoRules = ok.security.sudo.extraRules;
