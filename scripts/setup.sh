@@ -12,6 +12,8 @@ need_apt=()
 command -v sudo >/dev/null 2>&1 || need_apt+=(sudo)
 command -v nix-instantiate >/dev/null 2>&1 || need_apt+=(nix-bin)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# ps: the process listing kai uses where there is no /proc (tested here too).
+command -v ps >/dev/null 2>&1 || need_apt+=(procps)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: need ${need_apt[*]}; run as root or: sudo apt-get install -y ${need_apt[*]}" >&2

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-/// What `/proc/<pid>/stat` and `status` tell about one process.
+/// What the process table tells about one live process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcInfo {
     pub pid: i32,
@@ -19,13 +19,67 @@ pub struct ProcInfo {
     pub uid: u32,
 }
 
-/// A snapshot of every visible process.
+/// A snapshot of every visible live process: `/proc` on Linux (no process
+/// to start, and it works where `ps` is missing), `ps` elsewhere (macOS has
+/// no `/proc`).
 pub fn snapshot() -> Vec<ProcInfo> {
+    #[cfg(target_os = "linux")]
+    {
+        proc_snapshot()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        ps_snapshot()
+    }
+}
+
+/// The snapshot from `/proc`.
+pub fn proc_snapshot() -> Vec<ProcInfo> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(read_info)
+        .collect()
+}
+
+/// The snapshot from POSIX `ps` (the same columns on macOS and Linux).
+pub fn ps_snapshot() -> Vec<ProcInfo> {
+    let ps = ["/bin/ps", "/usr/bin/ps"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or("ps");
+    let out = std::process::Command::new(ps)
+        .args(["-A", "-o", "pid=,ppid=,pgid=,uid=,stat="])
+        .env_clear()
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(o) => parse_ps(&String::from_utf8_lossy(&o.stdout)),
+        Err(e) => {
+            tracing::error!("cannot list processes with {ps}: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// `ps -o pid=,ppid=,pgid=,uid=,stat=` lines; zombies and lines that do not
+/// parse are left out.
+fn parse_ps(text: &str) -> Vec<ProcInfo> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace();
+            let info = ProcInfo {
+                pid: f.next()?.parse().ok()?,
+                ppid: f.next()?.parse().ok()?,
+                pgid: f.next()?.parse().ok()?,
+                uid: f.next()?.parse().ok()?,
+            };
+            let state = f.next().unwrap_or_default();
+            (!state.starts_with('Z')).then_some(info)
+        })
         .collect()
 }
 
@@ -142,6 +196,12 @@ mod tests {
         }
     }
 
+    impl ProcInfo {
+        fn with_uid(self, uid: u32) -> Self {
+            ProcInfo { uid, ..self }
+        }
+    }
+
     #[test]
     fn tree_follows_children_and_the_process_group() {
         let procs = [
@@ -156,6 +216,35 @@ mod tests {
         let t: Vec<i32> = tree(&procs, 10).into_iter().collect();
         assert_eq!(t, vec![10, 11, 12, 13, 15]);
         assert!(tree(&procs, 99).is_empty());
+    }
+
+    #[test]
+    fn ps_lines_parse_and_zombies_are_left_out() {
+        let text = "    1     0     1     0 Ss\n  200     1   200   501 S+\n  201   200   200   501 Z+\ngarbage\n";
+        assert_eq!(
+            parse_ps(text),
+            vec![p(1, 0, 1).with_uid(0), p(200, 1, 200).with_uid(501)]
+        );
+    }
+
+    /// The `ps` listing (what macOS uses) sees what `/proc` sees, checked
+    /// where both exist.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn ps_and_proc_agree() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let me = std::process::id() as i32;
+        let find = |procs: Vec<ProcInfo>| procs.into_iter().find(|p| p.pid == pid);
+        let (from_ps, from_proc) = (find(ps_snapshot()), find(proc_snapshot()));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(from_ps.is_some(), "ps did not list {pid}");
+        assert_eq!(from_ps, from_proc);
+        assert_eq!(from_ps.map(|p| p.ppid), Some(me));
     }
 
     #[test]
