@@ -5,6 +5,25 @@
 let
   cfg = config.services.kai;
   token = cfg.telegram.tokenFile;
+  # The GitHub secrets, checked like the bot token when the listener is on.
+  githubSecret =
+    name:
+    let
+      v = cfg.github.${name};
+      at = "services.kai.github.${name}";
+    in
+    [
+      {
+        assertion = v != null;
+        message = ''
+          ${at} is required with services.kai.github.enable: write the absolute path of a file holding it as a string, e.g. ${name} = "/run/secrets/kai-github-${if name == "tokenFile" then "token" else "webhook"}";'';
+      }
+      {
+        assertion = v == null || (lib.hasPrefix "/" v && !(lib.hasPrefix builtins.storeDir v));
+        message = ''
+          ${at} = "${toString v}" must be an absolute path outside ${builtins.storeDir} (which is world-readable): keep GitHub secrets out of the store and write the path as a string.'';
+      }
+    ];
 in
 {
   config = lib.mkIf cfg.enable {
@@ -24,6 +43,7 @@ in
           message = ''
             services.kai.telegram.tokenFile = "${token}" is inside ${builtins.storeDir}, which is world-readable: keep the bot token outside the store (agenix, sops-nix, or a root-owned file) and write its absolute path as a string, e.g. tokenFile = "/run/secrets/kai-telegram-token";'';
         }
-      ];
+      ]
+      ++ lib.optionals cfg.github.enable (githubSecret "webhookSecretFile" ++ githubSecret "tokenFile");
   };
 }

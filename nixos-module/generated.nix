@@ -31,6 +31,14 @@ let
       inherit (cfg.claude) binary;
     };
     telegram.apiUrl = cfg.telegram.apiUrl;
+    github = {
+      inherit (cfg.github)
+        enable
+        listen
+        apiUrl
+        jobTimeoutSeconds
+        ;
+    };
     usersFile = "/etc/kai/users.json";
     users = lib.mapAttrs (_: u: {
       inherit (u)
@@ -39,6 +47,7 @@ let
         backend
         model
         workspace
+        github
         ;
     }) cfg.users;
     # Group of each OS account, for the directories it owns.

@@ -68,6 +68,9 @@ let
     "CODEX_BIN"
     "CODEX_VERSION"
     "DEFAULT_MODEL"
+    "GITHUB_API_URL"
+    "GITHUB_JOB_TIMEOUT_SECONDS"
+    "GITHUB_WEBHOOK_LISTEN"
     "KAI_DATA_DIR"
     "KAI_USERS_FILE"
     "TELEGRAM_API_URL"
@@ -127,6 +130,15 @@ let
         apiUrl = "https://api.telegram.org";
       }
       // (input.telegram or { });
+      # The webhook listener and the API; the secrets are the service's
+      # (LoadCredential), not the env file's.
+      github = {
+        enable = false;
+        listen = "127.0.0.1:8787";
+        apiUrl = "https://api.github.com";
+        jobTimeoutSeconds = 900;
+      }
+      // (input.github or { });
       normUser =
         name: u:
         {
@@ -134,6 +146,7 @@ let
           backend = null;
           model = null;
           workspace = null;
+          github = null;
         }
         // u
         // {
@@ -155,7 +168,12 @@ let
       agentIdleSeconds = input.agentIdleSeconds or 900;
       osGroups = input.osGroups or { };
       users = map (n: normUser n input.users.${n}) (sortStrings (attrNames (input.users or { })));
-      inherit codex claude telegram;
+      inherit
+        codex
+        claude
+        telegram
+        github
+        ;
     };
 
   # Derived facts about a normalized input.
@@ -327,6 +345,7 @@ let
         ) "services.kai.codex.version must be a string without newlines";
     in
     backendErrors
+    ++ githubErrors cfg
     ++ globalModelErrors
     ++ concatLists (map userErrors cfg.users)
     ++ serviceAccountErrors
@@ -334,6 +353,43 @@ let
     ++ duplicateWorkspaceErrors
     ++ binaryErrors
     ++ miscErrors;
+
+  # Mirrors src/config/github.rs: repos written owner/name, each owned by
+  # one user, triage not yet, and repos only with the listener on.
+  validRepo = r: isString r && match "[A-Za-z0-9._-]{1,100}/[A-Za-z0-9._-]{1,100}" r != null;
+  githubErrors =
+    cfg:
+    let
+      gh = cfg.github;
+      owners = filter (u: u.github != null) cfg.users;
+      reposOf = u: u.github.repos or [ ];
+      userPath = u: "services.kai.users.${u.name}.github";
+      allRepos = unique (concatMap (u: map toLower (filter validRepo (reposOf u))) owners);
+      holders = r: map (u: u.name) (filter (u: elem r (map toLower (reposOf u))) owners);
+      perUser =
+        u:
+        map (r: "${userPath u}.repos: ${nixString r} is not a repository written owner/name") (
+          filter (r: !validRepo r) (reposOf u)
+        )
+        ++ optional (reposOf u == [ ]) "${userPath u}.repos is empty: list owner/name repositories, or set github = null"
+        ++ optional (u.github.triage or false) "${userPath u}.triage = true: issue triage is not available in this version of kai; set it to false"
+        ++ optional (!gh.enable) "${userPath u} lists repositories, but services.kai.github.enable is false, so no webhook would reach kai; set services.kai.github.enable = true";
+    in
+    concatMap perUser owners
+    ++ map (r: "services.kai.users: the repository ${r} is listed by ${showList (holders r)}; a repository belongs to one user") (
+      filter (r: length (holders r) > 1) allRepos
+    )
+    ++ optionals gh.enable (
+      optional (
+        !isString gh.listen || match "[^[:space:]]+:[0-9]{1,5}" gh.listen == null
+      ) "services.kai.github.listen = ${toJSON gh.listen} must be host:port, e.g. \"127.0.0.1:8787\""
+      ++ optional (
+        !isString gh.apiUrl || match "https?://[^[:space:]/][^[:space:]]*" gh.apiUrl == null
+      ) "services.kai.github.apiUrl = ${toJSON gh.apiUrl} must be an http(s) URL"
+      ++ optional (
+        !isInt gh.jobTimeoutSeconds || gh.jobTimeoutSeconds <= 0 || gh.jobTimeoutSeconds > 86400
+      ) "services.kai.github.jobTimeoutSeconds must be a whole number of seconds from 1 to 86400"
+    );
 
   # --- renderers (assume a valid input) -------------------------------------
 
@@ -374,7 +430,17 @@ let
     }
     // (if f.usesCodex then { CODEX_BIN = cfg.codex.binary; } else { })
     // (if f.usesCodex && cfg.codex.version != null then { CODEX_VERSION = cfg.codex.version; } else { })
-    // (if f.usesClaude then { CLAUDE_BIN = cfg.claude.binary; } else { });
+    // (if f.usesClaude then { CLAUDE_BIN = cfg.claude.binary; } else { })
+    // (
+      if cfg.github.enable then
+        {
+          GITHUB_WEBHOOK_LISTEN = cfg.github.listen;
+          GITHUB_API_URL = cfg.github.apiUrl;
+          GITHUB_JOB_TIMEOUT_SECONDS = cfg.github.jobTimeoutSeconds;
+        }
+      else
+        { }
+    );
 
   # `os_user` is resolved (agentUser filled in), so the runtime runs exactly
   # the account the sudoers rules name; null only in single-account mode.
@@ -384,11 +450,22 @@ let
       f = facts cfg;
     in
     {
-      users = map (u: {
-        inherit (u) name backend model workspace;
-        telegram_id = u.telegramId;
-        os_user = if f.osUserOf u == cfg.user then null else f.osUserOf u;
-      }) cfg.users;
+      users = map (
+        u:
+        {
+          inherit (u) name backend model workspace;
+          telegram_id = u.telegramId;
+          os_user = if f.osUserOf u == cfg.user then null else f.osUserOf u;
+        }
+        # Only where set, so files without GitHub stay as they were.
+        // optionalAttrs (u.github != null) {
+          github = {
+            repos = u.github.repos or [ ];
+            review = u.github.review or true;
+            triage = u.github.triage or false;
+          };
+        }
+      ) cfg.users;
     };
 
   # In a sudoers command, `,` `:` and `=` must be escaped (a backslash is
@@ -511,6 +588,8 @@ let
   #   telegram.tokenFile  required: the LoadCredential source
   #   watchdogSec         30; 0 = no watchdog
   #   envFile             "/etc/kai/env"
+  #   github.webhookSecretFile, github.tokenFile
+  #                       required with github.enable: LoadCredential sources
   #   osHomes             { <os user> = <home>; }: homes the agents write
   #                       (~/.codex, ~/.claude); an account missing here gets
   #                       no ReadWritePaths entry for its home
@@ -522,6 +601,12 @@ let
       tokenFile =
         input.telegram.tokenFile
           or (throw "kai: the service needs telegram.tokenFile (the bot token's LoadCredential source)");
+      githubFile =
+        k:
+        let
+          v = input.github.${k} or null;
+        in
+        if v == null then throw "kai: the service needs github.${k} with github.enable" else v;
       watchdogSec = input.watchdogSec or 30;
       envFile = input.envFile or "/etc/kai/env";
       osHomes = input.osHomes or { };
@@ -558,7 +643,15 @@ let
         WorkingDirectory = cfg.dataDir;
         # Read by the runtime from $CREDENTIALS_DIRECTORY/telegram-bot-token;
         # the token never enters the store or the environment.
-        LoadCredential = [ "telegram-bot-token:${tokenFile}" ];
+        LoadCredential = [
+          "telegram-bot-token:${tokenFile}"
+        ]
+        # The same for the GitHub webhook secret and token
+        # ($CREDENTIALS_DIRECTORY/github-webhook-secret, …/github-token).
+        ++ optionals cfg.github.enable [
+          "github-webhook-secret:${githubFile "webhookSecretFile"}"
+          "github-token:${githubFile "tokenFile"}"
+        ];
         # State the daemon writes is private to the service user. The agents
         # inherit it through sudo: what they create in their workspaces is
         # private to their account too (0600 files, 0700 directories).

@@ -3,6 +3,8 @@
 {
   imports = [
     ../options.nix
+    ../github-options.nix
+    ./github.nix
     ../generated.nix
     ../assertions.nix
     ../etc.nix

@@ -2,6 +2,7 @@
 {
   imports = [
     ../options.nix
+    ../github-options.nix
     ../generated.nix
     ../assertions.nix
     ../etc.nix

@@ -23,6 +23,9 @@ let
       telegram = g.input.telegram // {
         inherit (cfg.telegram) tokenFile;
       };
+      github = g.input.github // {
+        inherit (cfg.github) webhookSecretFile tokenFile;
+      };
       inherit (cfg) watchdogSec;
       inherit osHomes;
     }

@@ -1,0 +1,92 @@
+# services.kai.github and each user's `github`: pull request reviews by the
+# owning user's agent (DESIGN.md, "GitHub automation"). lib.nix renders the
+# env keys and the users file's `github` field; the NixOS service passes the
+# two secrets as systemd credentials, like the bot token.
+{ lib, ... }:
+let
+  inherit (lib) mkOption mkEnableOption types;
+
+  repoModule = {
+    options = {
+      repos = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        example = [ "acme/app" ];
+        description = ''
+          Repositories (`owner/name`) whose events this user's agent handles,
+          as this user's OS account, backend and model; the summaries go to
+          this user's chat. A repository belongs to one user.
+        '';
+      };
+      review = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Review pull requests (opened, reopened, new pushes) with one comment each.";
+      };
+      triage = mkOption {
+        type = types.bool;
+        default = false;
+        description = "Issue triage; not available in this version (must stay false).";
+      };
+    };
+  };
+in
+{
+  options.services.kai = {
+    github = {
+      enable = mkEnableOption "the GitHub webhook listener and pull request reviews";
+      listen = mkOption {
+        type = types.str;
+        default = "127.0.0.1:8787";
+        description = ''
+          host:port the webhook server binds (`GITHUB_WEBHOOK_LISTEN`). Keep it
+          on loopback behind a TLS reverse proxy that forwards
+          `/github/webhook`.
+        '';
+      };
+      webhookSecretFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "/run/secrets/kai-github-webhook";
+        description = ''
+          Absolute path of a file holding the webhook secret (the one entered
+          in the repository's webhook settings), passed as the systemd
+          credential `github-webhook-secret`. A string, never a store path.
+        '';
+      };
+      tokenFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "/run/secrets/kai-github-token";
+        description = ''
+          Absolute path of a file holding a GitHub token that may read the
+          repositories' pull requests and write issue comments, passed as the
+          systemd credential `github-token`. A string, never a store path.
+        '';
+      };
+      apiUrl = mkOption {
+        type = types.str;
+        default = "https://api.github.com";
+        description = "GitHub REST API base URL (`GITHUB_API_URL`).";
+      };
+      jobTimeoutSeconds = mkOption {
+        type = types.ints.between 1 86400;
+        default = 900;
+        description = "Limit for one review (`GITHUB_JOB_TIMEOUT_SECONDS`).";
+      };
+    };
+
+    users = mkOption {
+      type = types.attrsOf (
+        types.submodule {
+          options.github = mkOption {
+            type = types.nullOr (types.submodule repoModule);
+            default = null;
+            example = lib.literalExpression ''{ repos = [ "acme/app" ]; }'';
+            description = "GitHub repositories this user owns (null: none).";
+          };
+        }
+      );
+    };
+  };
+}
