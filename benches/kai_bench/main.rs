@@ -21,6 +21,7 @@ mod concurrency;
 mod startup;
 mod stats;
 mod turns;
+mod webhook;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -35,6 +36,8 @@ struct Scale {
     chats: usize,
     rounds: usize,
     slow_secs: u64,
+    deliveries: usize,
+    review_secs: u64,
 }
 
 const FULL: Scale = Scale {
@@ -45,6 +48,8 @@ const FULL: Scale = Scale {
     chats: 50,
     rounds: 5,
     slow_secs: 30,
+    deliveries: 200,
+    review_secs: 30,
 };
 
 const SMOKE: Scale = Scale {
@@ -55,6 +60,8 @@ const SMOKE: Scale = Scale {
     chats: 4,
     rounds: 2,
     slow_secs: 10,
+    deliveries: 10,
+    review_secs: 5,
 };
 
 fn main() -> ExitCode {
@@ -178,5 +185,25 @@ async fn run(scale: &Scale) {
     }
     if let Some(m) = c.memory_after {
         println!("    daemon with {} agents running: {m}", scale.chats);
+    }
+
+    println!(
+        "\n[5] GitHub webhook: {} signed deliveries back to back while a review runs (target p99 < 20 ms)",
+        scale.deliveries
+    );
+    let w = webhook::run(scale.deliveries, scale.review_secs).await;
+    if let Some(s) = Summary::of(&w.latencies) {
+        println!(
+            "    request sent -> 202 received: {s}  -> {}{}",
+            verdict(s.p99 < Duration::from_millis(20) && w.refused == 0),
+            if w.review_overlapped {
+                ""
+            } else {
+                " (WARNING: the review had ended before the burst did)"
+            }
+        );
+    }
+    if w.refused > 0 {
+        println!("    {} deliveries were not answered 202", w.refused);
     }
 }

@@ -18,6 +18,10 @@
 //!   goes away;
 //! - `long N`: a reply of exactly N characters in paragraphs, in a few deltas.
 //!
+//! Anywhere in the text, [`SLOW_MARKER`] followed by a number of seconds
+//! makes the reply `slow N` would be (a review prompt starts with kai's own
+//! words, so a test puts the marker in the PR's text).
+//!
 //! Anywhere in the text (not only first), [`CREATE_FILE_MARKER`] followed by
 //! a path makes the model call the shell tool to create that file, asking
 //! codex to run it outside the sandbox; once the tool's output comes back
@@ -123,6 +127,9 @@ fn is_codex_context(text: &str) -> bool {
 /// Marker that makes the fake model try to create the file whose path
 /// follows it (up to the next whitespace): the read-only proof.
 pub const CREATE_FILE_MARKER: &str = "kai-test-create-file:";
+
+/// Marker that makes the reply slow wherever it is in the text.
+pub const SLOW_MARKER: &str = "kai-test-slow:";
 
 /// The path after [`CREATE_FILE_MARKER`] in `text`, if any.
 pub fn marked_path(text: &str) -> Option<String> {
@@ -233,7 +240,16 @@ async fn serve_connection(mut socket: TcpStream, requests: Recorded) {
         Some((true, _)) => {
             stream_reply(&mut socket, &["tool call done".to_owned()], Duration::ZERO).await
         }
-        None => respond(&mut socket, &text).await,
+        None => match text.find(SLOW_MARKER) {
+            Some(i) => {
+                let secs = text[i + SLOW_MARKER.len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("6");
+                respond(&mut socket, &format!("slow {secs}")).await
+            }
+            None => respond(&mut socket, &text).await,
+        },
     };
     let _ = socket.shutdown().await;
 }
