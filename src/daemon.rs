@@ -46,21 +46,21 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     let token = cfg.token.clone().ok_or(DaemonError::NoToken)?;
     let tg = Telegram::new(token.expose(), &cfg.telegram_api_url)?;
 
-    systemd::notify("STATUS=connecting to Telegram");
+    systemd::status("connecting to Telegram");
     let bot = match connect(&tg, &cfg.telegram_api_url, &shutdown).await {
         Ok(Some(bot)) => bot,
         Ok(None) => {
-            systemd::notify("STOPPING=1");
+            systemd::notify(&[systemd::State::Stopping]);
             return Ok(());
         }
         Err(e) => {
             tracing::error!("{e}");
-            systemd::notify(&format!("STATUS=stopped: {e}"));
+            systemd::status(&format!("stopped: {e}"));
             return Err(e);
         }
     };
     tracing::info!(bot = %bot, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
-    systemd::notify("READY=1\nSTATUS=ready");
+    systemd::notify(&[systemd::State::Ready, systemd::State::Status("ready")]);
 
     // systemd's watchdog runs from READY=1: the check must leave the
     // polling loop (which pings) time to start well within the period.
@@ -124,7 +124,7 @@ async fn connect(
                 Err(e) => {
                     let wait = backoff.step();
                     tracing::warn!("the Bot API at {url} did not answer getMe ({e}); retrying in {wait:?}");
-                    systemd::notify(&format!("STATUS=retrying Telegram ({url}) in {}s: {e}", wait.as_secs()));
+                    systemd::status(&format!("retrying Telegram ({url}) in {}s: {e}", wait.as_secs()));
                     wait
                 }
             },
@@ -147,7 +147,10 @@ fn watch_signals(shutdown: CancellationToken) -> Result<(), DaemonError> {
             _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
             _ = int.recv() => tracing::info!("SIGINT: shutting down"),
         }
-        systemd::notify("STOPPING=1\nSTATUS=stopping: interrupting running turns");
+        systemd::notify(&[
+            systemd::State::Stopping,
+            systemd::State::Status("stopping: interrupting running turns"),
+        ]);
         shutdown.cancel();
     });
     Ok(())

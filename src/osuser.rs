@@ -1,8 +1,10 @@
-//! Account lookups through the C library, so Kai sees exactly the accounts
-//! `sudo` sees (NSS included) rather than parsing `/etc/passwd` itself.
+//! Account lookups through the C library (`nix`'s safe wrappers around
+//! getpwnam_r/getpwuid_r), so Kai sees exactly the accounts `sudo` sees,
+//! NSS included, rather than parsing `/etc/passwd` itself.
 
-use std::ffi::{CStr, CString};
 use std::path::PathBuf;
+
+use nix::unistd::{Uid, User};
 
 /// What Kai needs to know about an OS account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,58 +14,31 @@ pub struct Account {
     pub home: PathBuf,
 }
 
+impl From<User> for Account {
+    fn from(u: User) -> Self {
+        Account {
+            name: u.name,
+            uid: u.uid.as_raw(),
+            home: u.dir,
+        }
+    }
+}
+
 /// The account the daemon runs as.
 pub fn current() -> Option<Account> {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    lookup(|pwd, buf, len, result| unsafe { libc::getpwuid_r(uid, pwd, buf, len, result) })
+    User::from_uid(Uid::current())
+        .ok()
+        .flatten()
+        .map(Account::from)
 }
 
-/// Looks an account up by name; `None` when it does not exist.
+/// Looks an account up by name; `None` when it does not exist (or the name
+/// could never be one, e.g. it holds a NUL byte).
 pub fn by_name(name: &str) -> Option<Account> {
-    let cname = CString::new(name).ok()?;
-    lookup(|pwd, buf, len, result| unsafe {
-        libc::getpwnam_r(cname.as_ptr(), pwd, buf, len, result)
-    })
-}
-
-fn lookup<F>(call: F) -> Option<Account>
-where
-    F: Fn(
-        *mut libc::passwd,
-        *mut libc::c_char,
-        libc::size_t,
-        *mut *mut libc::passwd,
-    ) -> libc::c_int,
-{
-    let mut size = 1024usize;
-    loop {
-        let mut buf = vec![0 as libc::c_char; size];
-        // SAFETY: passwd is plain old data; the C library fills it in and
-        // points its strings into `buf`, which outlives every read below.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = call(&mut pwd, buf.as_mut_ptr(), size, &mut result);
-        if rc == libc::ERANGE && size < 1 << 20 {
-            size *= 4;
-            continue;
-        }
-        if rc != 0 || result.is_null() {
-            return None;
-        }
-        // SAFETY: on success pw_name and pw_dir are NUL-terminated strings in buf.
-        let (name, home) = unsafe {
-            (
-                CStr::from_ptr(pwd.pw_name).to_string_lossy().into_owned(),
-                CStr::from_ptr(pwd.pw_dir).to_string_lossy().into_owned(),
-            )
-        };
-        return Some(Account {
-            name,
-            uid: pwd.pw_uid,
-            home: PathBuf::from(home),
-        });
+    if name.contains('\0') {
+        return None;
     }
+    User::from_name(name).ok().flatten().map(Account::from)
 }
 
 #[cfg(test)]

@@ -44,14 +44,14 @@ impl Router {
         let mut last_status = String::new();
         loop {
             if watchdog.is_some() {
-                systemd::notify("WATCHDOG=1");
+                systemd::ping();
             }
             let status = format!(
                 "ready; {} active agent session(s)",
                 self.shared.active_sessions.load(Ordering::Relaxed)
             );
             if status != last_status {
-                systemd::notify(&format!("STATUS={status}"));
+                systemd::status(&status);
                 last_status = status;
             }
             // The loop pings the watchdog once per poll, so a poll must end
@@ -81,17 +81,14 @@ impl Router {
                         PollError::NoAnswer(_) => backoff.step(),
                     };
                     tracing::warn!("getUpdates failed ({e}); retrying in {wait:?}");
-                    systemd::notify(&format!(
-                        "STATUS=retrying Telegram in {}s: {e}",
-                        wait.as_secs()
-                    ));
+                    systemd::status(&format!("retrying Telegram in {}s: {e}", wait.as_secs()));
                     last_status.clear();
                     // Keep the watchdog fed while we wait: waiting is the
                     // right thing to do, not a hang. The first ping right
                     // away, since the failed poll may have used a third of
                     // the period already.
                     if watchdog.is_some() {
-                        systemd::notify("WATCHDOG=1");
+                        systemd::ping();
                     }
                     let step = watchdog
                         .map(|w| w / 3)
@@ -105,7 +102,7 @@ impl Router {
                             _ = self.shared.shutdown.cancelled() => break,
                         }
                         if watchdog.is_some() {
-                            systemd::notify("WATCHDOG=1");
+                            systemd::ping();
                         }
                     }
                 }

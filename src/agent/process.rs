@@ -395,8 +395,7 @@ fn strip_ansi(s: &str) -> String {
 }
 
 pub fn current_uid() -> u32 {
-    // SAFETY: getuid cannot fail and has no preconditions.
-    unsafe { libc::getuid() }
+    nix::unistd::getuid().as_raw()
 }
 
 /// Finds `sudo` the way an operator expects: the setuid wrapper on NixOS,

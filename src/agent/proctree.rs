@@ -10,6 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
 /// What the process table tells about one live process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcInfo {
@@ -145,12 +148,12 @@ pub fn kill_tree(root: i32, uid: u32) -> usize {
             break;
         }
         for pid in new {
-            signal(pid, libc::SIGSTOP);
+            signal(pid, Signal::SIGSTOP);
             stopped.insert(pid);
         }
     }
     for pid in &stopped {
-        signal(*pid, libc::SIGKILL);
+        signal(*pid, Signal::SIGKILL);
     }
     stopped.len()
 }
@@ -175,12 +178,10 @@ pub async fn wait_gone(root: i32, uid: u32, within: Duration) -> bool {
     true
 }
 
-fn signal(pid: i32, sig: libc::c_int) {
-    // SAFETY: kill(2) has no memory-safety preconditions; a pid that exited
-    // meanwhile just yields ESRCH, which is what we want to ignore.
-    unsafe {
-        libc::kill(pid, sig);
-    }
+fn signal(pid: i32, sig: Signal) {
+    // A pid that exited meanwhile yields ESRCH, which is what we want to
+    // ignore; anything else we could not signal is not ours to stop.
+    let _ = kill(Pid::from_raw(pid), sig);
 }
 
 #[cfg(test)]
@@ -258,7 +259,7 @@ mod tests {
             .spawn()
             .unwrap();
         let root = child.id() as i32;
-        let uid = unsafe { libc::getuid() };
+        let uid = nix::unistd::getuid().as_raw();
         std::thread::sleep(Duration::from_millis(200));
         assert!(
             tree(&snapshot(), root).len() >= 4,
