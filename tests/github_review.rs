@@ -35,6 +35,10 @@ fn free_port() -> u16 {
 /// Kai with alice owning REPO (on `backend`), PR #1 in the fake, and
 /// `body` as its description.
 async fn start(backend: &'static str, body: &str) -> Setup {
+    start_with(backend, body, Vec::new()).await
+}
+
+async fn start_with(backend: &'static str, body: &str, env: Vec<(String, String)>) -> Setup {
     let gh = FakeGithub::start().await;
     gh.add_pr(
         REPO,
@@ -57,7 +61,10 @@ async fn start(backend: &'static str, body: &str) -> Setup {
             ("GITHUB_API_URL".into(), gh.url()),
             ("GITHUB_WEBHOOK_SECRET".into(), SECRET.into()),
             ("GITHUB_TOKEN".into(), TOKEN.into()),
-        ],
+        ]
+        .into_iter()
+        .chain(env)
+        .collect(),
         ..Options::default()
     })
     .await;
@@ -348,4 +355,56 @@ async fn claude_owner_review_runs_on_claude_without_tools() {
             t.contains("acme/app#1") && t.contains("Review posted")
         })
         .await;
+}
+
+/// A burst of pushes to one pull request is one review, of the newest
+/// event; the others are marked superseded by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_pushes_is_reviewed_once() {
+    let s = start("codex", "plain").await;
+    let ids: Vec<String> = (1..=5)
+        .map(|i| format!("{i:08x}-aaaa-4000-8000-000000000000"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let body = pr_event("synchronize", REPO, 1, &format!("sha{i}"));
+        assert_eq!(
+            s.deliver("pull_request", id, body, Some("")).await,
+            StatusCode::ACCEPTED
+        );
+    }
+    let newest = ids.last().unwrap();
+    assert!(s.wait_done(newest).await.starts_with("posted"));
+    for id in &ids[..4] {
+        assert_eq!(s.wait_done(id).await, format!("superseded by {newest}"));
+    }
+    assert_eq!(s.gh.comments(REPO, 1).len(), 1);
+    assert_eq!(s.kai.api.requests().len(), 1, "one agent turn");
+}
+
+/// A review that runs out of time posts nothing, and the owner is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_out_of_time_posts_nothing() {
+    let body = format!("{}30", fake_responses::SLOW_MARKER);
+    let s = start_with(
+        "codex",
+        &body,
+        vec![("GITHUB_JOB_TIMEOUT_SECONDS".into(), "3".into())],
+    )
+    .await;
+    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::ACCEPTED);
+    let why = s
+        .kai
+        .wait_any(ALICE, 90, |t| t.contains("acme/app#1"))
+        .await;
+    assert!(
+        why.contains("No review posted") && why.contains("timeout"),
+        "{why}"
+    );
+    assert!(s.wait_done(D1).await.starts_with("failed: timeout"));
+    assert!(s.gh.comments(REPO, 1).is_empty());
+    assert!(
+        s.gh.requests().iter().all(|r| !r.starts_with("POST ")),
+        "{:?}",
+        s.gh.requests()
+    );
 }
