@@ -420,3 +420,31 @@ fn independent_problems_are_all_reported() {
         "{out}"
     );
 }
+
+/// The README's first command runs `examples/kai.env` (with @REPO@ filled
+/// in) and `examples/users.json`: they must pass the check as shipped.
+#[test]
+fn the_readme_example_configuration_is_valid() {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let text = std::fs::read_to_string(format!("{repo}/examples/kai.env"))
+        .unwrap()
+        .replace("@REPO@", repo);
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("kai.env");
+    std::fs::write(&env_file, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kai"))
+        .args(["check-config", "--env-file"])
+        .arg(&env_file)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env(TOKEN.0, TOKEN.1)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("backend codex"), "{text}");
+}
