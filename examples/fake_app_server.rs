@@ -5,7 +5,7 @@
 //! `item/completed`, `turn/completed`), with no model behind it, so that
 //! tests can make an agent misbehave on cue and benchmarks can time kai
 //! alone. Built as an example so it never ships in the `kai` package;
-//! `benches/kai_bench.rs` compiles this same file in and becomes the agent
+//! `benches/kai_bench/main.rs` compiles this same file in and becomes the agent
 //! when run as `<bench> app-server`.
 //!
 //! The user text of `turn/start` is the script:

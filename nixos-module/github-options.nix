@@ -1,5 +1,5 @@
 # services.kai.github and each user's `github`: pull request reviews by the
-# owning user's agent (DESIGN.md, "GitHub automation"). lib.nix renders the
+# owning user's agent (docs/design.md, "GitHub automation"). lib.nix renders the
 # env keys and the users file's `github` field; the NixOS service passes the
 # two secrets as systemd credentials, like the bot token.
 { lib, ... }:

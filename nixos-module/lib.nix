@@ -59,7 +59,7 @@ let
 
   backends = sortStrings (attrNames catalog);
 
-  # Every key of /etc/kai/env (DESIGN.md), sorted.
+  # Every key of /etc/kai/env (docs/design.md), sorted.
   envKeys = sortStrings [
     "AGENT_BACKEND"
     "AGENT_IDLE_SECONDS"

@@ -25,6 +25,8 @@ if [ "$(id -u)" -eq 0 ]; then
   done
 fi
 cargo fmt --all -- --check
+# Every file the docs and comments name exists (docs/design.md among them).
+bash scripts/check-refs.sh
 cargo clippy --all-targets --locked -- -D warnings
 # --no-fail-fast: one failing test binary must not hide the results of the rest.
 cargo test --locked --all-targets --no-fail-fast

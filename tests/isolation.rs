@@ -1,7 +1,7 @@
 //! Per-user OS isolation (issue 3), with real accounts: the daemon runs as a
 //! service account (`kaisvc`), two Telegram users are mapped to two agent
 //! accounts (`kaiagenta`, `kaiagentb`), and sudo is configured exactly as
-//! DESIGN.md's sudoers contract says. The real codex CLI answers through the
+//! docs/design.md's sudoers contract says. The real codex CLI answers through the
 //! loopback fakes. Needs root and the Debian `sudo` package (CI has both,
 //! and with CI=true a missing one fails the test); anywhere else each test
 //! prints why it is skipped and passes.
@@ -193,7 +193,7 @@ fn text(out: &std::process::Output) -> String {
     )
 }
 
-/// Proves: a sudoers file written to DESIGN.md's contract passes
+/// Proves: a sudoers file written to docs/design.md's contract passes
 /// `visudo -cf`; with it the service account may run exactly CODEX_BIN and
 /// the kai binary as each agent account (and that is enough to start codex
 /// with TMPDIR set, thanks to SETENV), and nothing else: not a shell, not
@@ -356,7 +356,7 @@ async fn stop_new_and_sigterm_leave_no_agent_process() {
 /// Proves: without the sudoers line for kaiagentb, bob's message is
 /// answered promptly (sudo -n fails at once, no password prompt, no hang)
 /// with a message naming the missing sudoers rule, the log names the
-/// DESIGN.md contract line, and alice, whose rule exists, is answered.
+/// docs/design.md contract line, and alice, whose rule exists, is answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_sudoers_rule_is_a_clear_error_not_a_hang() {
     let Some(env) = Env::new("a_missing_sudoers_rule_is_a_clear_error_not_a_hang").await else {

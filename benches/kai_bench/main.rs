@@ -1,4 +1,4 @@
-//! Kai's budgets (DESIGN.md, "Budgets") measured on this machine, each
+//! Kai's budgets (docs/design.md, "Budgets") measured on this machine, each
 //! figure printed next to its target: idle memory, spawn → READY=1, bridge
 //! overhead per turn, and 50 chats beside a slow one. The daemon is the
 //! built `kai` binary against the loopback fake Telegram; the agent is the

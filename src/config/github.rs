@@ -1,4 +1,4 @@
-//! The GitHub side of the configuration (DESIGN.md, "GitHub automation"):
+//! The GitHub side of the configuration (docs/design.md, "GitHub automation"):
 //! the listener, the API, the job limit, the two secrets, and each user's
 //! `github` field. With `GITHUB_WEBHOOK_LISTEN` unset there is no server
 //! and no GitHub work at all.

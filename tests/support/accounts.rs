@@ -1,6 +1,6 @@
 //! Real OS accounts for the isolation tests: a service account and two
 //! agent accounts (created once, reused by later runs), sudoers files
-//! written to DESIGN.md's contract, and commands run as another account.
+//! written to docs/design.md's contract, and commands run as another account.
 //! Everything here needs root.
 
 use std::os::unix::fs::PermissionsExt;
@@ -135,7 +135,7 @@ fn sudoers_escape(p: &Path) -> String {
     out
 }
 
-/// DESIGN.md's sudoers contract for one agent account: the service account
+/// docs/design.md's sudoers contract for one agent account: the service account
 /// may run exactly CODEX_BIN and the kai binary (the reaper) as it, with
 /// NOPASSWD and SETENV. No wildcards, no ALL.
 pub fn contract_line(service: &str, agent: &str, codex: &Path, kai: &Path) -> String {
