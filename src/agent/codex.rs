@@ -122,6 +122,14 @@ impl CodexSession {
         let r = self.call("thread/start", base).await?;
         self.thread_id =
             thread_id(&r).ok_or_else(|| AgentError::Protocol("thread/start".into()))?;
+        if spec.access == Access::ReadOnlyEphemeral {
+            // Whatever was asked, codex answers with the policy it will
+            // enforce (a managed configuration may override the request):
+            // a job over untrusted text runs read-only or not at all.
+            if let Err(detail) = check_read_only(&r) {
+                return Err(AgentError::NotReadOnly { detail });
+            }
+        }
         tracing::info!(thread = %self.thread_id, "started codex thread");
         Ok(())
     }
@@ -266,6 +274,25 @@ impl CodexSession {
     }
 }
 
+/// Whether a `thread/start` answer says the thread is sandboxed read-only
+/// and never asks for approval; otherwise what it says instead.
+fn check_read_only(result: &Value) -> Result<(), String> {
+    let sandbox = result.pointer("/sandbox/type").and_then(Value::as_str);
+    let approval = result.get("approvalPolicy").and_then(Value::as_str);
+    match (sandbox, approval) {
+        (Some("readOnly"), Some("never")) => Ok(()),
+        _ => Err(format!(
+            "codex would run it with sandbox {} and approval policy {}",
+            result
+                .get("sandbox")
+                .map_or("(none)".into(), Value::to_string),
+            result
+                .get("approvalPolicy")
+                .map_or("(none)".into(), Value::to_string)
+        )),
+    }
+}
+
 fn thread_id(result: &Value) -> Option<String> {
     result
         .pointer("/thread/id")
@@ -336,6 +363,21 @@ fn decline_server_request(method: &str, _params: &Value) -> Result<Value, RpcErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_runs_only_when_codex_confirms_read_only() {
+        let ok = json!({"sandbox": {"type": "readOnly", "networkAccess": false}, "approvalPolicy": "never"});
+        assert!(check_read_only(&ok).is_ok());
+        for bad in [
+            json!({"sandbox": {"type": "dangerFullAccess"}, "approvalPolicy": "never"}),
+            json!({"sandbox": {"type": "workspaceWrite"}, "approvalPolicy": "never"}),
+            json!({"sandbox": {"type": "readOnly"}, "approvalPolicy": "on-request"}),
+            json!({"thread": {"id": "t"}}),
+        ] {
+            let e = check_read_only(&bad).unwrap_err();
+            assert!(e.contains("codex would run it"), "{e}");
+        }
+    }
 
     #[test]
     fn a_read_only_job_accepts_nothing() {

@@ -62,6 +62,10 @@ pub enum AgentError {
     Protocol(String),
     #[error("{os_user} is not logged in to the agent")]
     NotLoggedIn { os_user: String },
+    /// A read-only job was not confirmed read-only by the agent: it is not
+    /// run at all rather than run with more rights than it was given.
+    #[error("refusing to run a read-only job: {detail}")]
+    NotReadOnly { detail: String },
     /// sudo would not start the agent as its account: the sudoers rule the
     /// contract asks for is missing or different.
     #[error("sudo refused to start the agent as `{os_user}`: {detail}")]
