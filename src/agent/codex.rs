@@ -104,9 +104,19 @@ impl CodexSession {
         if let Some(thread) = resume {
             let mut params = base.clone();
             params["threadId"] = json!(thread);
-            // The history is not needed here, and asking for it is deprecated.
+            // The history is not needed here, and asking for it is deprecated
+            // since 0.169; codex 0.148 (what nixpkgs ships) refuses the field
+            // without the experimental API, so ask again without it.
             params["excludeTurns"] = json!(true);
-            match self.call("thread/resume", params).await {
+            let mut answer = self.call("thread/resume", params.clone()).await;
+            if matches!(&answer, Err(AgentError::Refused { message, .. }) if message.contains("excludeTurns"))
+            {
+                if let Some(p) = params.as_object_mut() {
+                    p.remove("excludeTurns");
+                }
+                answer = self.call("thread/resume", params).await;
+            }
+            match answer {
                 Ok(r) => {
                     self.thread_id = thread_id(&r)
                         .ok_or_else(|| AgentError::Protocol("thread/resume".into()))?;
