@@ -24,9 +24,20 @@ let
           ${at} = "${toString v}" must be an absolute path outside ${builtins.storeDir} (which is world-readable): keep GitHub secrets out of the store and write the path as a string.'';
       }
     ];
+  kaiLib = import ./lib.nix { };
+  tested = kaiLib.catalog.codex.tested_versions;
+  codexUsed = lib.any (u: (if u.backend != null then u.backend else cfg.backend) == "codex") (
+    lib.attrValues cfg.users
+  );
 in
 {
   config = lib.mkIf cfg.enable {
+    # The codex versions kai's end-to-end tests run (catalog.json, which the
+    # runtime's start-up check reads too): another one may speak a protocol
+    # kai has not seen. A warning, not an error: it may well work.
+    warnings = lib.optional (codexUsed && cfg.codex.version != null && !(lib.elem cfg.codex.version tested)) ''
+      services.kai.codex.version is ${cfg.codex.version}, which kai's end-to-end tests have not run (they run codex ${lib.concatStringsSep ", " tested}); /status will say "untested". Pin services.kai.codex.package to a tested version if anything misbehaves.'';
+
     assertions =
       map (message: {
         assertion = false;

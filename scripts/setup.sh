@@ -32,6 +32,21 @@ if [ "$installed" != "codex-cli $CODEX_VERSION" ]; then
 fi
 ./.tools/node_modules/.bin/codex --version
 
+# The other codex versions the end-to-end tests run (catalog.json's
+# `tested_versions`: what nixpkgs ships, the newest on npm), each in its own
+# folder; scripts/codex-matrix.sh runs them.
+for v in $(node -e 'console.log(require("./catalog.json").codex.tested_versions.join(" "))'); do
+  [ "$v" != "$CODEX_VERSION" ] || continue
+  dir=.tools/codex-$v
+  installed=$("$dir/node_modules/.bin/codex" --version 2>/dev/null || true)
+  if [ "$installed" != "codex-cli $v" ]; then
+    echo "setup: installing @openai/codex@$v into $dir/"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "@openai/codex@$v" >/dev/null
+  fi
+  "$dir/node_modules/.bin/codex" --version
+done
+
 # Only the tests of the claude backend use it: the codex path never needs it.
 installed=$(./.tools/node_modules/.bin/claude --version 2>/dev/null || true)
 if [ "$installed" != "$CLAUDE_VERSION (Claude Code)" ]; then

@@ -30,6 +30,8 @@ bash scripts/check-refs.sh
 cargo clippy --all-targets --locked -- -D warnings
 # --no-fail-fast: one failing test binary must not hide the results of the rest.
 cargo test --locked --all-targets --no-fail-fast
+# The protocol tests again against the other codex versions kai supports.
+bash scripts/codex-matrix.sh
 # The NixOS module's unit under real systemd (a Debian container, as root):
 # readiness, watchdog, LoadCredential, hardening with sudo, stop.
 if [ "$(id -u)" -eq 0 ]; then

@@ -65,6 +65,10 @@ pub enum CatalogError {
 struct Entry {
     default: String,
     models: Vec<String>,
+    /// CLI versions the end-to-end tests run against (`scripts/test.sh`
+    /// runs the matrix; the runtime and the module warn about others).
+    #[serde(default)]
+    tested_versions: Vec<String>,
 }
 
 fn table() -> &'static BTreeMap<Backend, Entry> {
@@ -90,6 +94,11 @@ pub fn default_model(backend: Backend) -> &'static str {
 /// Every model the backend accepts, sorted.
 pub fn models(backend: Backend) -> &'static [String] {
     &table()[&backend].models
+}
+
+/// The CLI versions of `backend` the tests run against.
+pub fn tested_versions(backend: Backend) -> &'static [String] {
+    &table()[&backend].tested_versions
 }
 
 /// Accepts `model` only if it is in the backend's list; the error names the
@@ -149,6 +158,17 @@ mod tests {
             .to_string();
         assert!(err.contains("it is a codex model"), "{err}");
         assert!(err.contains("sonnet"), "{err}");
+    }
+
+    #[test]
+    fn the_pinned_codex_is_among_the_tested_versions() {
+        // scripts/setup.sh pins the codex the tests run by default.
+        let setup = include_str!("../scripts/setup.sh");
+        let pinned = setup
+            .lines()
+            .find_map(|l| l.strip_prefix("CODEX_VERSION="))
+            .expect("setup.sh pins CODEX_VERSION");
+        assert!(tested_versions(Backend::Codex).iter().any(|v| v == pinned));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::launch::{launch, Host, Launch, LaunchError};
+use crate::agent::version::CodexVersion;
 use crate::agent::{AgentError, AgentEvent, Session};
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
@@ -56,8 +57,8 @@ pub struct Shared {
     pub store: StateStore,
     pub shutdown: CancellationToken,
     pub active_sessions: AtomicUsize,
-    /// A warning to show in `/status` (e.g. codex version drift).
-    pub drift: Option<String>,
+    /// What the start-up check found about the installed codex.
+    pub codex: Option<CodexVersion>,
     /// sudo and the reaper, for starting and stopping agents.
     pub host: Host,
 }
@@ -471,10 +472,14 @@ impl Chat {
                     format!("Queued messages: {}", self.queue.len()),
                 ];
                 if backend == Backend::Codex {
-                    lines.insert(2, format!("Codex version: {}", cfg.codex_version.as_deref().unwrap_or("not recorded")));
-                }
-                if let Some(d) = &self.shared.drift {
-                    lines.push(format!("⚠️ {d}"));
+                    let version = match &self.shared.codex {
+                        Some(v) => v.status.clone(),
+                        None => format!("Codex version: {} (recorded, not checked)", cfg.codex_version.as_deref().unwrap_or("not recorded")),
+                    };
+                    lines.insert(2, version);
+                    for w in self.shared.codex.iter().flat_map(|v| &v.warnings) {
+                        lines.push(format!("⚠️ {w}"));
+                    }
                 }
                 self.say(lines.join("\n"));
             }

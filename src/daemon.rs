@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::launch::Host;
 use crate::agent::process::find_sudo;
+use crate::agent::version::{self, CodexVersion};
 use crate::catalog::Backend;
 use crate::chat::Shared;
 use crate::config::Config;
@@ -66,16 +67,13 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     // polling loop (which pings) time to start well within the period.
     let probe_limit =
         systemd::watchdog_interval().map_or(PROBE_LIMIT, |w| (w / 3).min(PROBE_LIMIT));
-    let drift = codex_drift(&cfg, probe_limit).await;
-    if let Some(d) = &drift {
-        tracing::warn!("{d}");
-    }
+    let codex = codex_version(&cfg, probe_limit).await;
     let shared = Arc::new(Shared {
         store,
         tg: tg.clone(),
         shutdown: shutdown.clone(),
         active_sessions: AtomicUsize::new(0),
-        drift,
+        codex,
         host: Host {
             sudo: find_sudo(),
             reaper: std::env::current_exe().map_err(DaemonError::SelfPath)?,
@@ -159,33 +157,18 @@ fn watch_signals(shutdown: CancellationToken) -> Result<(), DaemonError> {
 /// The longest the codex version probe may take at start.
 const PROBE_LIMIT: Duration = Duration::from_secs(10);
 
-/// Compares the installed codex with the version the install was built
-/// against; a mismatch means the protocol may have drifted.
-async fn codex_drift(cfg: &Config, limit: Duration) -> Option<String> {
-    let (bin, expected) = (cfg.codex_bin.as_ref()?, cfg.codex_version.as_ref()?);
+/// Checks the installed codex when some user is on it.
+async fn codex_version(cfg: &Config, limit: Duration) -> Option<CodexVersion> {
+    let bin = cfg.codex_bin.as_ref()?;
     if !cfg.users.iter().any(|u| u.backend == Backend::Codex) {
         return None;
     }
-    let out = tokio::time::timeout(
-        limit,
-        crate::agent::process::clean_command(bin)
-            .arg("--version")
-            .output(),
-    )
-    .await;
-    let found = match out {
-        Ok(Ok(o)) => String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        _ => {
-            return Some(format!(
-                "could not run `{} --version` to check the codex version",
-                bin.display()
-            ))
-        }
-    };
-    let version = found.split_whitespace().last().unwrap_or_default();
-    (version != expected).then(|| {
-        format!("codex version drift: CODEX_VERSION is {expected} but {} reports `{found}`; the app-server protocol may differ", bin.display())
-    })
+    let v = version::check(bin, cfg.codex_version.as_deref(), limit).await;
+    tracing::info!("{}", v.status);
+    for w in &v.warnings {
+        tracing::warn!("{w}");
+    }
+    Some(v)
 }
 
 /// Users whose reply was cut off by a crash or restart learn about it.

@@ -165,5 +165,10 @@ async fn a_codex_version_other_than_the_recorded_one_is_flagged_in_status() {
         "{status}"
     );
     assert!(status.contains("codex-cli 0.169.0"), "{status}");
+    // The installed version itself is one the tests run (catalog.json).
+    assert!(
+        status.contains("Codex version: 0.169.0 (tested)"),
+        "{status}"
+    );
     assert!(kai.log().contains("codex version drift"), "{}", kai.log());
 }

@@ -11,6 +11,7 @@ pub mod ndjson;
 pub mod process;
 pub mod proctree;
 pub mod reply;
+pub mod version;
 
 /// What the user is told when the agent sent a line over the NDJSON cap.
 pub fn line_too_long(bytes: u64) -> String {

@@ -172,6 +172,8 @@ agent account created, unprivileged, home of its own|.mixed.agentAccount.isSyste
 agent account's workspace and tmp are its own|.mixed.tmpfiles["/var/lib/kai/home/bob"].d.user == "kai-agent" and .mixed.tmpfiles["/var/lib/kai/tmp/kai-agent"].d.mode == "0700"
 agent account's home is writable under ProtectSystem|.mixed.ReadWritePaths | index("-/var/lib/kai-agent") != null
 no agent account when every user has one|.noAgentAccount
+tested codex version: no warning|.warnings.tested == []
+untested codex version: a warning naming the tested ones|.warnings.untested | any(contains("0.150.1") and contains("0.148.0, 0.169.0, 0.171.0"))
 assertion: osUser = service user beside sudo users|.failures["service-account-os-user"] | any(contains("carol would run their agents as the service account `kai`"))
 assertion: single-account mode beside an osUser|.failures["single-account-beside-sudo"] | any(contains("bob would run their agents as the service account"))
 assertion: undeclared agentUser|.failures["undeclared-agent-user"] | any(contains("users.users.agents is not declared"))

@@ -185,6 +185,10 @@ let
       };
     }).config;
   okDarwin = (evalDarwin { services.kai.uid = 532; }).config;
+  untestedCodex =
+    (evalNixos {
+      services.kai.codex.package = fakePackage "codex" "0.150.1" "codex";
+    }).config;
   okDarwinAgent =
     (evalDarwin {
       services.kai.agentUid = 533;
@@ -230,6 +234,10 @@ in
     agentAccount = okMixed.users.users.kai-agent or null;
     tmpfiles = okMixed.systemd.tmpfiles.settings."10-kai";
     ReadWritePaths = okMixed.systemd.services.kai.serviceConfig.ReadWritePaths;
+  };
+  warnings = {
+    tested = ok.warnings;
+    untested = untestedCodex.warnings;
   };
   # alice alone has her own account: nothing needs kai-agent.
   noAgentAccount = !(ok.users.users ? kai-agent);
