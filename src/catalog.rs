@@ -107,12 +107,7 @@ pub fn validate(backend: Backend, model: &str) -> Result<(), CatalogError> {
     if models(backend).iter().any(|m| m == model) {
         return Ok(());
     }
-    let owner = Backend::ALL
-        .into_iter()
-        .find(|b| *b != backend && (models(*b).iter().any(|m| m == model)))
-        .or_else(|| {
-            (backend == Backend::Codex && looks_like_claude(model)).then_some(Backend::Claude)
-        });
+    let owner = other_owner(backend, model);
     Err(CatalogError::WrongModel {
         model: model.to_string(),
         backend,
@@ -121,6 +116,17 @@ pub fn validate(backend: Backend, model: &str) -> Result<(), CatalogError> {
             .unwrap_or_default(),
         valid: models(backend).join(", "),
     })
+}
+
+/// The other backend `model` belongs to, if the catalog (or, for Claude's
+/// names on codex, its naming) says so.
+pub fn other_owner(backend: Backend, model: &str) -> Option<Backend> {
+    Backend::ALL
+        .into_iter()
+        .find(|b| *b != backend && (models(*b).iter().any(|m| m == model)))
+        .or_else(|| {
+            (backend == Backend::Codex && looks_like_claude(model)).then_some(Backend::Claude)
+        })
 }
 
 fn looks_like_claude(model: &str) -> bool {

@@ -17,6 +17,7 @@ use crate::agent::version::CodexVersion;
 use crate::agent::{AgentError, AgentEvent, Session};
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
+use crate::models::{self, Models};
 use crate::state::{ChatState, StateStore};
 use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;
@@ -79,12 +80,13 @@ impl Chat {
     pub fn new(shared: Arc<Shared>, chat: i64, user: User) -> Self {
         let mut state = shared.store.load(chat);
         // A remembered model or conversation from another backend (the
-        // operator moved this user) must not leak into this one.
+        // operator moved this user) must not leak into this one. A model
+        // the catalog lacks stays: the installed CLI offered it (`/models`).
         let fits = state.backend.as_deref() == Some(user.backend.as_str())
             && state
                 .model
                 .as_deref()
-                .is_none_or(|m| catalog::validate(user.backend, m).is_ok());
+                .is_none_or(|m| catalog::other_owner(user.backend, m).is_none());
         if !fits && (state.model.is_some() || state.conversation.is_some()) {
             tracing::info!("dropping remembered model/conversation from another backend");
             state.model = None;
@@ -358,23 +360,13 @@ impl Chat {
         if self.session.is_some() {
             return Ok(());
         }
-        let cfg = &self.shared.cfg;
-        let Some(bin) = cfg.agent_bin(self.user.backend) else {
+        let Some(spec) = self.launch_spec() else {
             return Err(format!(
                 "⚠️ No {} binary is configured on this host; ask the operator to set it.",
                 self.user.backend
             ));
         };
-        let spec = Launch {
-            backend: self.user.backend,
-            bin: bin.to_path_buf(),
-            model: self.model(),
-            os_user: self.user.os_user.clone(),
-            own_account: self.user.is_service_user,
-            dir: self.user.workspace.clone(),
-            tmp: cfg.tmp_dir(&self.user.os_user),
-            resume: self.state.conversation.clone(),
-        };
+        let bin = spec.bin.clone();
         match launch(&self.shared.host, &spec).await {
             Ok(s) => {
                 tracing::info!(pid = s.pid(), "agent started");
@@ -383,8 +375,36 @@ impl Chat {
                 self.shared.active_sessions.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(e) => Err(self.start_failure(e, bin)),
+            Err(e) => Err(self.start_failure(e, &bin)),
         }
+    }
+
+    /// How this chat's agent is started; `None` when its backend has no
+    /// binary configured.
+    fn launch_spec(&self) -> Option<Launch> {
+        let cfg = &self.shared.cfg;
+        Some(Launch {
+            backend: self.user.backend,
+            bin: cfg.agent_bin(self.user.backend)?.to_path_buf(),
+            model: self.model(),
+            os_user: self.user.os_user.clone(),
+            own_account: self.user.is_service_user,
+            dir: self.user.workspace.clone(),
+            tmp: cfg.tmp_dir(&self.user.os_user),
+            resume: self.state.conversation.clone(),
+        })
+    }
+
+    /// The models the user can pick now (see `models`).
+    async fn models(&mut self) -> Models {
+        let spec = self.launch_spec();
+        models::current(
+            self.user.backend,
+            self.session.as_mut(),
+            &self.shared.host,
+            spec.as_ref(),
+        )
+        .await
     }
 
     /// Turns a start failure into what the user reads (and the operator
@@ -436,7 +456,7 @@ impl Chat {
             Command::Model(Some(m)) if m.chars().count() > MAX_QUOTED => {
                 self.say(format!("❌ `{}` is not a model name. /models lists them.", quote(&m, MAX_QUOTED)))
             }
-            Command::Model(Some(m)) => match catalog::validate(backend, &m) {
+            Command::Model(Some(m)) => match self.models().await.check(&m) {
                 Ok(()) => {
                     self.state.model = Some(m.clone());
                     self.save();
@@ -445,15 +465,8 @@ impl Chat {
                 Err(e) => self.say(format!("❌ {e}")),
             },
             Command::Models => {
-                let current = self.model();
-                let list: Vec<String> = catalog::models(backend)
-                    .iter()
-                    .map(|m| {
-                        let mark = if *m == current { " ← current" } else if m == catalog::default_model(backend) { " (default)" } else { "" };
-                        format!("• {m}{mark}")
-                    })
-                    .collect();
-                self.say(format!("{backend} models:\n{}", list.join("\n")));
+                let text = self.models().await.render(&self.model());
+                self.say(text);
             }
             Command::Status => {
                 let cfg = &self.shared.cfg;

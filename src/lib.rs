@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod github;
 pub mod hints;
 pub mod logging;
+pub mod models;
 pub mod osuser;
 pub mod router;
 pub mod state;

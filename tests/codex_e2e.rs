@@ -321,3 +321,85 @@ async fn a_failed_turn_shows_the_error_and_the_chat_goes_on() {
     kai.wait_text(ALICE, 90, |t| t.contains("echo: better now"))
         .await;
 }
+
+/// The codex matrix's newest version (installed by scripts/setup.sh).
+fn newest_codex() -> std::path::PathBuf {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".tools/codex-0.171.0/node_modules/.bin/codex");
+    assert!(
+        bin.exists(),
+        "{} is missing: run bash scripts/setup.sh",
+        bin.display()
+    );
+    bin
+}
+
+/// Proves: `/models` and `/model` follow what the installed codex offers
+/// (`model/list`), not the catalog: codex 0.171.0 offers gpt-6.2-sol, which
+/// catalog.json lacks. It is listed (asked of a short-lived app-server
+/// before any agent runs, and of the running agent after), chosen, and sent
+/// to the model API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_are_the_ones_the_installed_codex_offers() {
+    let kai = Kai::start(Options {
+        codex_bin: Some(newest_codex()),
+        ..Options::default()
+    })
+    .await;
+    kai.tg.send_text(ALICE, "/models");
+    let listed = kai
+        .wait_text(ALICE, 60, |t| t.starts_with("codex models"))
+        .await;
+    assert!(
+        listed.contains("offered by the installed codex") && listed.contains("• gpt-6.2-sol"),
+        "{listed}"
+    );
+    kai.tg.send_text(ALICE, "/model gpt-6.2-sol");
+    kai.wait_text(ALICE, 60, |t| t.contains("Model set to gpt-6.2-sol"))
+        .await;
+    kai.tg.send_text(ALICE, "on the new model");
+    kai.wait_text(ALICE, 90, |t| t.contains("echo: on the new model"))
+        .await;
+    assert_eq!(
+        kai.api.models_requested().last().map(String::as_str),
+        Some("gpt-6.2-sol")
+    );
+    // Now asked of the running agent.
+    kai.wait_idle(ALICE).await;
+    kai.tg.send_text(ALICE, "/models");
+    let listed = kai
+        .wait_any(ALICE, 60, |t| t.contains("• gpt-6.2-sol ← current"))
+        .await;
+    assert!(
+        listed.contains("offered by the installed codex"),
+        "{listed}"
+    );
+}
+
+/// Proves: when the installed codex cannot be asked (here it exits at
+/// once), `/models` answers from the catalog and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_fall_back_to_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("codex");
+    std::fs::write(
+        &broken,
+        "#!/bin/sh\necho 'this codex is broken' >&2\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&broken, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let kai = Kai::start(Options {
+        codex_bin: Some(broken),
+        ..Options::default()
+    })
+    .await;
+    kai.tg.send_text(ALICE, "/models");
+    let listed = kai
+        .wait_text(ALICE, 60, |t| t.starts_with("codex models"))
+        .await;
+    assert!(
+        listed.contains("from kai's catalog, since the installed codex could not be asked")
+            && listed.contains("• gpt-6.1-sol"),
+        "{listed}"
+    );
+}

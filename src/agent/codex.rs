@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::jsonrpc::RpcError;
-use super::process::AgentProcess;
+use super::process::{AgentProcess, SpawnSpec};
 use super::reply::ReplyText;
-use super::rpc::{CallError, RpcClient};
+use super::rpc::{Answerer, CallError, RpcClient};
 use super::{Access, AgentError, AgentEvent, StartSpec};
 
 /// How long the handshake and control calls may take before the agent is
@@ -38,22 +38,11 @@ pub struct CodexSession {
 
 impl CodexSession {
     pub async fn start(spec: &StartSpec) -> Result<Self, AgentError> {
-        let mut spawn = spec.spawn.clone();
-        spawn.args = vec!["app-server".into()];
-        let (process, stdin, stdout) = AgentProcess::spawn(&spawn)?;
         let answer = match spec.access {
             Access::Full => answer_server_request,
             Access::ReadOnlyEphemeral => decline_server_request,
         };
-        let rpc = RpcClient::start(stdin, stdout, answer);
-        let mut s = CodexSession {
-            rpc,
-            process,
-            thread_id: String::new(),
-            turn_id: None,
-            reply: ReplyText::default(),
-            error: None,
-        };
+        let mut s = Self::spawn(&spec.spawn, answer)?;
         match s.handshake(spec).await {
             Ok(()) => Ok(s),
             Err(e) => {
@@ -64,7 +53,22 @@ impl CodexSession {
         }
     }
 
-    async fn handshake(&mut self, spec: &StartSpec) -> Result<(), AgentError> {
+    /// `codex app-server` started, with no conversation yet.
+    fn spawn(spawn: &SpawnSpec, answer: Answerer) -> Result<Self, AgentError> {
+        let mut spawn = spawn.clone();
+        spawn.args = vec!["app-server".into()];
+        let (process, stdin, stdout) = AgentProcess::spawn(&spawn)?;
+        Ok(CodexSession {
+            rpc: RpcClient::start(stdin, stdout, answer),
+            process,
+            thread_id: String::new(),
+            turn_id: None,
+            reply: ReplyText::default(),
+            error: None,
+        })
+    }
+
+    async fn initialize(&mut self) -> Result<(), AgentError> {
         self.call(
             "initialize",
             json!({"clientInfo": {"name": "kai", "title": "Kai", "version": env!("CARGO_PKG_VERSION")}}),
@@ -72,7 +76,46 @@ impl CodexSession {
         .await?;
         self.rpc
             .notify("initialized", None)
-            .map_err(|_| AgentError::exited(&self.process))?;
+            .map_err(|_| AgentError::exited(&self.process))
+    }
+
+    /// The models this codex offers (`model/list`, every page), the ones it
+    /// hides from its own picker left out.
+    pub async fn models(&mut self) -> Result<Vec<String>, AgentError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        // A bound on pages, so a server that keeps paging cannot hold us.
+        for _ in 0..10 {
+            let r = self.call("model/list", json!({ "cursor": cursor })).await?;
+            let data = r
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or_else(|| AgentError::Protocol("model/list".into()))?;
+            for m in data {
+                if m.get("hidden").and_then(Value::as_bool) == Some(true) {
+                    continue;
+                }
+                if let Some(id) = m
+                    .get("model")
+                    .or_else(|| m.get("id"))
+                    .and_then(Value::as_str)
+                {
+                    out.push(id.to_string());
+                }
+            }
+            cursor = r
+                .get("nextCursor")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn handshake(&mut self, spec: &StartSpec) -> Result<(), AgentError> {
+        self.initialize().await?;
 
         let account = self.call("account/read", json!({})).await?;
         let logged_out = account.get("account").is_some_and(Value::is_null)
@@ -301,6 +344,22 @@ fn check_read_only(result: &Value) -> Result<(), String> {
                 .map_or("(none)".into(), Value::to_string)
         )),
     }
+}
+
+/// Asks a short-lived app-server, with no conversation, which models the
+/// installed codex offers; it is stopped afterwards whatever happened.
+pub async fn list_models(spawn: &SpawnSpec) -> Result<Vec<String>, AgentError> {
+    let mut s = CodexSession::spawn(spawn, decline_server_request)?;
+    let listed = match s.initialize().await {
+        Ok(()) => s.models().await,
+        Err(e) => Err(e),
+    };
+    let listed = match listed {
+        Err(e) => Err(s.explain(e).await),
+        ok => ok,
+    };
+    s.process.terminate().await;
+    listed
 }
 
 fn thread_id(result: &Value) -> Option<String> {

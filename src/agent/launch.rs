@@ -72,7 +72,29 @@ pub async fn launch_read_only(host: &Host, l: &Launch) -> Result<Session, Launch
     start(host, &fresh, Access::ReadOnlyEphemeral).await
 }
 
+/// The models the user's CLI offers, asked of a short-lived process under
+/// their account (no conversation is started); `None` for backends without
+/// such a call.
+pub async fn list_models(host: &Host, l: &Launch) -> Result<Option<Vec<String>>, LaunchError> {
+    let spawn = spawn_spec(host, l)?;
+    Ok(super::list_models(l.backend, &spawn).await.transpose()?)
+}
+
 async fn start(host: &Host, l: &Launch, access: Access) -> Result<Session, LaunchError> {
+    let spec = StartSpec {
+        backend: l.backend,
+        model: l.model.clone(),
+        workspace: l.dir.clone(),
+        os_user: l.os_user.clone(),
+        resume: l.resume.clone(),
+        access,
+        spawn: spawn_spec(host, l)?,
+    };
+    Ok(Session::start(&spec).await?)
+}
+
+/// The account, the directories and the process to start, checked.
+fn spawn_spec(host: &Host, l: &Launch) -> Result<SpawnSpec, LaunchError> {
     let run_as = if l.own_account {
         RunAs::Service
     } else {
@@ -88,23 +110,14 @@ async fn start(host: &Host, l: &Launch, access: Access) -> Result<Session, Launc
     for dir in [&l.dir, &l.tmp] {
         prepare_dir(dir, l.own_account, &l.os_user)?;
     }
-    let spec = StartSpec {
-        backend: l.backend,
-        model: l.model.clone(),
-        workspace: l.dir.clone(),
-        os_user: l.os_user.clone(),
-        resume: l.resume.clone(),
-        access,
-        spawn: SpawnSpec {
-            program: l.bin.clone(),
-            args: Vec::new(),
-            run_as,
-            env: vec![("TMPDIR".into(), l.tmp.display().to_string())],
-            cwd: l.dir.clone(),
-            cwd_via_sudo: false,
-        },
-    };
-    Ok(Session::start(&spec).await?)
+    Ok(SpawnSpec {
+        program: l.bin.clone(),
+        args: Vec::new(),
+        run_as,
+        env: vec![("TMPDIR".into(), l.tmp.display().to_string())],
+        cwd: l.dir.clone(),
+        cwd_via_sudo: false,
+    })
 }
 
 /// Creates a directory the agent needs when we may (our own account);

@@ -120,6 +120,18 @@ pub struct StartSpec {
     pub access: Access,
 }
 
+/// The models a backend's CLI offers, asked of a short-lived process
+/// started as `spawn` says; `None` for backends without such a call.
+pub async fn list_models(
+    backend: Backend,
+    spawn: &SpawnSpec,
+) -> Option<Result<Vec<String>, AgentError>> {
+    match backend {
+        Backend::Codex => Some(codex::list_models(spawn).await),
+        Backend::Claude => None,
+    }
+}
+
 /// A live agent session. An enum rather than a trait object: the set of
 /// backends is closed and this keeps every call static.
 pub enum Session {
@@ -154,6 +166,15 @@ impl Session {
         match self {
             Session::Codex(s) => s.interrupt().await,
             Session::Claude(s) => s.interrupt().await,
+        }
+    }
+
+    /// The models the running agent offers, asked of it; `None` for
+    /// backends whose CLI has no such call (the catalog answers for them).
+    pub async fn models(&mut self) -> Option<Result<Vec<String>, AgentError>> {
+        match self {
+            Session::Codex(s) => Some(s.models().await),
+            Session::Claude(_) => None,
         }
     }
 
