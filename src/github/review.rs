@@ -147,9 +147,23 @@ fn cut(text: &str, cap: usize) -> (&str, bool) {
     (&text[..end], true)
 }
 
-/// The comment posted for a review.
+/// The most of a review posted: GitHub refuses a comment over 65,536
+/// characters, and a refused comment would lose the whole review.
+pub const COMMENT_CAP: usize = 60_000;
+
+/// The comment posted for a review; a review too long for GitHub is cut,
+/// and says so.
 pub fn comment(review: &str) -> String {
-    format!("{MARKER}\n\n{}", review.trim())
+    let review = review.trim();
+    let chars = review.chars().count();
+    if chars <= COMMENT_CAP {
+        return format!("{MARKER}\n\n{review}");
+    }
+    let shown: String = review.chars().take(COMMENT_CAP).collect();
+    format!(
+        "{MARKER}\n\n{shown}\n\n(Kai cut this review at {COMMENT_CAP} of its {chars} characters: \
+         GitHub takes at most 65,536 in one comment.)"
+    )
 }
 
 #[cfg(test)]
@@ -250,7 +264,12 @@ mod tests {
     }
 
     #[test]
-    fn the_comment_starts_with_the_marker() {
+    fn the_comment_starts_with_the_marker_and_fits_github() {
         assert_eq!(comment("  fine\n"), "## Review by Kai\n\nfine");
+        let long = "é".repeat(COMMENT_CAP + 10);
+        let c = comment(&long);
+        assert!(c.starts_with("## Review by Kai\n\n"));
+        assert!(c.chars().count() < 65_536, "{}", c.chars().count());
+        assert!(c.ends_with(&format!("Kai cut this review at {COMMENT_CAP} of its {} characters: GitHub takes at most 65,536 in one comment.)", COMMENT_CAP + 10)));
     }
 }
