@@ -28,6 +28,11 @@ fn keys_help() -> String {
     s
 }
 
+const EVAL_HELP: &str = "Example: compare alice's current model with a candidate, judged by the current one:\n\n  \
+kai eval --env-file /etc/kai/env --user alice --probes examples/eval-probes.jsonl --against codex:gpt-5.5\n\n\
+Run it as root or as the service account (it starts agents through the same sudo rules as the bot). \
+The report's `probes` hold both answers, which arm was shown first, the choice and the judge's reason.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kai",
@@ -65,6 +70,42 @@ pub enum Cmd {
     LoginHints {
         #[arg(long, env = "KAI_ENV_FILE", value_name = "PATH")]
         env_file: Option<PathBuf>,
+    },
+    /// Compare two backends or models on your own questions: every probe is
+    /// answered by arm A (the user's backend and model) and arm B
+    /// (--against), each in a fresh read-only run as the user's OS account,
+    /// then a judge picks the better answer without knowing which is which.
+    /// Writes a JSON report and prints a table. Exit 0 when every probe was
+    /// judged, 1 when some failed (or after Ctrl-C, with the partial report),
+    /// 2 on a bad probe file or arm. Needs no bot token.
+    #[command(after_long_help = EVAL_HELP)]
+    Eval {
+        #[arg(long, env = "KAI_ENV_FILE", value_name = "PATH")]
+        env_file: Option<PathBuf>,
+        /// The user (name in the users file) whose account, backend and model make arm A.
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        /// JSON lines {"id", "question", "expected"}; `#` lines are comments.
+        #[arg(long, value_name = "FILE")]
+        probes: PathBuf,
+        /// Arm B [default: the user's backend with its default model].
+        #[arg(long, value_name = "BACKEND:MODEL")]
+        against: Option<String>,
+        /// The judge [default: arm A].
+        #[arg(long, value_name = "BACKEND:MODEL")]
+        judge: Option<String>,
+        /// Where the JSON report goes.
+        #[arg(long, value_name = "FILE", default_value = "kai-eval-report.json")]
+        out: PathBuf,
+        /// Seed of the blind order; the same seed gives the same order.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Probes run at once (each runs up to three agents in turn).
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
+        /// Limit of each agent call, in seconds.
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        timeout: u64,
     },
     /// Internal: kill the process tree rooted at PID that belongs to the calling
     /// account. Kai runs it through sudo as an agent's OS user to stop that agent.

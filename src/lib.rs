@@ -7,6 +7,7 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod eval;
 pub mod github;
 pub mod hints;
 pub mod logging;

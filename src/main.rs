@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use kai::cli::{Cli, Cmd};
 use kai::config::{self, LoadOptions};
-use kai::{agent, daemon, hints, logging};
+use kai::{agent, daemon, eval, hints, logging};
 
 /// `kai run`'s exit status when the configuration is invalid: EX_CONFIG from
 /// sysexits.h. The systemd unit lists it in `RestartPreventExitStatus=`
@@ -56,6 +56,52 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Cmd::Eval {
+            env_file,
+            user,
+            probes,
+            against,
+            judge,
+            out,
+            seed,
+            concurrency,
+            timeout,
+        } => {
+            logging::init();
+            // No bot token is needed; the accounts are checked as each run starts.
+            let cfg = match config::load(&LoadOptions::from_process(env_file, false)) {
+                Ok(cfg) => cfg,
+                Err(problems) => {
+                    eprint!("kai eval: the configuration is invalid:\n{problems}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let opts = eval::Options {
+                user,
+                probes,
+                against,
+                judge,
+                seed,
+                concurrency,
+                timeout: std::time::Duration::from_secs(timeout),
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            match runtime.block_on(eval::command(cfg, opts, &out)) {
+                Ok(complete) => Ok(if complete {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }),
+                Err(e) => {
+                    eprintln!("kai eval: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
         }
         Cmd::Reap { pid } => {
             let n = agent::proctree::kill_tree(pid, agent::process::current_uid());

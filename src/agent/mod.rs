@@ -8,6 +8,7 @@ pub mod codex;
 pub mod jsonrpc;
 pub mod launch;
 pub mod ndjson;
+pub mod oneshot;
 pub mod process;
 pub mod proctree;
 pub mod reply;

@@ -14,8 +14,8 @@ use super::client::Client;
 use super::deliveries::{next_batch, Deliveries, Job, JobKind};
 use super::notify;
 use super::review::{self, ReviewInput, MARKER};
-use crate::agent::launch::{launch_read_only, Host, Launch};
-use crate::agent::AgentEvent;
+use crate::agent::launch::{Host, Launch};
+use crate::agent::oneshot::{one_turn, OneShotError};
 use crate::config::{Config, User};
 use crate::telegram::api::Telegram;
 
@@ -144,20 +144,19 @@ impl Worker {
         };
         let prompt = review::prompt(&input, &review::new_boundary());
         tracing::info!(bytes = prompt.len(), "reviewing");
-        let text =
-            match tokio::time::timeout(self.job_timeout, self.agent_turn(owner, &prompt)).await {
-                Err(_) => {
-                    return failed(
-                        Some(&pr),
-                        format!(
-                            "timeout: the agent did not finish within {} s",
-                            self.job_timeout.as_secs()
-                        ),
-                    )
-                }
-                Ok(Err(why)) => return failed(Some(&pr), format!("agent error: {why}")),
-                Ok(Ok(text)) => text,
-            };
+        let text = match self.agent_turn(owner, &prompt).await {
+            Err(OneShotError::Timeout(limit)) => {
+                return failed(
+                    Some(&pr),
+                    format!(
+                        "timeout: the agent did not finish within {} s",
+                        limit.as_secs()
+                    ),
+                )
+            }
+            Err(why) => return failed(Some(&pr), format!("agent error: {why}")),
+            Ok(text) => text,
+        };
         // Only a whole review is posted; nothing was posted before this.
         match self.client.comment(repo, n, &review::comment(&text)).await {
             Ok(url) => {
@@ -174,11 +173,10 @@ impl Worker {
 
     /// One read-only, ephemeral turn as the owner's account, in their
     /// scratch (tmp) directory — never their workspace.
-    async fn agent_turn(&self, owner: &User, prompt: &str) -> Result<String, String> {
-        let bin = self
-            .cfg
-            .agent_bin(owner.backend)
-            .ok_or_else(|| format!("no {} binary is configured", owner.backend))?;
+    async fn agent_turn(&self, owner: &User, prompt: &str) -> Result<String, OneShotError> {
+        let bin = self.cfg.agent_bin(owner.backend).ok_or_else(|| {
+            OneShotError::Start(format!("no {} binary is configured", owner.backend))
+        })?;
         let scratch = self.cfg.tmp_dir(&owner.os_user);
         let l = Launch {
             backend: owner.backend,
@@ -190,31 +188,7 @@ impl Worker {
             tmp: scratch,
             resume: None,
         };
-        let mut session = launch_read_only(&self.host, &l)
-            .await
-            .map_err(|e| e.to_string())?;
-        let result = async {
-            session
-                .send(prompt, &owner.model)
-                .await
-                .map_err(|e| e.to_string())?;
-            loop {
-                match session.next_event().await.map_err(|e| e.to_string())? {
-                    AgentEvent::Done { error: Some(e), .. } => return Err(e),
-                    AgentEvent::Done {
-                        interrupted: true, ..
-                    } => return Err("the turn was interrupted".into()),
-                    AgentEvent::Done { text, .. } if text.trim().is_empty() => {
-                        return Err("the agent gave no review".into())
-                    }
-                    AgentEvent::Done { text, .. } => return Ok(text),
-                    _ => {}
-                }
-            }
-        }
-        .await;
-        session.close().await;
-        result
+        one_turn(&self.host, &l, prompt, self.job_timeout).await
     }
 }
 

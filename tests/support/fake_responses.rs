@@ -16,7 +16,9 @@
 //!   instead, which codex retries per `request_max_retries`/`stream_max_retries`;
 //! - `hang`: HTTP 200 event-stream headers, then nothing until the client
 //!   goes away;
-//! - `long N`: a reply of exactly N characters in paragraphs, in a few deltas.
+//! - `long N`: a reply of exactly N characters in paragraphs, in a few deltas;
+//! - a `kai eval` judge prompt: `{"winner": "1", …}`, or prose when the
+//!   probe contains `judge-garbage`.
 //!
 //! Anywhere in the text, [`SLOW_MARKER`] followed by a number of seconds
 //! makes the reply `slow N` would be (a review prompt starts with kai's own
@@ -40,6 +42,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::loopback::{read_request, send_event, write_plain, write_sse_head, Loopback, Recorded};
+
+/// The first line of a `kai eval` judge prompt (src/eval/judge.rs).
+pub const EVAL_JUDGE: &str = "[kai eval judge]";
 
 /// A running fake Responses API; the server stops when this is dropped.
 pub struct FakeResponses {
@@ -256,6 +261,16 @@ async fn serve_connection(mut socket: TcpStream, requests: Recorded) {
 
 /// Answers one `/responses` request according to the user's text.
 async fn respond(socket: &mut TcpStream, text: &str) -> std::io::Result<()> {
+    // `kai eval`'s judge: a verdict for answer 1, or (when a probe asks for
+    // it) something that is not one.
+    if text.starts_with(EVAL_JUDGE) {
+        let reply = if text.contains("judge-garbage") {
+            "Both answers have merit; I cannot decide.".to_string()
+        } else {
+            r#"{"winner": "1", "reason": "the fake judge always prefers answer 1"}"#.to_string()
+        };
+        return stream_reply(socket, &split_in(&reply, 2), Duration::ZERO).await;
+    }
     let words: Vec<&str> = text.split_whitespace().collect();
     let command = words.first().copied().unwrap_or("");
     let number = |default: u64| words.get(1).and_then(|w| w.parse().ok()).unwrap_or(default);

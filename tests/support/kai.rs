@@ -273,6 +273,26 @@ impl Kai {
         self.child = Some(child);
     }
 
+    /// Runs another `kai` command (e.g. `eval`) with the daemon's
+    /// configuration and environment, as its account, from the test
+    /// directory; `--env-file` is added.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kai"));
+        if let Some((uid, gid)) = self.run_as {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid);
+        }
+        cmd.args(args)
+            .arg("--env-file")
+            .arg(self.path("env"))
+            .current_dir(self.dir.path())
+            .env_clear()
+            .envs(self.opts_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
     }
