@@ -275,3 +275,103 @@ async fn codex_against_claude_runs_both_real_clis() {
         "one claude answer per probe"
     );
 }
+
+/// Proves: Ctrl-C (SIGINT) during a run writes the partial report — the
+/// probes judged so far — exits 1, and leaves no agent running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_writes_the_partial_report() {
+    let kai = Kai::start(Options::default()).await;
+    // p1 is answered at once; p2's answers stream for 60 s.
+    let text = "{\"id\": \"p1\", \"question\": \"quick one\", \"expected\": \"x\"}\n{\"id\": \"p2\", \"question\": \"slow 60\", \"expected\": \"x\"}\n";
+    let probes = write(&kai, "probes.jsonl", text);
+    let mut child = kai
+        .cli_command(&[
+            "eval",
+            "--user",
+            "alice",
+            "--probes",
+            &probes,
+            "--out",
+            "partial.json",
+            "--concurrency",
+            "2",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until p1 was judged (kai eval says so on stderr) and p2 streams.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut said = Vec::new();
+    let judged = |said: &mut Vec<String>| {
+        said.extend(rx.try_iter());
+        said.iter().any(|l| l.contains("p1 judged"))
+    };
+    let streaming = || {
+        kai.api
+            .requests()
+            .iter()
+            .filter_map(support::fake_responses::last_user_text)
+            .any(|t| t == "slow 60")
+    };
+    for _ in 0..600 {
+        if judged(&mut said) && streaming() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        judged(&mut said) && streaming(),
+        "the run never got going: {said:?}"
+    );
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let mut status = None;
+    for _ in 0..600 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = status.expect("kai eval exits after Ctrl-C");
+    assert_eq!(status.code(), Some(1));
+    let r = report(&kai, "partial.json");
+    let ids: Vec<&str> = r["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["p1"], "{r}");
+
+    // No codex of this test's (every agent here has its CODEX_HOME) is left.
+    let home = kai.path("codex-home").display().to_string();
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = kai::agent::proctree::snapshot()
+            .into_iter()
+            .filter(|p| p.pid != kai.pid())
+            .filter(|p| {
+                std::fs::read(format!("/proc/{}/environ", p.pid))
+                    .is_ok_and(|e| String::from_utf8_lossy(&e).contains(&home))
+            })
+            .map(|p| p.pid)
+            .collect::<Vec<_>>();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(left.is_empty(), "agents left running: {left:?}");
+}

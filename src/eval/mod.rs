@@ -253,7 +253,17 @@ pub async fn run(
     let complete = loop {
         tokio::select! {
             next = tasks.join_next() => match next {
-                Some(Ok(r)) => done.push(r),
+                Some(Ok(r)) => {
+                    // Progress for the person waiting (stdout is the table).
+                    eprintln!(
+                        "kai eval: {} {} ({}/{})",
+                        r.1.id,
+                        progress(&r.1),
+                        done.len() + 1,
+                        probes.len()
+                    );
+                    done.push(r);
+                }
                 Some(Err(e)) => tracing::error!("a probe task failed: {e}"),
                 None => break true,
             },
@@ -272,6 +282,17 @@ pub async fn run(
         complete,
         asked: probes.len(),
     })
+}
+
+/// One probe's outcome, in a few words.
+fn progress(r: &ProbeResult) -> String {
+    match r.choice {
+        Choice::A => "judged: a".into(),
+        Choice::B => "judged: b".into(),
+        Choice::Tie => "judged: tie".into(),
+        Choice::BothWrong => "judged: both wrong".into(),
+        Choice::Error => format!("failed: {}", r.reasoning),
+    }
 }
 
 /// Both answers and the verdict for one probe; a failure anywhere is this

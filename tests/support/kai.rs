@@ -277,6 +277,14 @@ impl Kai {
     /// configuration and environment, as its account, from the test
     /// directory; `--env-file` is added.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_command(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// The command `cli` runs, to spawn and signal it.
+    pub fn cli_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kai"));
         if let Some((uid, gid)) = self.run_as {
             use std::os::unix::process::CommandExt;
@@ -287,10 +295,8 @@ impl Kai {
             .arg(self.path("env"))
             .current_dir(self.dir.path())
             .env_clear()
-            .envs(self.opts_env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .envs(self.opts_env.iter().map(|(k, v)| (k, v)));
+        cmd
     }
 
     pub fn pid(&self) -> i32 {
