@@ -305,7 +305,9 @@ async fn mixed_backends_each_user_reaches_only_their_own_api() {
         "{status}"
     );
     kai.tg.send_text(BOB, "/models");
-    let models = kai.wait_text(BOB, 30, |t| t.contains("models:")).await;
+    let models = kai
+        .wait_text(BOB, 30, |t| t.contains("claude models"))
+        .await;
     assert!(
         models.contains("opus") && !models.contains("gpt-"),
         "{models}"
