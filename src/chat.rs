@@ -187,16 +187,18 @@ impl Chat {
         self.busy = true;
         let (final_text, cut_off) = self.drive(&text, &views, rx).await;
         self.busy = false;
-        // Cut off by the daemon stopping: the flag stays, and the next start
-        // tells the user once. Any other outcome was shown in full.
-        if !cut_off {
-            self.state.turn_in_flight = false;
-            self.state.answering = None;
-        }
         self.save();
         views.send_modify(|v| v.done = Some(final_text));
         if let Err(e) = renderer.await {
             tracing::error!("reply renderer failed: {e}");
+        }
+        // The flag is cleared once the whole reply was delivered, so a
+        // daemon killed while delivering still tells the user. Cut off by
+        // the daemon stopping, it stays, and the next start tells them once.
+        if !cut_off {
+            self.state.turn_in_flight = false;
+            self.state.answering = None;
+            self.save();
         }
     }
 
