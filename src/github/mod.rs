@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod notify;
 pub mod review;
 pub mod signature;
+pub mod triage;
 pub mod webhook;
 pub mod worker;
 
