@@ -172,6 +172,11 @@ agent account created, unprivileged, home of its own|.mixed.agentAccount.isSyste
 agent account's workspace and tmp are its own|.mixed.tmpfiles["/var/lib/kai/home/bob"].d.user == "kai-agent" and .mixed.tmpfiles["/var/lib/kai/tmp/kai-agent"].d.mode == "0700"
 agent account's home is writable under ProtectSystem|.mixed.ReadWritePaths | index("-/var/lib/kai-agent") != null
 no agent account when every user has one|.noAgentAccount
+github: a valid config has no failed assertion|.github.failed == []
+github: both secrets through LoadCredential|.github.LoadCredential == ["telegram-bot-token:/run/keys/kai-telegram-token","github-webhook-secret:/run/keys/kai-github-webhook","github-token:/run/keys/kai-github-token"]
+github: the listener and the repos reach the generated files|(.github.env | contains("GITHUB_WEBHOOK_LISTEN=\"127.0.0.1:8787\"")) and (.github.usersJson | contains("\"repos\":[\"acme/app\"]"))
+github: a secret inside the store is refused|.githubFailures["secret-in-store"] | any(contains("outside /nix/store"))
+github: a repository owned twice is refused|.githubFailures["repo-owned-twice"] | any(contains("acme/app is listed by alice, bob"))
 tested codex version: no warning|.warnings.tested == []
 untested codex version: a warning naming the tested ones|.warnings.untested | any(contains("0.150.1") and contains("0.148.0, 0.169.0, 0.171.0"))
 assertion: osUser = service user beside sudo users|.failures["service-account-os-user"] | any(contains("carol would run their agents as the service account `kai`"))

@@ -185,6 +185,15 @@ let
       };
     }).config;
   okDarwin = (evalDarwin { services.kai.uid = 532; }).config;
+  githubBase = {
+    services.kai.github = {
+      enable = true;
+      webhookSecretFile = "/run/keys/kai-github-webhook";
+      tokenFile = "/run/keys/kai-github-token";
+    };
+    services.kai.users.alice.github.repos = [ "acme/app" ];
+  };
+  okGithub = (evalNixos githubBase).config;
   untestedCodex =
     (evalNixos {
       services.kai.codex.package = fakePackage "codex" "0.150.1" "codex";
@@ -234,6 +243,30 @@ in
     agentAccount = okMixed.users.users.kai-agent or null;
     tmpfiles = okMixed.systemd.tmpfiles.settings."10-kai";
     ReadWritePaths = okMixed.systemd.services.kai.serviceConfig.ReadWritePaths;
+  };
+  github = {
+    failed = failed okGithub;
+    LoadCredential = okGithub.systemd.services.kai.serviceConfig.LoadCredential;
+    env = okGithub.services.kai.generated.rendered.env;
+    usersJson = okGithub.services.kai.generated.rendered.usersJson;
+  };
+  githubFailures = {
+    secret-in-store = failed
+      (evalNixos (
+        lib.recursiveUpdate githubBase {
+          services.kai.github.tokenFile = "${builtins.storeDir}/00000000000000000000000000000000-token";
+        }
+      )).config;
+    repo-owned-twice = failed
+      (evalNixos (
+        lib.recursiveUpdate githubBase {
+          services.kai.users.bob = {
+            telegramId = 1002;
+            osUser = "alice";
+            github.repos = [ "acme/app" ];
+          };
+        }
+      )).config;
   };
   warnings = {
     tested = ok.warnings;
