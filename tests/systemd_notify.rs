@@ -13,51 +13,79 @@ use std::time::{Duration, Instant};
 use support::codex_home::codex_bin;
 use support::fake_telegram::FakeTelegram;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ready_after_get_me_then_watchdog_then_stopping() {
-    let dir = tempfile::tempdir().unwrap();
-    let tg = FakeTelegram::start().await;
-    tg.fail_next("getMe", 2, 400);
+/// A daemon under a watchdog of `watchdog`, notifying a datagram socket the
+/// test reads, with `codex` as CODEX_BIN (and CODEX_VERSION 0.169.0, so the
+/// start-up version check runs it).
+struct Notified {
+    _dir: tempfile::TempDir,
+    socket: UnixDatagram,
+    kai: std::process::Child,
+}
 
+fn start(tg: &FakeTelegram, watchdog: Duration, codex: &std::path::Path) -> Notified {
+    let dir = tempfile::tempdir().unwrap();
     let socket_path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-
     std::fs::write(
         dir.path().join("users.json"),
         r#"{"users": [{"name": "alice", "telegram_id": 1001}]}"#,
     )
     .unwrap();
     let env = format!(
-        "AGENT_BACKEND=\"codex\"\nCODEX_BIN=\"{}\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
-        codex_bin().display(),
+        "AGENT_BACKEND=\"codex\"\nCODEX_BIN=\"{}\"\nCODEX_VERSION=\"0.169.0\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
+        codex.display(),
         dir.path().join("data").display(),
         dir.path().join("users.json").display(),
         tg.url()
     );
     std::fs::write(dir.path().join("env"), env).unwrap();
-    let mut kai = Command::new(env!("CARGO_BIN_EXE_kai"))
+    let kai = Command::new(env!("CARGO_BIN_EXE_kai"))
         .args(["run", "--env-file"])
         .arg(dir.path().join("env"))
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
         .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", "3000000")
+        .env("WATCHDOG_USEC", watchdog.as_micros().to_string())
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    Notified {
+        _dir: dir,
+        socket,
+        kai,
+    }
+}
+
+impl Notified {
+    /// The next notification, if one arrives within the read timeout.
+    fn recv(&self) -> Option<String> {
+        let mut buf = [0u8; 4096];
+        let n = self.socket.recv(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).to_string())
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.kai.id() as i32, libc::SIGTERM) };
+        self.kai.wait().unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_after_get_me_then_watchdog_then_stopping() {
+    let tg = FakeTelegram::start().await;
+    tg.fail_next("getMe", 2, 400);
+    let kai = start(&tg, Duration::from_secs(3), &codex_bin());
 
     let mut seen: Vec<(Instant, String)> = Vec::new();
-    let mut buf = [0u8; 4096];
     let started = Instant::now();
     let mut terminated = false;
     while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(n) = socket.recv(&mut buf) {
-            let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+        if let Some(msg) = kai.recv() {
             seen.push((Instant::now(), msg));
         }
         let watchdogs = seen
@@ -65,14 +93,14 @@ async fn ready_after_get_me_then_watchdog_then_stopping() {
             .filter(|(_, m)| m.contains("WATCHDOG=1"))
             .count();
         if !terminated && watchdogs >= 4 {
-            unsafe { libc::kill(kai.id() as i32, libc::SIGTERM) };
+            unsafe { libc::kill(kai.kai.id() as i32, libc::SIGTERM) };
             terminated = true;
         }
         if terminated && seen.iter().any(|(_, m)| m.contains("STOPPING=1")) {
             break;
         }
     }
-    let status = kai.wait().unwrap();
+    let status = kai.stop();
     let all: Vec<&str> = seen.iter().map(|(_, m)| m.as_str()).collect();
 
     let ready_at = seen
@@ -130,51 +158,18 @@ async fn ready_after_get_me_then_watchdog_then_stopping() {
 /// timeout while systemd kills a healthy daemon. Then polling recovers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_long_poll_does_not_starve_the_watchdog() {
-    let dir = tempfile::tempdir().unwrap();
     let tg = FakeTelegram::start().await;
     tg.hang_next("getUpdates", 2);
-    let socket_path = dir.path().join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    std::fs::write(
-        dir.path().join("users.json"),
-        r#"{"users": [{"name": "alice", "telegram_id": 1001}]}"#,
-    )
-    .unwrap();
-    let env = format!(
-        "AGENT_BACKEND=\"codex\"\nCODEX_BIN=\"{}\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
-        codex_bin().display(),
-        dir.path().join("data").display(),
-        dir.path().join("users.json").display(),
-        tg.url()
-    );
-    std::fs::write(dir.path().join("env"), env).unwrap();
     let watchdog = Duration::from_secs(6);
-    let mut kai = Command::new(env!("CARGO_BIN_EXE_kai"))
-        .args(["run", "--env-file"])
-        .arg(dir.path().join("env"))
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", watchdog.as_micros().to_string())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let kai = start(&tg, watchdog, &codex_bin());
 
     // Until both hung polls were given up and a third one answered, plus a
     // little: long enough that the old 30 s request would have shown.
     let mut pings: Vec<Instant> = Vec::new();
-    let mut buf = [0u8; 4096];
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
-        if let Ok(n) = socket.recv(&mut buf) {
-            if String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1") {
-                pings.push(Instant::now());
-            }
+        if kai.recv().is_some_and(|m| m.contains("WATCHDOG=1")) {
+            pings.push(Instant::now());
         }
         let answered = tg
             .calls_of("getUpdates")
@@ -185,8 +180,7 @@ async fn a_hung_long_poll_does_not_starve_the_watchdog() {
             break;
         }
     }
-    unsafe { libc::kill(kai.id() as i32, libc::SIGTERM) };
-    let _ = kai.wait();
+    kai.stop();
     let polls = tg.calls_of("getUpdates");
     assert!(
         polls.iter().filter(|c| c.status == 200).count() >= 2,
@@ -208,49 +202,18 @@ async fn a_hung_long_poll_does_not_starve_the_watchdog() {
 /// the probe is bounded by a third of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_version_probe_does_not_starve_the_watchdog() {
-    let dir = tempfile::tempdir().unwrap();
     let tg = FakeTelegram::start().await;
-    let socket_path = dir.path().join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
     let codex = dir.path().join("codex");
     std::fs::write(&codex, "#!/bin/sh\nsleep 30\necho codex-cli 0.169.0\n").unwrap();
     std::fs::set_permissions(&codex, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    std::fs::write(
-        dir.path().join("users.json"),
-        r#"{"users": [{"name": "alice", "telegram_id": 1001}]}"#,
-    )
-    .unwrap();
-    let env = format!(
-        "AGENT_BACKEND=\"codex\"\nCODEX_BIN=\"{}\"\nCODEX_VERSION=\"0.169.0\"\nKAI_DATA_DIR=\"{}\"\nKAI_USERS_FILE=\"{}\"\nTELEGRAM_API_URL=\"{}\"\n",
-        codex.display(),
-        dir.path().join("data").display(),
-        dir.path().join("users.json").display(),
-        tg.url()
-    );
-    std::fs::write(dir.path().join("env"), env).unwrap();
     let watchdog = Duration::from_secs(3);
-    let mut kai = Command::new(env!("CARGO_BIN_EXE_kai"))
-        .args(["run", "--env-file"])
-        .arg(dir.path().join("env"))
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN)
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", watchdog.as_micros().to_string())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let kai = start(&tg, watchdog, &codex);
     let mut ready = None;
     let mut first_ping = None;
-    let mut buf = [0u8; 4096];
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) && first_ping.is_none() {
-        if let Ok(n) = socket.recv(&mut buf) {
-            let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+        if let Some(msg) = kai.recv() {
             if msg.contains("READY=1") {
                 ready = Some(Instant::now());
             }
@@ -259,8 +222,7 @@ async fn a_slow_version_probe_does_not_starve_the_watchdog() {
             }
         }
     }
-    unsafe { libc::kill(kai.id() as i32, libc::SIGTERM) };
-    let _ = kai.wait();
+    kai.stop();
     let ready = ready.expect("READY=1 sent");
     let first = first_ping.expect("a watchdog ping after READY=1");
     let gap = first.duration_since(ready);
