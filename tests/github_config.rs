@@ -2,60 +2,25 @@
 //! key: the listener, the two secrets, secrets put in the env file, and a
 //! repository owned twice or listed with nobody listening.
 
-use std::process::Command;
+mod support;
 
-struct Case {
-    dir: tempfile::TempDir,
-}
+use support::check_case::Case;
 
 const OWNER: &str = r#"{"users": [{"name": "alice", "telegram_id": 1001, "github": {"repos": ["acme/app"], "review": true}}]}"#;
 
-impl Case {
-    fn new(users: &str) -> Case {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("users.json"), users).unwrap();
-        let bin = dir.path().join("codex");
-        std::fs::write(&bin, "#!/bin/sh\necho codex-cli 0.169.0\n").unwrap();
-        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
-        Case { dir }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-
-    /// Runs check-config on the base env file plus `extra` lines, with
-    /// `env` in a clean environment (the bot token always there).
-    fn check(&self, extra: &[&str], env: &[(&str, &str)]) -> (bool, String) {
-        let mut text = format!(
-            "AGENT_BACKEND=\"codex\"\nCODEX_BIN=\"{}\"\nKAI_USERS_FILE=\"{}\"\nKAI_DATA_DIR=\"/tmp/kai-check\"\n",
-            self.path("codex"),
-            self.path("users.json")
-        );
-        for l in extra {
-            text.push_str(l);
-            text.push('\n');
-        }
-        let env_file = self.dir.path().join("env");
-        std::fs::write(&env_file, text).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_kai"))
-            .arg("check-config")
-            .arg("--env-file")
-            .arg(&env_file)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("TELEGRAM_BOT_TOKEN", "123:abc")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    }
+/// check-config on a codex install plus `extra` lines, with `env` and the
+/// bot token in a clean environment.
+fn check(c: &Case, extra: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut lines = vec![
+        "AGENT_BACKEND=\"codex\"",
+        "CODEX_BIN=\"@CODEX@\"",
+        "KAI_USERS_FILE=\"@USERS@\"",
+        "KAI_DATA_DIR=\"/tmp/kai-check\"",
+    ];
+    lines.extend_from_slice(extra);
+    let mut env = env.to_vec();
+    env.push(("TELEGRAM_BOT_TOKEN", "123:abc"));
+    c.check(&lines, &env)
 }
 
 #[test]
@@ -63,7 +28,8 @@ fn a_complete_github_configuration_passes() {
     let c = Case::new(OWNER);
     std::fs::write(c.path("secret"), "s3cret\n").unwrap();
     let secret_line = format!("GITHUB_WEBHOOK_SECRET_FILE=\"{}\"", c.path("secret"));
-    let (ok, out) = c.check(
+    let (ok, out) = check(
+        &c,
         &[
             "GITHUB_WEBHOOK_LISTEN=\"127.0.0.1:8787\"",
             "GITHUB_API_URL=\"http://127.0.0.1:9\"",
@@ -78,7 +44,8 @@ fn a_complete_github_configuration_passes() {
     std::fs::write(c.path("creds/github-webhook-secret"), "a").unwrap();
     std::fs::write(c.path("creds/github-token"), "b").unwrap();
     let creds = c.path("creds");
-    let (ok, out) = c.check(
+    let (ok, out) = check(
+        &c,
         &["GITHUB_WEBHOOK_LISTEN=\"127.0.0.1:8787\""],
         &[("CREDENTIALS_DIRECTORY", &creds)],
     );
@@ -88,7 +55,8 @@ fn a_complete_github_configuration_passes() {
 #[test]
 fn missing_secrets_and_bad_values_are_named() {
     let c = Case::new(OWNER);
-    let (ok, out) = c.check(
+    let (ok, out) = check(
+        &c,
         &[
             "GITHUB_WEBHOOK_LISTEN=\"127.0.0.1:8787\"",
             "GITHUB_API_URL=\"ftp://x\"",
@@ -105,10 +73,11 @@ fn missing_secrets_and_bad_values_are_named() {
     ] {
         assert!(out.contains(key), "{key}: {out}");
     }
-    let (ok, out) = c.check(&["GITHUB_WEBHOOK_LISTEN=\"localhost\""], &[]);
+    let (ok, out) = check(&c, &["GITHUB_WEBHOOK_LISTEN=\"localhost\""], &[]);
     assert!(!ok && out.contains("GITHUB_WEBHOOK_LISTEN ("), "{out}");
     let missing = c.path("nope");
-    let (ok, out) = c.check(
+    let (ok, out) = check(
+        &c,
         &["GITHUB_WEBHOOK_LISTEN=\"127.0.0.1:1\""],
         &[
             ("GITHUB_WEBHOOK_SECRET_FILE", &missing),
@@ -124,7 +93,8 @@ fn missing_secrets_and_bad_values_are_named() {
 #[test]
 fn secrets_in_the_env_file_are_refused_by_name() {
     let c = Case::new(OWNER);
-    let (ok, out) = c.check(
+    let (ok, out) = check(
+        &c,
         &[
             "GITHUB_WEBHOOK_LISTEN=\"127.0.0.1:8787\"",
             "GITHUB_TOKEN=\"ghp_in_the_store\"",
@@ -153,7 +123,7 @@ fn users_file_github_problems_are_named() {
           {"name": "bob", "telegram_id": 1002, "github": {"repos": ["Acme/App", "nonsense"], "review": true}}
         ]}"#,
     );
-    let (ok, out) = c.check(&[], &[]);
+    let (ok, out) = check(&c, &[], &[]);
     assert!(!ok);
     assert!(
         out.contains("users[1].github.repos[0]") && out.contains("`alice`"),
@@ -163,13 +133,13 @@ fn users_file_github_problems_are_named() {
 
     // Repos listed, but nothing listens: they would never be reviewed.
     let c = Case::new(OWNER);
-    let (ok, out) = c.check(&[], &[]);
+    let (ok, out) = check(&c, &[], &[]);
     assert!(
         !ok && out.contains("GITHUB_WEBHOOK_LISTEN (default)"),
         "{out}"
     );
     // No github anywhere: nothing to say about it.
     let c = Case::new(r#"{"users": [{"name": "alice", "telegram_id": 1001}]}"#);
-    let (ok, out) = c.check(&[], &[]);
+    let (ok, out) = check(&c, &[], &[]);
     assert!(ok, "{out}");
 }

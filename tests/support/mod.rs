@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod check_case;
 pub mod codex_home;
 pub mod fake_anthropic;
 pub mod fake_github;
