@@ -125,15 +125,10 @@ fn spawn_spec(host: &Host, l: &Launch) -> Result<SpawnSpec, LaunchError> {
 /// directory that belongs to another account (the module's tmpfiles do).
 fn prepare_dir(dir: &Path, own: bool, os_user: &str) -> Result<(), LaunchError> {
     if own {
-        use std::os::unix::fs::DirBuilderExt;
-        return std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|source| LaunchError::CreateDir {
-                dir: dir.to_path_buf(),
-                source,
-            });
+        return crate::state::make_dir(dir, 0o700).map_err(|source| LaunchError::CreateDir {
+            dir: dir.to_path_buf(),
+            source,
+        });
     }
     match std::fs::metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LaunchError::MissingDir {

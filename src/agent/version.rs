@@ -19,14 +19,23 @@ pub struct CodexVersion {
     pub warnings: Vec<String>,
 }
 
-/// Runs `codex --version` (bounded by `limit`) and judges the answer.
-pub async fn check(bin: &Path, expected: Option<&str>, limit: Duration) -> CodexVersion {
+/// What an agent CLI's `--version` says (bounded by `limit`), trimmed;
+/// `None` when it did not answer.
+pub async fn cli_version(bin: &Path, limit: Duration) -> Option<String> {
     let out = tokio::time::timeout(limit, clean_command(bin).arg("--version").output()).await;
     match out {
         Ok(Ok(o)) if o.status.success() => {
-            judge(bin, &String::from_utf8_lossy(&o.stdout), expected)
+            Some(String::from_utf8_lossy(&o.stdout).trim().to_string())
         }
-        _ => CodexVersion {
+        _ => None,
+    }
+}
+
+/// Runs `codex --version` (bounded by `limit`) and judges the answer.
+pub async fn check(bin: &Path, expected: Option<&str>, limit: Duration) -> CodexVersion {
+    match cli_version(bin, limit).await {
+        Some(answer) => judge(bin, &answer, expected),
+        None => CodexVersion {
             status: format!(
                 "Codex version: unknown ({} --version did not answer)",
                 bin.display()

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::launch::{Host, Launch};
 use crate::agent::oneshot::one_turn;
-use crate::agent::process::{clean_command, find_sudo};
+use crate::agent::process::find_sudo;
+use crate::agent::version::cli_version;
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
 use judge::{Arm, Choice};
@@ -154,17 +155,9 @@ impl Side {
     }
 
     async fn info(&self) -> ArmInfo {
-        let version = tokio::time::timeout(
-            Duration::from_secs(15),
-            clean_command(&self.bin).arg("--version").output(),
-        )
-        .await;
-        let cli_version = match version {
-            Ok(Ok(o)) if o.status.success() => {
-                String::from_utf8_lossy(&o.stdout).trim().to_string()
-            }
-            _ => "unknown".into(),
-        };
+        let cli_version = cli_version(&self.bin, Duration::from_secs(15))
+            .await
+            .unwrap_or_else(|| "unknown".into());
         ArmInfo {
             backend: self.backend.to_string(),
             model: self.model.clone(),
