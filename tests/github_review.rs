@@ -10,30 +10,17 @@ use std::time::Duration;
 
 use kai::github::signature::{sign, Secret};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::fake_anthropic;
-use support::fake_github::{FakeGithub, FakePr, TOKEN};
+use support::fake_github::{FakeGithub, FakePr};
 use support::fake_responses::{self, attempted_files, CREATE_FILE_MARKER};
-use support::kai::{Kai, Options, ALICE};
+use support::github_kai::{GithubKai as Setup, REPO};
+use support::kai::ALICE;
 
-const SECRET: &str = "webhook secret for the tests";
-const REPO: &str = "acme/app";
 const DIFF_LINE: &str = "+let answer = 42; // kai-diff-marker";
 
-struct Setup {
-    kai: Kai,
-    gh: FakeGithub,
-    port: u16,
-    http: reqwest::Client,
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// Kai with alice owning REPO (on `backend`), PR #1 in the fake, and
-/// `body` as its description.
+/// Kai with alice reviewing REPO (on `backend`; notices off: these tests
+/// are about reviews), PR #1 in the fake, and `body` as its description.
 async fn start(backend: &'static str, body: &str) -> Setup {
     start_with(backend, body, Vec::new()).await
 }
@@ -51,31 +38,8 @@ async fn start_with(backend: &'static str, body: &str, env: Vec<(String, String)
             files: vec!["src/lib.rs"],
         },
     );
-    let port = free_port();
-    let kai = Kai::start(Options {
-        claude_tripwire: backend == "codex",
-        user_backends: vec![(ALICE, backend, None)],
-        users_github: vec![(ALICE, json!({"repos": [REPO], "review": true}))],
-        extra_env: vec![
-            ("GITHUB_WEBHOOK_LISTEN".into(), format!("127.0.0.1:{port}")),
-            ("GITHUB_API_URL".into(), gh.url()),
-            ("GITHUB_WEBHOOK_SECRET".into(), SECRET.into()),
-            ("GITHUB_TOKEN".into(), TOKEN.into()),
-        ]
-        .into_iter()
-        .chain(env)
-        .collect(),
-        ..Options::default()
-    })
-    .await;
-    let s = Setup {
-        kai,
-        gh,
-        port,
-        http: reqwest::Client::new(),
-    };
-    s.wait_healthy().await;
-    s
+    let github = json!({"repos": [REPO], "review": true, "notify": false});
+    Setup::start(backend, github, gh, env).await
 }
 
 fn pr_event(action: &str, repo: &str, number: u64, sha: &str) -> Vec<u8> {
@@ -85,80 +49,15 @@ fn pr_event(action: &str, repo: &str, number: u64, sha: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-impl Setup {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    async fn wait_healthy(&self) {
-        for _ in 0..300 {
-            if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
-                if r.status() == StatusCode::OK {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no /healthz\n{}", self.kai.log());
-    }
-
-    /// Sends a delivery; `signature` None sends none, Some("") signs it right.
-    async fn deliver(&self, event: &str, id: &str, body: Vec<u8>, sig: Option<&str>) -> StatusCode {
-        let mut r = self
-            .http
-            .post(self.url("/github/webhook"))
-            .header("x-github-event", event)
-            .header("x-github-delivery", id)
-            .header("content-type", "application/json");
-        match sig {
-            Some("") => r = r.header("x-hub-signature-256", sign(&Secret::new(SECRET), &body)),
-            Some(s) => r = r.header("x-hub-signature-256", s),
-            None => {}
-        }
-        r.body(body).send().await.unwrap().status()
-    }
-
-    async fn signed(&self, id: &str, action: &str, number: u64) -> StatusCode {
-        self.deliver(
-            "pull_request",
-            id,
-            pr_event(action, REPO, number, "0123abcd"),
-            Some(""),
-        )
-        .await
-    }
-
-    /// Waits until PR #n has `count` comments; returns them.
-    async fn wait_comments(&self, n: u64, count: usize) -> Vec<String> {
-        for _ in 0..1200 {
-            let c = self.gh.comments(REPO, n);
-            if c.len() >= count {
-                return c;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "no comment on #{n}; github saw {:#?}\n{}",
-            self.gh.requests(),
-            self.kai.log()
-        );
-    }
-
-    /// Waits until the daemon has marked delivery `id` done.
-    async fn wait_done(&self, id: &str) -> String {
-        let path = self.kai.path(&format!("data/github/deliveries/{id}.json"));
-        for _ in 0..1200 {
-            if let Some(o) = std::fs::read(&path)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .and_then(|v| v["outcome"].as_str().map(str::to_string))
-            {
-                return o;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("delivery {id} never done\n{}", self.kai.log());
-    }
+/// A signed `pull_request` delivery for REPO#number.
+async fn signed(s: &Setup, id: &str, action: &str, number: u64) -> StatusCode {
+    s.deliver(
+        "pull_request",
+        id,
+        pr_event(action, REPO, number, "0123abcd"),
+        Some(""),
+    )
+    .await
 }
 
 const D1: &str = "11111111-cc78-11e3-81ab-4c9367dc0958";
@@ -182,7 +81,7 @@ async fn codex_owner_gets_one_review_comment_and_a_summary() {
     let body = format!("Please review. {CREATE_FILE_MARKER}{}", target.display());
     let mut s = start("codex", &body).await;
 
-    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::ACCEPTED);
+    assert_eq!(signed(&s, D1, "opened", 1).await, StatusCode::ACCEPTED);
     let comments = s.wait_comments(1, 1).await;
     assert!(
         comments[0].starts_with("## Review by Kai\n"),
@@ -210,20 +109,21 @@ async fn codex_owner_gets_one_review_comment_and_a_summary() {
     assert_eq!(s.gh.bad_auth(), 0, "every GitHub call carries the token");
 
     // The same delivery again, and again after a restart: no new work.
-    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::OK);
+    assert_eq!(signed(&s, D1, "opened", 1).await, StatusCode::OK);
     s.kai.stop(libc::SIGKILL, Duration::from_secs(10));
     s.kai.spawn();
     s.wait_healthy().await;
-    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::OK);
+    assert_eq!(signed(&s, D1, "opened", 1).await, StatusCode::OK);
     // A new delivery for another PR proves the worker ran past it.
-    assert_eq!(s.signed(D2, "opened", 404).await, StatusCode::ACCEPTED);
+    assert_eq!(signed(&s, D2, "opened", 404).await, StatusCode::ACCEPTED);
     s.wait_done(D2).await;
     assert_eq!(s.gh.comments(REPO, 1).len(), 1);
     assert!(s.kai.claude_ran().is_none(), "{:?}", s.kai.claude_ran());
 }
 
 /// A wrong or missing signature is 401 and nothing else happens; ping,
-/// unknown events and a repo nobody owns are answered and ignored; a body
+/// unknown events, a repo nobody owns and events its owner does not want
+/// (triage and notices off) are answered and ignored; a body
 /// over GitHub's 25 MiB is 413.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_signed_deliveries_for_owned_repos_do_anything() {
@@ -263,7 +163,12 @@ async fn only_signed_deliveries_for_owned_repos_do_anything() {
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        s.deliver("issues", D2, b"{}".to_vec(), Some("")).await,
+        s.signed_json(
+            "issues",
+            D2,
+            &json!({"action": "opened", "repository": {"full_name": REPO}, "issue": {"number": 1}})
+        )
+        .await,
         StatusCode::ACCEPTED
     );
     let huge = vec![b' '; 25 * 1024 * 1024 + 1];
@@ -289,14 +194,14 @@ async fn only_signed_deliveries_for_owned_repos_do_anything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_survives_kill_9_right_after_its_202() {
     let mut s = start("codex", "plain").await;
-    assert_eq!(s.signed(D3, "opened", 1).await, StatusCode::ACCEPTED);
+    assert_eq!(signed(&s, D3, "opened", 1).await, StatusCode::ACCEPTED);
     s.kai.stop(libc::SIGKILL, Duration::from_secs(10)).unwrap();
     assert!(s.gh.comments(REPO, 1).is_empty());
     s.kai.spawn();
     s.wait_healthy().await;
     s.wait_comments(1, 1).await;
     assert!(s.wait_done(D3).await.starts_with("posted"));
-    assert_eq!(s.signed(D3, "opened", 1).await, StatusCode::OK);
+    assert_eq!(signed(&s, D3, "opened", 1).await, StatusCode::OK);
     assert_eq!(s.gh.comments(REPO, 1).len(), 1);
 }
 
@@ -306,7 +211,7 @@ async fn a_delivery_survives_kill_9_right_after_its_202() {
 async fn github_errors_are_retried_or_reported() {
     let s = start("codex", "plain").await;
     s.gh.fail_posts(&[500]);
-    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::ACCEPTED);
+    assert_eq!(signed(&s, D1, "opened", 1).await, StatusCode::ACCEPTED);
     s.wait_comments(1, 1).await;
     let posts =
         s.gh.requests()
@@ -315,7 +220,7 @@ async fn github_errors_are_retried_or_reported() {
             .count();
     assert_eq!(posts, 2, "{:?}", s.gh.requests());
 
-    assert_eq!(s.signed(D2, "reopened", 404).await, StatusCode::ACCEPTED);
+    assert_eq!(signed(&s, D2, "reopened", 404).await, StatusCode::ACCEPTED);
     let why = s
         .kai
         .wait_any(ALICE, 60, |t| t.contains("acme/app#404"))
@@ -336,7 +241,7 @@ async fn claude_owner_review_runs_on_claude_without_tools() {
     let target = dir.path().join("pwned");
     let body = format!("Please review. {CREATE_FILE_MARKER}{}", target.display());
     let s = start("claude", &body).await;
-    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::ACCEPTED);
+    assert_eq!(signed(&s, D1, "opened", 1).await, StatusCode::ACCEPTED);
     let comments = s.wait_comments(1, 1).await;
     assert!(
         comments[0].starts_with("## Review by Kai\n"),
@@ -391,7 +296,7 @@ async fn a_review_out_of_time_posts_nothing() {
         vec![("GITHUB_JOB_TIMEOUT_SECONDS".into(), "3".into())],
     )
     .await;
-    assert_eq!(s.signed(D1, "opened", 1).await, StatusCode::ACCEPTED);
+    assert_eq!(signed(&s, D1, "opened", 1).await, StatusCode::ACCEPTED);
     let why = s
         .kai
         .wait_any(ALICE, 90, |t| t.contains("acme/app#1"))

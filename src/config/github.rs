@@ -20,7 +20,7 @@ pub const SECRET_CREDENTIAL: &str = "github-webhook-secret";
 pub const TOKEN_CREDENTIAL: &str = "github-token";
 
 /// A user's `github` field in the users file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GithubEntry {
     /// `owner/name` of each repository this user owns.
@@ -29,9 +29,16 @@ pub struct GithubEntry {
     /// Review pull requests of those repos.
     #[serde(default)]
     pub review: bool,
-    /// Triage issues (not in this version: refused when true).
+    /// Triage new issues of those repos.
     #[serde(default)]
     pub triage: bool,
+    /// Tell this user's chat what happens in those repos (default true).
+    #[serde(default = "yes")]
+    pub notify: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The GitHub token; never printed.
@@ -55,7 +62,7 @@ pub struct GithubConfig {
     pub listen: SocketAddr,
     /// REST base URL, no trailing slash.
     pub api_url: String,
-    /// Limit for one review run.
+    /// Limit for one review or triage run.
     pub job_timeout: Duration,
     /// `None` only when loaded without host checks (build time).
     pub webhook_secret: Option<Secret>,
@@ -168,20 +175,13 @@ fn secret(vars: &Vars, file_key: &str, credential: &str, env_key: &str) -> Resul
 }
 
 /// Checks every user's `github` field: repos written `owner/name`, each
-/// owned by one user only, and no triage (not in this version).
+/// owned by one user only.
 pub(super) fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
     let mut errors = Vec::new();
     // GitHub names are case-insensitive: `O/R` and `o/r` are one repo.
     let mut owners: BTreeMap<String, usize> = BTreeMap::new();
     for (i, u) in entries.iter().enumerate() {
         let Some(g) = &u.github else { continue };
-        if g.triage {
-            errors.push(UsersError {
-                field: format!("users[{i}].github.triage"),
-                message: "issue triage is not available in this version of kai; set it to false"
-                    .into(),
-            });
-        }
         if g.repos.is_empty() {
             errors.push(UsersError {
                 field: format!("users[{i}].github.repos"),
@@ -249,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn bad_repos_unknown_fields_and_triage_are_named() {
+    fn bad_repos_and_unknown_fields_are_named() {
         let errs = fields(
             r#"{"users": [
               {"name": "alice", "telegram_id": 1, "github": {"repos": ["acme", "a/b/c", "ok/x", "ok/x"], "triage": true}},
@@ -260,7 +260,6 @@ mod tests {
         assert_eq!(
             names,
             vec![
-                "users[0].github.triage",
                 "users[0].github.repos[0]",
                 "users[0].github.repos[1]",
                 "users[0].github.repos[3]",
@@ -277,12 +276,18 @@ mod tests {
     fn null_and_valid_github_fields_parse() {
         let users = parse(
             r#"{"users": [
-              {"name": "alice", "telegram_id": 1, "github": {"repos": ["acme/app.js"], "review": true, "triage": false}},
-              {"name": "bob", "telegram_id": 2, "github": null}
+              {"name": "alice", "telegram_id": 1, "github": {"repos": ["acme/app.js"], "review": true, "triage": true}},
+              {"name": "bob", "telegram_id": 2, "github": null},
+              {"name": "carol", "telegram_id": 3, "github": {"repos": ["acme/lib"], "notify": false}}
             ]}"#,
         )
         .unwrap();
-        assert_eq!(users[0].github.as_ref().unwrap().repos, vec!["acme/app.js"]);
+        let alice = users[0].github.as_ref().unwrap();
+        assert_eq!(alice.repos, vec!["acme/app.js"]);
+        // Notifications are on unless switched off; jobs are off unless on.
+        assert!(alice.triage && alice.notify);
+        let carol = users[2].github.as_ref().unwrap();
+        assert!(!carol.notify && !carol.review && !carol.triage);
         assert!(users[1].github.is_none());
     }
 }

@@ -1,6 +1,8 @@
-//! The few GitHub REST calls a review needs, as typed `reqwest` calls on
-//! `GITHUB_API_URL`: the pull request, its diff and changed files, earlier
-//! Kai reviews, and posting the comment. Rate limits (429, or 403 with no
+//! The few GitHub REST calls a review and a triage need, as typed
+//! `reqwest` calls on `GITHUB_API_URL`: the pull request, its diff and
+//! changed files, the issue, the repository's labels, related issues from
+//! the search API, earlier Kai comments, adding labels and posting the
+//! comment; and who kai is, so its own comments are never told. Rate limits (429, or 403 with no
 //! requests left) and server errors are retried with the project's one
 //! backoff policy; 401, 403 and 404 fail the job at once with the reason —
 //! no retry can fix a token or a repository that is not there.
@@ -68,6 +70,43 @@ pub struct ChangedFile {
     #[serde(default)]
     pub deletions: u64,
 }
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub html_url: String,
+    pub user: Login,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Label {
+    pub name: String,
+}
+
+/// One search hit: an issue that may be related.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Found {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct SearchAnswer {
+    #[serde(default)]
+    items: Vec<Found>,
+}
+
+/// The most labels of a repository read (GitHub's largest page).
+pub const LABELS_PER_PAGE: usize = 100;
+/// Related issues asked of the search API.
+pub const RELATED_CAP: usize = 10;
 
 #[derive(Debug, Clone, Deserialize)]
 struct Comment {
@@ -154,6 +193,92 @@ impl Client {
             .collect())
     }
 
+    pub async fn issue(&self, repo: &str, n: u64) -> Result<Issue, ClientError> {
+        let what = format!("issue {repo}#{n}");
+        let path = format!("/repos/{repo}/issues/{n}");
+        let body = self.call(&what, Method::GET, &path, None, JSON).await?;
+        decode(&what, &body)
+    }
+
+    /// The names of the repository's labels (the first page).
+    pub async fn labels(&self, repo: &str) -> Result<Vec<String>, ClientError> {
+        let what = format!("the labels of {repo}");
+        let path = format!("/repos/{repo}/labels?per_page={LABELS_PER_PAGE}");
+        let body = self.call(&what, Method::GET, &path, None, JSON).await?;
+        let labels: Vec<Label> = decode(&what, &body)?;
+        Ok(labels.into_iter().map(|l| l.name).collect())
+    }
+
+    /// Creates a label; one that exists already (422) is no error.
+    pub async fn create_label(
+        &self,
+        repo: &str,
+        name: &str,
+        color: &str,
+    ) -> Result<(), ClientError> {
+        let what = format!("creating the label {name:?} in {repo}");
+        let path = format!("/repos/{repo}/labels");
+        let payload = json!({ "name": name, "color": color });
+        match self
+            .call(&what, Method::POST, &path, Some(payload.to_string()), JSON)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(ClientError::Refused { status: 422, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Adds labels to an issue (those it has stay).
+    pub async fn add_labels(
+        &self,
+        repo: &str,
+        n: u64,
+        labels: &[String],
+    ) -> Result<(), ClientError> {
+        let what = format!("labels for {repo}#{n}");
+        let path = format!("/repos/{repo}/issues/{n}/labels");
+        let payload = json!({ "labels": labels });
+        self.call(&what, Method::POST, &path, Some(payload.to_string()), JSON)
+            .await
+            .map(|_| ())
+    }
+
+    /// Up to [`RELATED_CAP`] issues of `repo` matching any of `words`
+    /// (plain alphanumeric words: nothing a title says can become a search
+    /// qualifier that reaches another repository).
+    pub async fn search_issues(
+        &self,
+        repo: &str,
+        words: &[String],
+    ) -> Result<Vec<Found>, ClientError> {
+        let what = format!("related issues in {repo}");
+        let words: Vec<&str> = words
+            .iter()
+            .map(String::as_str)
+            .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric()))
+            .collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = format!("{} repo:{repo} is:issue", words.join(" OR "));
+        let path = format!(
+            "/search/issues?q={}&per_page={RELATED_CAP}",
+            query_escape(&q)
+        );
+        let body = self.call(&what, Method::GET, &path, None, JSON).await?;
+        let answer: SearchAnswer = decode(&what, &body)?;
+        Ok(answer.items)
+    }
+
+    /// The login of the token's account.
+    pub async fn login(&self) -> Result<String, ClientError> {
+        let what = "the token's account".to_string();
+        let body = self.call(&what, Method::GET, "/user", None, JSON).await?;
+        let me: Login = decode(&what, &body)?;
+        Ok(me.login)
+    }
+
     /// Posts a comment; returns its URL.
     pub async fn comment(&self, repo: &str, n: u64, text: &str) -> Result<String, ClientError> {
         let what = format!("a comment on {repo}#{n}");
@@ -237,6 +362,22 @@ impl Client {
 
 const JSON: &str = "application/vnd.github+json";
 
+/// `s` as a URL query value: unreserved characters as they are, a space
+/// as `+`, everything else percent-encoded.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 fn decode<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ClientError> {
     serde_json::from_slice(body).map_err(|e| ClientError::Decode {
         what: what.into(),
@@ -271,4 +412,17 @@ fn out_of_requests(resp: &reqwest::Response) -> bool {
         .get("x-ratelimit-remaining")
         .and_then(|v| v.to_str().ok())
         == Some("0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_escape;
+
+    #[test]
+    fn a_search_query_is_escaped() {
+        assert_eq!(
+            query_escape("crash OR parser repo:acme/app.js is:issue"),
+            "crash+OR+parser+repo%3Aacme%2Fapp.js+is%3Aissue"
+        );
+    }
 }

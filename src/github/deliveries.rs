@@ -17,6 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::events::Event;
+
 /// Done records older than this are removed at start: GitHub lets an
 /// operator redeliver for a few days, not for a month.
 const KEEP_DONE: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -38,6 +40,7 @@ pub struct Job {
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     Review,
+    Triage,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,18 +48,50 @@ struct Record {
     id: String,
     /// Arrival order (nanoseconds since the epoch, made unique).
     seq: u64,
-    job: Job,
-    /// `None` while pending; what became of it once done.
+    /// The agent job the delivery asks for, if any.
+    #[serde(default)]
+    job: Option<Job>,
+    /// `None` while the job is pending; what became of it once done.
     #[serde(default)]
     outcome: Option<String>,
+    /// What the owner is to be told, if anything.
+    #[serde(default)]
+    notice: Option<Event>,
+    /// `None` while the notice is pending; what became of it once done.
+    #[serde(default)]
+    told: Option<String>,
 }
 
-/// A delivery waiting to run.
+impl Record {
+    fn job_pending(&self) -> bool {
+        self.job.is_some() && self.outcome.is_none()
+    }
+
+    fn notice_pending(&self) -> bool {
+        self.notice.is_some() && self.told.is_none()
+    }
+}
+
+/// A delivery whose job waits to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub id: String,
     pub seq: u64,
     pub job: Job,
+}
+
+/// A delivery whose notice waits to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingNotice {
+    pub id: String,
+    pub event: Event,
+}
+
+/// What one delivery asks of kai: a job, a notice, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Work {
+    pub job: Option<Job>,
+    pub notice: Option<Event>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -79,9 +114,11 @@ pub enum DeliveriesError {
 
 pub struct Deliveries {
     dir: PathBuf,
-    /// Accepting is check-then-write: one at a time, so two copies of one
-    /// delivery arriving together are still one.
-    accept_lock: Mutex<()>,
+    /// Accepting is check-then-write, marking done is read-modify-write,
+    /// and the worker and the notifier mark one record's two halves: one
+    /// writer at a time, so two copies of one delivery arriving together are
+    /// still one and neither half's mark is lost.
+    write_lock: Mutex<()>,
     last_seq: AtomicU64,
 }
 
@@ -99,7 +136,7 @@ impl Deliveries {
             })?;
         let d = Deliveries {
             dir,
-            accept_lock: Mutex::new(()),
+            write_lock: Mutex::new(()),
             last_seq: AtomicU64::new(0),
         };
         d.prune();
@@ -107,11 +144,11 @@ impl Deliveries {
     }
 
     /// Records a delivery durably unless its id was seen before.
-    pub fn accept(&self, id: &str, job: Job) -> Result<Accepted, DeliveriesError> {
+    pub fn accept(&self, id: &str, work: Work) -> Result<Accepted, DeliveriesError> {
         if !is_delivery_id(id) {
             return Err(DeliveriesError::BadId(id.chars().take(80).collect()));
         }
-        let _one = self.accept_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _one = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.path(id);
         if path.exists() {
             return Ok(Accepted::Duplicate);
@@ -119,42 +156,73 @@ impl Deliveries {
         let record = Record {
             id: id.to_string(),
             seq: self.next_seq(),
-            job,
+            job: work.job,
             outcome: None,
+            notice: work.notice,
+            told: None,
         };
         self.write(&path, &record)?;
         Ok(Accepted::New)
     }
 
-    /// Pending deliveries, oldest first.
+    /// Deliveries whose job is pending, oldest first.
     pub fn pending(&self) -> Vec<Pending> {
-        let mut out: Vec<Pending> = self
-            .records()
+        self.records()
             .into_iter()
-            .filter(|r| r.outcome.is_none())
-            .map(|r| Pending {
-                id: r.id,
-                seq: r.seq,
-                job: r.job,
+            .filter(Record::job_pending)
+            .filter_map(|r| {
+                Some(Pending {
+                    job: r.job?,
+                    id: r.id,
+                    seq: r.seq,
+                })
             })
-            .collect();
-        out.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
-        out
+            .collect()
     }
 
-    /// Marks a delivery done; it stays on disk so a redelivery is known.
+    /// Deliveries whose notice is pending, oldest first.
+    pub fn pending_notices(&self) -> Vec<PendingNotice> {
+        self.records()
+            .into_iter()
+            .filter(Record::notice_pending)
+            .filter_map(|r| {
+                Some(PendingNotice {
+                    event: r.notice?,
+                    id: r.id,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a delivery's job done; the record stays on disk so a
+    /// redelivery is known.
     pub fn finish(&self, id: &str, outcome: &str) -> Result<(), DeliveriesError> {
+        self.update(id, |r| r.outcome = Some(outcome.to_string()))
+    }
+
+    /// Marks a delivery's notice done (sent, or why not).
+    pub fn told(&self, id: &str, outcome: &str) -> Result<(), DeliveriesError> {
+        self.update(id, |r| r.told = Some(outcome.to_string()))
+    }
+
+    fn update(&self, id: &str, change: impl FnOnce(&mut Record)) -> Result<(), DeliveriesError> {
+        let _one = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.path(id);
         let Some(mut record) = read(&path) else {
             return Ok(());
         };
-        record.outcome = Some(outcome.to_string());
+        change(&mut record);
         self.write(&path, &record)
     }
 
-    /// What became of a delivery: `None` if unknown or still pending.
+    /// What became of a delivery's job: `None` if unknown or still pending.
     pub fn outcome(&self, id: &str) -> Option<String> {
         read(&self.path(id))?.outcome
+    }
+
+    /// What became of a delivery's notice: `None` if unknown or pending.
+    pub fn told_outcome(&self, id: &str) -> Option<String> {
+        read(&self.path(id))?.told
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -180,16 +248,19 @@ impl Deliveries {
         }
     }
 
+    /// Every record, oldest first.
     fn records(&self) -> Vec<Record> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
         };
-        entries
+        let mut out: Vec<Record> = entries
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .filter_map(|p| read(&p))
-            .collect()
+            .collect();
+        out.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
+        out
     }
 
     fn prune(&self) {
@@ -207,7 +278,7 @@ impl Deliveries {
                 .is_some_and(|age| age > KEEP_DONE);
             // A temporary file is a write that never finished: its delivery
             // was never answered 202, so GitHub counts it failed.
-            let done = || read(&p).is_some_and(|r| r.outcome.is_some());
+            let done = || read(&p).is_some_and(|r| !r.job_pending() && !r.notice_pending());
             if is_tmp || (old && done()) {
                 let _ = std::fs::remove_file(&p);
             }
@@ -280,12 +351,15 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn job(repo: &str, number: u64, sha: &str) -> Job {
-        Job {
-            kind: JobKind::Review,
-            repo: repo.into(),
-            number,
-            head_sha: Some(sha.into()),
+    fn job(repo: &str, number: u64, sha: &str) -> Work {
+        Work {
+            job: Some(Job {
+                kind: JobKind::Review,
+                repo: repo.into(),
+                number,
+                head_sha: Some(sha.into()),
+            }),
+            notice: None,
         }
     }
 
@@ -363,5 +437,42 @@ mod tests {
         assert_eq!(next.run.id, ids[1]);
         assert!(next.superseded.is_empty());
         assert_eq!(next_batch(&[]), None);
+    }
+
+    #[test]
+    fn a_job_and_a_notice_are_done_separately_and_old_records_still_read() {
+        use crate::github::events::{Event, Happening, IssueAction};
+        let data = tempfile::tempdir().unwrap();
+        let q = Deliveries::open(data.path()).unwrap();
+        let event = Event {
+            repo: "o/r".into(),
+            what: Happening::Issue {
+                action: IssueAction::Opened,
+                number: 3,
+                title: "t".into(),
+                url: String::new(),
+                by: "x".into(),
+            },
+        };
+        let mut work = job("o/r", 3, "");
+        work.notice = Some(event.clone());
+        q.accept(A, work).unwrap();
+        assert_eq!(q.pending().len(), 1);
+        assert_eq!(q.pending_notices()[0].event, event);
+        q.told(A, "sent").unwrap();
+        assert!(q.pending_notices().is_empty());
+        assert_eq!(q.pending().len(), 1, "telling does not finish the job");
+        q.finish(A, "posted").unwrap();
+        assert_eq!(q.told_outcome(A).as_deref(), Some("sent"));
+        assert!(q.pending().is_empty());
+
+        // A record written before notices existed: a bare job, still pending.
+        let old =
+            r#"{"id":"1","seq":5,"job":{"kind":"review","repo":"o/r","number":1,"head_sha":"a"}}"#;
+        std::fs::write(data.path().join("github/deliveries/1.json"), old).unwrap();
+        let pending = q.pending();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].job.number, 1);
+        assert!(q.pending_notices().is_empty());
     }
 }

@@ -1,15 +1,21 @@
 //! GitHub automation inside `kai run` (docs/design.md, "GitHub automation"):
-//! a webhook server that checks, records and answers deliveries at once,
-//! and one worker that turns them into pull request reviews by the owning
-//! user's agent, posted as a comment and summed up in their Telegram chat.
-//! Nothing here knows codex from claude: `agent::launch` does.
+//! a webhook server that checks, records and answers deliveries at once;
+//! one worker that turns them into pull request reviews and issue triages
+//! by the owning user's agent, posted on GitHub and summed up in their
+//! Telegram chat; and a notifier that tells the owner what happens in
+//! their repositories. Nothing here knows codex from claude:
+//! `agent::launch` does.
 
 pub mod client;
 pub mod deliveries;
+pub mod events;
+pub mod notices;
+pub mod notifier;
 pub mod notify;
 pub mod review;
 pub mod signature;
 pub mod triage;
+mod triage_job;
 pub mod webhook;
 pub mod worker;
 
@@ -55,22 +61,30 @@ pub async fn start(
         return Err(GithubError::NoSecret);
     };
     let deliveries = Arc::new(deliveries::Deliveries::open(&cfg.data_dir)?);
-    let wake = Arc::new(Notify::new());
-    let reviewed: HashMap<String, String> = cfg
+    let wake_jobs = Arc::new(Notify::new());
+    let wake_notices = Arc::new(Notify::new());
+    let owners: HashMap<String, webhook::RepoOwner> = cfg
         .users
         .iter()
-        .filter_map(|u| Some((u, u.github.as_ref().filter(|g| g.review)?)))
+        .filter_map(|u| Some((u, u.github.as_ref()?)))
         .flat_map(|(u, g)| {
-            g.repos
-                .iter()
-                .map(|r| (r.to_ascii_lowercase(), u.name.clone()))
+            g.repos.iter().map(|r| {
+                let owner = webhook::RepoOwner {
+                    user: u.name.clone(),
+                    review: g.review,
+                    triage: g.triage,
+                    notify: g.notify,
+                };
+                (r.to_ascii_lowercase(), owner)
+            })
         })
         .collect();
     let intake = Arc::new(webhook::Intake {
         secret,
         deliveries: Arc::clone(&deliveries),
-        reviewed,
-        wake: Arc::clone(&wake),
+        owners,
+        wake_jobs: Arc::clone(&wake_jobs),
+        wake_notices: Arc::clone(&wake_notices),
     });
     let listener = tokio::net::TcpListener::bind(gh.listen)
         .await
@@ -84,20 +98,30 @@ pub async fn start(
         axum::serve(listener, webhook::router(intake))
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
     };
+    let client = client::Client::new(&gh.api_url, token)?;
+    let notifier = notifier::Notifier {
+        cfg: Arc::clone(&cfg),
+        client: client.clone(),
+        deliveries: Arc::clone(&deliveries),
+        tg: tg.clone(),
+        wake: wake_notices,
+    };
     let worker = worker::Worker {
-        client: client::Client::new(&gh.api_url, token)?,
+        client,
         cfg,
         deliveries,
         host,
         tg,
-        wake,
+        wake: wake_jobs,
         job_timeout: gh.job_timeout,
     };
     Ok(Some(tokio::spawn(async move {
-        let work = tokio::spawn(worker.run(shutdown));
+        let work = tokio::spawn(worker.run(shutdown.clone()));
+        let tell = tokio::spawn(notifier.run(shutdown));
         if let Err(e) = server.await {
             tracing::error!("the GitHub webhook server stopped: {e}");
         }
         let _ = work.await;
+        let _ = tell.await;
     })))
 }

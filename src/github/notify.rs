@@ -1,23 +1,38 @@
-//! What the owner's Telegram chat is told about a job: the pull request
-//! (`o/r#N`, title, link) and whether the review was posted or why not.
+//! What the owner's Telegram chat is told about a job: the pull request or
+//! issue (`o/r#N`, title, link) and what was posted, or why nothing was.
 
+use super::deliveries::JobKind;
 use super::worker::Outcome;
 
-pub fn summary(repo: &str, number: u64, outcome: &Outcome) -> String {
+pub fn summary(kind: JobKind, repo: &str, number: u64, outcome: &Outcome) -> String {
     match outcome {
         Outcome::Posted {
             title,
-            pr_url,
+            url,
             comment_url,
+            detail,
         } => {
-            format!("🔎 Reviewed {repo}#{number} “{title}”\n{pr_url}\nReview posted: {comment_url}")
+            let (icon, done, posted) = match kind {
+                JobKind::Review => ("🔎", "Reviewed", "Review posted"),
+                JobKind::Triage => ("🏷️", "Triaged", "Triage posted"),
+            };
+            let mut s = format!("{icon} {done} {repo}#{number} “{title}”\n{url}");
+            if let Some(d) = detail {
+                s.push_str(&format!("\n{d}"));
+            }
+            s.push_str(&format!("\n{posted}: {comment_url}"));
+            s
         }
-        Outcome::Failed { title, pr_url, why } => {
-            let mut s = format!("⚠️ No review posted for {repo}#{number}");
+        Outcome::Failed { title, url, why } => {
+            let what = match kind {
+                JobKind::Review => "No review posted",
+                JobKind::Triage => "No triage for",
+            };
+            let mut s = format!("⚠️ {what} {repo}#{number}");
             if let Some(t) = title {
                 s.push_str(&format!(" “{t}”"));
             }
-            if let Some(u) = pr_url {
+            if let Some(u) = url {
                 s.push_str(&format!("\n{u}"));
             }
             s.push_str(&format!("\nWhy: {why}"));

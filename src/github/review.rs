@@ -114,11 +114,11 @@ pub fn prompt(input: &ReviewInput, boundary: &str) -> String {
 }
 
 /// Appends one untrusted part, cut to `cap` bytes with a note saying so.
-fn block(p: &mut String, boundary: &str, part: &str, text: &str, cap: usize) {
+pub(super) fn block(p: &mut String, boundary: &str, part: &str, text: &str, cap: usize) {
     let (shown, cut) = cut(text, cap);
     if cut {
         p.push_str(&format!(
-            "\nThe {part} is {} bytes; only its first {} bytes are shown. Say in your review that \
+            "\nThe {part} is {} bytes; only its first {} bytes are shown. Say in your answer that \
              you did not see the rest.\n",
             text.len(),
             shown.len()
@@ -131,7 +131,7 @@ fn block(p: &mut String, boundary: &str, part: &str, text: &str, cap: usize) {
 }
 
 /// `text` with any copy of the boundary broken up.
-fn safe(text: &str, boundary: &str) -> String {
+pub(super) fn safe(text: &str, boundary: &str) -> String {
     text.replace(boundary, "[boundary removed]")
 }
 

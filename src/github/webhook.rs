@@ -1,6 +1,6 @@
 //! The webhook server: `POST /github/webhook` and `GET /healthz`. A
 //! delivery is answered as soon as it is checked and written down; the
-//! review runs afterwards, so GitHub's 10-second limit is never at the
+//! review, triage or notice runs afterwards, so GitHub's 10-second limit is never at the
 //! mercy of an agent. The signature is checked before anything else
 //! (headers, JSON, the disk) looks at the request.
 
@@ -12,10 +12,10 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
 use tokio::sync::Notify;
 
-use super::deliveries::{Accepted, Deliveries, Job, JobKind};
+use super::deliveries::{Accepted, Deliveries, Job, JobKind, Work};
+use super::events::{self, Happening, IssueAction, PrAction};
 use super::signature::{self, Secret};
 
 /// GitHub sends at most 25 MiB; anything bigger is answered 413.
@@ -25,10 +25,21 @@ pub const BODY_LIMIT: usize = 25 * 1024 * 1024;
 pub struct Intake {
     pub secret: Secret,
     pub deliveries: Arc<Deliveries>,
-    /// Lower-cased `owner/name` of each repo whose PRs are reviewed.
-    pub reviewed: HashMap<String, String>,
-    /// Wakes the worker when a delivery was accepted.
-    pub wake: Arc<Notify>,
+    /// Lower-cased `owner/name` → what its owner wants.
+    pub owners: HashMap<String, RepoOwner>,
+    /// Wakes the job worker when a job was accepted.
+    pub wake_jobs: Arc<Notify>,
+    /// Wakes the notifier when a notice was accepted.
+    pub wake_notices: Arc<Notify>,
+}
+
+/// The user owning a repository, and which of its events they want.
+#[derive(Debug, Clone)]
+pub struct RepoOwner {
+    pub user: String,
+    pub review: bool,
+    pub triage: bool,
+    pub notify: bool,
 }
 
 pub fn router(intake: Arc<Intake>) -> Router {
@@ -37,30 +48,6 @@ pub fn router(intake: Arc<Intake>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(intake)
-}
-
-/// The parts of a `pull_request` payload kai reads; serde skips the rest.
-#[derive(Deserialize)]
-struct PullRequestEvent {
-    action: String,
-    repository: Repository,
-    pull_request: PullRequestRef,
-}
-
-#[derive(Deserialize)]
-struct Repository {
-    full_name: String,
-}
-
-#[derive(Deserialize)]
-struct PullRequestRef {
-    number: u64,
-    head: Head,
-}
-
-#[derive(Deserialize)]
-struct Head {
-    sha: String,
 }
 
 async fn webhook(
@@ -84,8 +71,13 @@ async fn webhook(
     let outcome =
         tokio::task::spawn_blocking(move || accept(&intake2, &event, &delivery, &body)).await;
     match outcome {
-        Ok(Answer::Accepted) => {
-            intake.wake.notify_one();
+        Ok(Answer::Accepted(work)) => {
+            if work.job.is_some() {
+                intake.wake_jobs.notify_one();
+            }
+            if work.notice.is_some() {
+                intake.wake_notices.notify_one();
+            }
             (StatusCode::ACCEPTED, "accepted\n")
         }
         Ok(Answer::Duplicate) => (StatusCode::OK, "already accepted\n"),
@@ -106,7 +98,8 @@ async fn webhook(
 }
 
 enum Answer {
-    Accepted,
+    /// Recorded; says which halves there are to wake.
+    Accepted(Work),
     Duplicate,
     Ignored,
     Bad(String),
@@ -115,41 +108,58 @@ enum Answer {
 
 /// Decides about one signed delivery and records it when it means work.
 fn accept(intake: &Intake, event: &str, delivery: &str, body: &[u8]) -> Answer {
-    if event != "pull_request" {
-        tracing::debug!(
-            event,
-            delivery,
-            "ignored a GitHub event kai does not handle"
-        );
-        return Answer::Ignored;
-    }
-    let e: PullRequestEvent = match serde_json::from_slice(body) {
-        Ok(e) => e,
-        Err(err) => return Answer::Bad(format!("pull_request payload: {err}")),
+    let e = match events::parse(event, body) {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            tracing::debug!(
+                event,
+                delivery,
+                "ignored a GitHub event or action kai does not handle"
+            );
+            return Answer::Ignored;
+        }
+        Err(why) => return Answer::Bad(why),
     };
-    if !matches!(e.action.as_str(), "opened" | "reopened" | "synchronize") {
-        tracing::debug!(action = e.action, delivery, "ignored a pull_request action");
-        return Answer::Ignored;
-    }
-    let repo = e.repository.full_name;
-    let Some(owner) = intake.reviewed.get(&repo.to_ascii_lowercase()) else {
+    let Some(owner) = intake.owners.get(&e.repo.to_ascii_lowercase()) else {
         tracing::info!(
-            repo,
+            repo = e.repo,
             delivery,
-            "ignored an event for a repository nobody reviews"
+            "ignored an event for a repository nobody owns"
         );
         return Answer::Ignored;
     };
-    let job = Job {
-        kind: JobKind::Review,
-        repo: repo.clone(),
-        number: e.pull_request.number,
-        head_sha: Some(e.pull_request.head.sha),
+    let job = |kind, number, head_sha| Job {
+        kind,
+        repo: e.repo.clone(),
+        number,
+        head_sha,
     };
-    match intake.deliveries.accept(delivery, job) {
+    let job = match &e.what {
+        Happening::PullRequest {
+            action: PrAction::Opened | PrAction::Reopened | PrAction::Synchronize,
+            number,
+            head_sha,
+            ..
+        } if owner.review => Some(job(JobKind::Review, *number, Some(head_sha.clone()))),
+        Happening::Issue {
+            action: IssueAction::Opened,
+            number,
+            ..
+        } if owner.triage => Some(job(JobKind::Triage, *number, None)),
+        _ => None,
+    };
+    let notice = (owner.notify && super::notices::render(&e).is_some()).then(|| e.clone());
+    if job.is_none() && notice.is_none() {
+        tracing::debug!(repo = e.repo, delivery, user = %owner.user, "nothing to do for this event");
+        return Answer::Ignored;
+    }
+    let work = Work { job, notice };
+    match intake.deliveries.accept(delivery, work.clone()) {
         Ok(Accepted::New) => {
-            tracing::info!(repo, pr = e.pull_request.number, delivery, user = %owner, "accepted a review");
-            Answer::Accepted
+            tracing::info!(repo = e.repo, event, delivery, user = %owner.user,
+                job = ?work.job.as_ref().map(|j| j.kind), notice = work.notice.is_some(),
+                "accepted a delivery");
+            Answer::Accepted(work)
         }
         Ok(Accepted::Duplicate) => {
             tracing::info!(delivery, "a delivery kai already accepted came again");

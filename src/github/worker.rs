@@ -1,5 +1,6 @@
-//! The one worker that runs accepted deliveries, oldest first, one at a
-//! time (reviews are heavy; GitHub does not wait for them anyway). A
+//! The one worker that runs accepted jobs (reviews and triages), oldest
+//! first, one at a time (agent turns are heavy; GitHub does not wait for
+//! them anyway). A
 //! delivery stays pending until its outcome is written, so one cut off by
 //! a crash or a restart runs again on the next start.
 
@@ -37,12 +38,14 @@ pub struct Worker {
 pub enum Outcome {
     Posted {
         title: String,
-        pr_url: String,
+        url: String,
         comment_url: String,
+        /// A triage's gist for the owner's chat.
+        detail: Option<String>,
     },
     Failed {
         title: Option<String>,
-        pr_url: Option<String>,
+        url: Option<String>,
         why: String,
     },
 }
@@ -77,7 +80,10 @@ impl Worker {
                 _ = shutdown.cancelled() => return,
             };
             let Some(outcome) = outcome else {
-                self.finish(&batch.run.id, "nobody reviews this repository any more");
+                self.finish(
+                    &batch.run.id,
+                    "the repository's owner no longer wants this job",
+                );
                 continue;
             };
             let record = match &outcome {
@@ -86,7 +92,7 @@ impl Worker {
             };
             self.finish(&batch.run.id, &record);
             if let Some(owner) = owner(&self.cfg, &job.repo) {
-                let text = notify::summary(&job.repo, job.number, &outcome);
+                let text = notify::summary(job.kind, &job.repo, job.number, &outcome);
                 if let Err(e) = self
                     .tg
                     .deliver(
@@ -95,7 +101,7 @@ impl Worker {
                     )
                     .await
                 {
-                    tracing::warn!(user = %owner.name, "could not send the review summary: {e}");
+                    tracing::warn!(user = %owner.name, "could not send the job's summary: {e}");
                 }
             }
         }
@@ -107,13 +113,23 @@ impl Worker {
         }
     }
 
-    /// Runs one job; `None` when its repository has no owner any more.
+    /// Runs one job; `None` when its repository's owner no longer has
+    /// that kind of job switched on.
     async fn run_job(&self, job: &Job) -> Option<Outcome> {
         let owner = owner(&self.cfg, &job.repo)?;
-        let span = tracing::info_span!("review", repo = %job.repo, pr = job.number,
-            user = %owner.name, os_user = %owner.os_user, chat = owner.telegram_id);
+        let gh = owner.github.as_ref()?;
+        let span = |kind: &str| {
+            tracing::info_span!("github_job", kind, repo = %job.repo, number = job.number,
+                user = %owner.name, os_user = %owner.os_user, chat = owner.telegram_id)
+        };
         Some(match job.kind {
-            JobKind::Review => self.review(job, owner).instrument(span).await,
+            JobKind::Review if gh.review => {
+                self.review(job, owner).instrument(span("review")).await
+            }
+            JobKind::Triage if gh.triage => {
+                self.triage(job, owner).instrument(span("triage")).await
+            }
+            JobKind::Review | JobKind::Triage => return None,
         })
     }
 
@@ -145,16 +161,7 @@ impl Worker {
         let prompt = review::prompt(&input, &review::new_boundary());
         tracing::info!(bytes = prompt.len(), "reviewing");
         let text = match self.agent_turn(owner, &prompt).await {
-            Err(OneShotError::Timeout(limit)) => {
-                return failed(
-                    Some(&pr),
-                    format!(
-                        "timeout: the agent did not finish within {} s",
-                        limit.as_secs()
-                    ),
-                )
-            }
-            Err(why) => return failed(Some(&pr), format!("agent error: {why}")),
+            Err(why) => return failed(Some(&pr), agent_failure(&why)),
             Ok(text) => text,
         };
         // Only a whole review is posted; nothing was posted before this.
@@ -163,8 +170,9 @@ impl Worker {
                 tracing::info!(comment = %url, "review posted");
                 Outcome::Posted {
                     title: pr.title.clone(),
-                    pr_url: pr.html_url.clone(),
+                    url: pr.html_url.clone(),
                     comment_url: url,
+                    detail: None,
                 }
             }
             Err(e) => failed(Some(&pr), gh(e)),
@@ -173,7 +181,11 @@ impl Worker {
 
     /// One read-only, ephemeral turn as the owner's account, in their
     /// scratch (tmp) directory — never their workspace.
-    async fn agent_turn(&self, owner: &User, prompt: &str) -> Result<String, OneShotError> {
+    pub(super) async fn agent_turn(
+        &self,
+        owner: &User,
+        prompt: &str,
+    ) -> Result<String, OneShotError> {
         let bin = self.cfg.agent_bin(owner.backend).ok_or_else(|| {
             OneShotError::Start(format!("no {} binary is configured", owner.backend))
         })?;
@@ -196,17 +208,28 @@ fn failed(pr: Option<&super::client::PullRequest>, why: String) -> Outcome {
     tracing::warn!("no review posted: {why}");
     Outcome::Failed {
         title: pr.map(|p| p.title.clone()),
-        pr_url: pr.map(|p| p.html_url.clone()),
+        url: pr.map(|p| p.html_url.clone()),
         why,
     }
 }
 
-/// The user whose reviews cover `repo`.
+/// Why an agent turn gave no answer, for the owner.
+pub(super) fn agent_failure(why: &OneShotError) -> String {
+    match why {
+        OneShotError::Timeout(limit) => format!(
+            "timeout: the agent did not finish within {} s",
+            limit.as_secs()
+        ),
+        other => format!("agent error: {other}"),
+    }
+}
+
+/// The user who owns `repo` (a repository belongs to one user).
 pub fn owner<'a>(cfg: &'a Config, repo: &str) -> Option<&'a User> {
     cfg.users.iter().find(|u| {
         u.github
             .as_ref()
-            .is_some_and(|g| g.review && g.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
+            .is_some_and(|g| g.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
     })
 }
 

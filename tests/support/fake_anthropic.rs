@@ -170,6 +170,10 @@ async fn use_tool(socket: &mut TcpStream, model: &str, path: &str) -> std::io::R
 async fn respond(socket: &mut TcpStream, model: &str, text: &str) -> std::io::Result<()> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let blocks: Vec<(Vec<String>, Duration)> = match words.first().copied() {
+        _ if text.starts_with(kai::github::triage::PROMPT_HEAD) => {
+            let reply = super::fake_triage::reply(text).unwrap_or_default();
+            vec![(split_in(&reply, 3), Duration::ZERO)]
+        }
         Some("slow") => {
             let secs: usize = words.get(1).and_then(|w| w.parse().ok()).unwrap_or(6);
             let ticks = secs * 4;

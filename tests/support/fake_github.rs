@@ -1,6 +1,7 @@
-//! A loopback fake of the few GitHub REST endpoints a review uses, with
-//! pull requests the test puts in, comments it records, and faults it can
-//! inject (a status for the next N comment posts). Every request is
+//! A loopback fake of the few GitHub REST endpoints a review and a triage
+//! use, with pull requests, issues and labels the test puts in, comments
+//! and labels it records, the search API over its issues, `/user`, and
+//! faults it can inject (a status for the next N comment posts). Every request is
 //! recorded as `METHOD path`, so a test can also prove nothing was asked.
 
 use std::collections::HashMap;
@@ -9,11 +10,19 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
 pub const TOKEN: &str = "ghp_kai_test_token";
+/// The login `/user` answers for [`TOKEN`]: kai's own account.
+pub const BOT_LOGIN: &str = "kai-bot";
+
+#[derive(Debug, Clone)]
+pub struct FakeIssue {
+    pub title: String,
+    pub body: String,
+}
 
 #[derive(Debug, Clone)]
 pub struct FakePr {
@@ -28,6 +37,12 @@ pub struct FakePr {
 struct Inner {
     /// (`owner/name`, number) → pull request.
     prs: HashMap<(String, u64), FakePr>,
+    /// (`owner/name`, number) → issue.
+    issues: HashMap<(String, u64), FakeIssue>,
+    /// `owner/name` → the repository's labels.
+    repo_labels: HashMap<String, Vec<String>>,
+    /// Labels on each issue.
+    issue_labels: HashMap<(String, u64), Vec<String>>,
     /// Comments posted, by (`owner/name`, number), with their body.
     comments: Vec<(String, u64, String)>,
     /// Every request as `METHOD path?query`.
@@ -54,6 +69,14 @@ impl FakeGithub {
                 "/repos/{o}/{r}/issues/{n}/comments",
                 get(list_comments).post(post_comment),
             )
+            .route("/repos/{o}/{r}/issues/{n}", get(issue))
+            .route("/repos/{o}/{r}/issues/{n}/labels", post(add_labels))
+            .route("/repos/{o}/{r}/labels", get(list_labels).post(create_label))
+            .route("/search/issues", get(search))
+            .route(
+                "/user",
+                get(|| async { axum::Json(json!({"login": BOT_LOGIN})) }),
+            )
             .fallback(|| async { (StatusCode::NOT_FOUND, "{\"message\": \"Not Found\"}") })
             .layer(axum::middleware::from_fn_with_state(fake.clone(), record))
             .with_state(fake.clone());
@@ -75,6 +98,39 @@ impl FakeGithub {
             .unwrap()
             .prs
             .insert((repo.to_string(), number), pr);
+    }
+
+    pub fn add_issue(&self, repo: &str, number: u64, title: &str, body: &str) {
+        let issue = FakeIssue {
+            title: title.into(),
+            body: body.into(),
+        };
+        self.inner
+            .lock()
+            .unwrap()
+            .issues
+            .insert((repo.to_string(), number), issue);
+    }
+
+    pub fn set_repo_labels(&self, repo: &str, labels: &[&str]) {
+        let labels = labels.iter().map(|l| l.to_string()).collect();
+        self.inner
+            .lock()
+            .unwrap()
+            .repo_labels
+            .insert(repo.to_string(), labels);
+    }
+
+    pub fn repo_labels(&self, repo: &str) -> Vec<String> {
+        let inner = self.inner.lock().unwrap();
+        inner.repo_labels.get(repo).cloned().unwrap_or_default()
+    }
+
+    /// Labels added to `repo#number`, in order.
+    pub fn issue_labels(&self, repo: &str, number: u64) -> Vec<String> {
+        let inner = self.inner.lock().unwrap();
+        let key = (repo.to_string(), number);
+        inner.issue_labels.get(&key).cloned().unwrap_or_default()
     }
 
     /// Comment bodies posted on `repo#number`.
@@ -213,7 +269,8 @@ async fn post_comment(
         )
             .into_response();
     }
-    if !inner.prs.contains_key(&(repo.clone(), n)) {
+    let key = (repo.clone(), n);
+    if !inner.prs.contains_key(&key) && !inner.issues.contains_key(&key) {
         return not_found();
     }
     let text = body["body"].as_str().unwrap_or_default().to_string();
@@ -225,4 +282,128 @@ async fn post_comment(
             "html_url": format!("https://github.com/{repo}/pull/{n}#issuecomment-{id}")})),
     )
         .into_response()
+}
+
+async fn issue(
+    State(fake): State<FakeGithub>,
+    Path((o, r, n)): Path<(String, String, u64)>,
+) -> Response {
+    let repo = format!("{o}/{r}");
+    let inner = fake.inner.lock().unwrap();
+    let key = (repo.clone(), n);
+    let Some(i) = inner.issues.get(&key) else {
+        return not_found();
+    };
+    let labels: Vec<Value> = inner
+        .issue_labels
+        .get(&key)
+        .into_iter()
+        .flatten()
+        .map(|l| json!({"name": l}))
+        .collect();
+    axum::Json(json!({
+        "number": n, "title": i.title, "body": i.body, "state": "open",
+        "html_url": format!("https://github.com/{repo}/issues/{n}"),
+        "user": {"login": "reporter"}, "labels": labels
+    }))
+    .into_response()
+}
+
+async fn list_labels(
+    State(fake): State<FakeGithub>,
+    Path((o, r)): Path<(String, String)>,
+) -> Response {
+    let list: Vec<Value> = fake
+        .repo_labels(&format!("{o}/{r}"))
+        .into_iter()
+        .map(|l| json!({"name": l, "color": "ededed"}))
+        .collect();
+    axum::Json(Value::Array(list)).into_response()
+}
+
+async fn create_label(
+    State(fake): State<FakeGithub>,
+    Path((o, r)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let name = body["name"].as_str().unwrap_or_default().to_string();
+    let mut inner = fake.inner.lock().unwrap();
+    let labels = inner.repo_labels.entry(format!("{o}/{r}")).or_default();
+    if labels.iter().any(|l| l.eq_ignore_ascii_case(&name)) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(
+                json!({"message": "Validation Failed", "errors": [{"code": "already_exists"}]}),
+            ),
+        )
+            .into_response();
+    }
+    labels.push(name.clone());
+    (StatusCode::CREATED, axum::Json(json!({"name": name}))).into_response()
+}
+
+/// Adds labels the way GitHub does: each must exist in the repository.
+async fn add_labels(
+    State(fake): State<FakeGithub>,
+    Path((o, r, n)): Path<(String, String, u64)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let repo = format!("{o}/{r}");
+    let mut inner = fake.inner.lock().unwrap();
+    let wanted: Vec<String> = body["labels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.as_str().map(str::to_string))
+        .collect();
+    let known = inner.repo_labels.get(&repo).cloned().unwrap_or_default();
+    if let Some(unknown) = wanted.iter().find(|w| !known.contains(w)) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"message": format!("label {unknown} does not exist")})),
+        )
+            .into_response();
+    }
+    let on = inner.issue_labels.entry((repo, n)).or_default();
+    for w in wanted {
+        if !on.contains(&w) {
+            on.push(w);
+        }
+    }
+    let list: Vec<Value> = on.iter().map(|l| json!({"name": l})).collect();
+    axum::Json(Value::Array(list)).into_response()
+}
+
+/// `q` is `w1 OR w2 … repo:o/r is:issue`: issues of that repository whose
+/// title has any of the words.
+async fn search(
+    State(fake): State<FakeGithub>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let q = q.get("q").cloned().unwrap_or_default();
+    let repo = q
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("repo:"))
+        .unwrap_or_default()
+        .to_string();
+    let words: Vec<String> = q
+        .split_whitespace()
+        .filter(|w| !w.contains(':') && *w != "OR")
+        .map(str::to_lowercase)
+        .collect();
+    let inner = fake.inner.lock().unwrap();
+    let mut items: Vec<(u64, Value)> = inner
+        .issues
+        .iter()
+        .filter(|((r, _), i)| {
+            *r == repo
+                && words
+                    .iter()
+                    .any(|w| i.title.to_lowercase().contains(w.as_str()))
+        })
+        .map(|((_, n), i)| (*n, json!({"number": n, "title": i.title, "state": "open"})))
+        .collect();
+    items.sort_by_key(|(n, _)| *n);
+    let items: Vec<Value> = items.into_iter().map(|(_, v)| v).take(10).collect();
+    axum::Json(json!({"total_count": items.len(), "items": items})).into_response()
 }

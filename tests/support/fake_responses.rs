@@ -17,6 +17,7 @@
 //! - `hang`: HTTP 200 event-stream headers, then nothing until the client
 //!   goes away;
 //! - `long N`: a reply of exactly N characters in paragraphs, in a few deltas;
+//! - a triage prompt: see `fake_triage.rs`;
 //! - a `kai eval` judge prompt: `{"winner": "1", …}`, or prose when the
 //!   probe contains `judge-garbage`.
 //!
@@ -261,6 +262,9 @@ async fn serve_connection(mut socket: TcpStream, requests: Recorded) {
 
 /// Answers one `/responses` request according to the user's text.
 async fn respond(socket: &mut TcpStream, text: &str) -> std::io::Result<()> {
+    if let Some(reply) = super::fake_triage::reply(text) {
+        return stream_reply(socket, &split_in(&reply, 3), Duration::ZERO).await;
+    }
     // `kai eval`'s judge: a verdict for answer 1, or (when a probe asks for
     // it) something that is not one.
     if text.starts_with(EVAL_JUDGE) {

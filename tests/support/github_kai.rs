@@ -1,0 +1,148 @@
+//! `kai run` with its webhook listener on a free port, a fake GitHub API,
+//! and alice owning [`REPO`]: what every GitHub end-to-end test starts
+//! from, and the calls it makes (signed deliveries, waiting for comments
+//! and for a delivery's record).
+
+use std::time::Duration;
+
+use kai::github::signature::{sign, Secret};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::fake_github::{FakeGithub, TOKEN};
+use super::kai::{Kai, Options, ALICE};
+
+pub const SECRET: &str = "webhook secret for the tests";
+pub const REPO: &str = "acme/app";
+
+pub struct GithubKai {
+    pub kai: Kai,
+    pub gh: FakeGithub,
+    pub port: u16,
+    pub http: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+impl GithubKai {
+    /// Kai with alice on `backend` and her users-file `github` field; the
+    /// test fills `gh` before deliveries arrive. Codex owners get a
+    /// `claude` tripwire on PATH.
+    pub async fn start(
+        backend: &'static str,
+        github: Value,
+        gh: FakeGithub,
+        env: Vec<(String, String)>,
+    ) -> GithubKai {
+        let port = free_port();
+        let kai = Kai::start(Options {
+            claude_tripwire: backend == "codex",
+            user_backends: vec![(ALICE, backend, None)],
+            users_github: vec![(ALICE, github)],
+            extra_env: vec![
+                ("GITHUB_WEBHOOK_LISTEN".into(), format!("127.0.0.1:{port}")),
+                ("GITHUB_API_URL".into(), gh.url()),
+                ("GITHUB_WEBHOOK_SECRET".into(), SECRET.into()),
+                ("GITHUB_TOKEN".into(), TOKEN.into()),
+            ]
+            .into_iter()
+            .chain(env)
+            .collect(),
+            ..Options::default()
+        })
+        .await;
+        let s = GithubKai {
+            kai,
+            gh,
+            port,
+            http: reqwest::Client::new(),
+        };
+        s.wait_healthy().await;
+        s
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub async fn wait_healthy(&self) {
+        for _ in 0..300 {
+            if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
+                if r.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no /healthz\n{}", self.kai.log());
+    }
+
+    /// Sends a delivery; `sig` None sends none, Some("") signs it right.
+    pub async fn deliver(
+        &self,
+        event: &str,
+        id: &str,
+        body: Vec<u8>,
+        sig: Option<&str>,
+    ) -> StatusCode {
+        let mut r = self
+            .http
+            .post(self.url("/github/webhook"))
+            .header("x-github-event", event)
+            .header("x-github-delivery", id)
+            .header("content-type", "application/json");
+        match sig {
+            Some("") => r = r.header("x-hub-signature-256", sign(&Secret::new(SECRET), &body)),
+            Some(s) => r = r.header("x-hub-signature-256", s),
+            None => {}
+        }
+        r.body(body).send().await.unwrap().status()
+    }
+
+    /// A correctly signed delivery of `payload`.
+    pub async fn signed_json(&self, event: &str, id: &str, payload: &Value) -> StatusCode {
+        self.deliver(event, id, payload.to_string().into_bytes(), Some(""))
+            .await
+    }
+
+    /// Waits until `REPO#n` has `count` comments; returns them.
+    pub async fn wait_comments(&self, n: u64, count: usize) -> Vec<String> {
+        for _ in 0..1200 {
+            let c = self.gh.comments(REPO, n);
+            if c.len() >= count {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no comment on #{n}; github saw {:#?}\n{}",
+            self.gh.requests(),
+            self.kai.log()
+        );
+    }
+
+    /// Waits until the daemon has recorded `field` (`outcome` for the job,
+    /// `told` for the notice) of delivery `id`; returns it.
+    pub async fn wait_record(&self, id: &str, field: &str) -> String {
+        let path = self.kai.path(&format!("data/github/deliveries/{id}.json"));
+        for _ in 0..1200 {
+            if let Some(o) = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|v| v[field].as_str().map(str::to_string))
+            {
+                return o;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("delivery {id} never got its {field}\n{}", self.kai.log());
+    }
+
+    /// Waits until the job of delivery `id` is done; returns its outcome.
+    pub async fn wait_done(&self, id: &str) -> String {
+        self.wait_record(id, "outcome").await
+    }
+}
