@@ -190,8 +190,8 @@ async fn claude_owner_triages_on_claude() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_answer_is_retried_once_then_reported() {
     let gh = github("plain").await;
-    gh.add_issue(REPO, 6, "Garbage please", &format!("{GARBAGE_ALWAYS}"));
-    gh.add_issue(REPO, 7, "Garbage once", &format!("{GARBAGE_ONCE}"));
+    gh.add_issue(REPO, 6, "Garbage please", GARBAGE_ALWAYS);
+    gh.add_issue(REPO, 7, "Garbage once", GARBAGE_ONCE);
     let s = start("codex", gh).await;
 
     assert_eq!(

@@ -222,6 +222,11 @@ impl FakeTelegram {
         self.add_fault(method, n, Fault::Hang);
     }
 
+    /// Drops every fault not yet used up: Telegram is back.
+    pub fn clear_faults(&self) {
+        self.inner.state.lock().unwrap().faults.clear();
+    }
+
     fn add_fault(&self, method: &str, n: usize, fault: Fault) {
         let method = method.to_ascii_lowercase();
         let rule = FaultRule {
