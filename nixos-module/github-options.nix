@@ -1,5 +1,6 @@
-# services.kai.github and each user's `github`: pull request reviews by the
-# owning user's agent (docs/design.md, "GitHub automation"). lib.nix renders the
+# services.kai.github and each user's `github`: pull request reviews and
+# issue triage by the owning user's agent, and notices of what happens in the
+# repositories in the owner's chat (docs/design.md, "GitHub automation"). lib.nix renders the
 # env keys and the users file's `github` field; the NixOS service passes the
 # two secrets as systemd credentials, like the bot token.
 { lib, ... }:
@@ -21,12 +22,31 @@ let
       review = mkOption {
         type = types.bool;
         default = true;
+        example = false;
         description = "Review pull requests (opened, reopened, new pushes) with one comment each.";
       };
       triage = mkOption {
         type = types.bool;
         default = false;
-        description = "Issue triage; not available in this version (must stay false).";
+        example = true;
+        description = ''
+          Triage new issues: one read-only agent turn proposes labels (only
+          the repository's own, or bug, enhancement, documentation and
+          question, created when missing), a priority, a possible duplicate
+          and related issues; kai adds the labels and one comment starting
+          `## Triage by Kai`. Issues are never closed or edited.
+        '';
+      };
+      notify = mkOption {
+        type = types.bool;
+        default = true;
+        example = false;
+        description = ''
+          Tell this user's Telegram chat about pull requests opened, closed,
+          merged or reopened, issues opened, closed or reopened, comments
+          (not kai's own), reviews that approve or request changes, and
+          pushes to the default branch.
+        '';
       };
     };
   };
@@ -34,7 +54,7 @@ in
 {
   options.services.kai = {
     github = {
-      enable = mkEnableOption "the GitHub webhook listener and pull request reviews";
+      enable = mkEnableOption "the GitHub webhook listener: pull request reviews, issue triage and notices";
       listen = mkOption {
         type = types.str;
         default = "127.0.0.1:8787";
@@ -60,7 +80,8 @@ in
         example = "/run/secrets/kai-github-token";
         description = ''
           Absolute path of a file holding a GitHub token that may read the
-          repositories' pull requests and write issue comments, passed as the
+          repositories' pull requests and issues, write issue comments and
+          labels, and create labels, passed as the
           systemd credential `github-token`. A string, never a store path.
         '';
       };
@@ -72,7 +93,7 @@ in
       jobTimeoutSeconds = mkOption {
         type = types.ints.between 1 86400;
         default = 900;
-        description = "Limit for one review (`GITHUB_JOB_TIMEOUT_SECONDS`).";
+        description = "Limit for one review or triage (`GITHUB_JOB_TIMEOUT_SECONDS`).";
       };
     };
 

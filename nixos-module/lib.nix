@@ -355,7 +355,7 @@ let
     ++ miscErrors;
 
   # Mirrors src/config/github.rs: repos written owner/name, each owned by
-  # one user, triage not yet, and repos only with the listener on.
+  # one user, and repos only with the listener on.
   validRepo = r: isString r && match "[A-Za-z0-9._-]{1,100}/[A-Za-z0-9._-]{1,100}" r != null;
   githubErrors =
     cfg:
@@ -372,7 +372,6 @@ let
           filter (r: !validRepo r) (reposOf u)
         )
         ++ optional (reposOf u == [ ]) "${userPath u}.repos is empty: list owner/name repositories, or set github = null"
-        ++ optional (u.github.triage or false) "${userPath u}.triage = true: issue triage is not available in this version of kai; set it to false"
         ++ optional (!gh.enable) "${userPath u} lists repositories, but services.kai.github.enable is false, so no webhook would reach kai; set services.kai.github.enable = true";
     in
     concatMap perUser owners
@@ -463,6 +462,7 @@ let
             repos = u.github.repos or [ ];
             review = u.github.review or true;
             triage = u.github.triage or false;
+            notify = u.github.notify or true;
           };
         }
       ) cfg.users;

@@ -2,7 +2,9 @@
 # systemd credentials, a fake GitHub in the VM (vm-tests/lib/fake_github.py),
 # the real codex as alice's agent. A wrong signature is refused; a signed
 # pull_request gets one `## Review by Kai` comment that shows the model saw
-# the diff, alice's chat gets the summary, and a redelivery does nothing.
+# the diff, alice's chat gets the summary and (notices are on by default)
+# the notice that the pull request was opened, and a redelivery does
+# nothing.
 { pkgs, self }:
 let
   inherit (pkgs) lib;
@@ -100,8 +102,10 @@ pkgs.testers.runNixOSTest {
             "fake-github comments acme/app 1 --port ${toString githubPort} | grep -q 'Review by Kai'",
             timeout=180,
         )
-        summary = wait_reply(machine, 1001, "acme/app#1")
-        assert "Review posted" in summary, summary
+        summary = wait_reply(machine, 1001, "Review posted")
+        assert "acme/app#1" in summary, summary
+        notice = wait_reply(machine, 1001, "Pull request acme/app#1 opened")
+        assert "Review posted" not in notice, notice
         comments = json.loads(
             machine.succeed("fake-github comments acme/app 1 --port ${toString githubPort}")
         )

@@ -75,7 +75,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "GITHUB_JOB_TIMEOUT_SECONDS",
-        "limit for one PR review [default: 900]",
+        "limit for one review or triage run [default: 900]",
     ),
     (
         "GITHUB_WEBHOOK_SECRET_FILE",

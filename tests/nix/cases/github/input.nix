@@ -1,5 +1,5 @@
-# PR review on: alice (codex) owns two repositories, bob (claude) one; the
-# listener is on loopback behind a TLS proxy, the two secrets come in as
+# GitHub on: alice (codex) owns two repositories with review and triage,
+# bob (claude) one, reviewed but without notices; the listener is on loopback behind a TLS proxy, the two secrets come in as
 # systemd credentials next to the bot token.
 {
   backend = "codex";
@@ -27,13 +27,17 @@
           "acme/lib"
         ];
         review = true;
+        triage = true;
       };
     };
     bob = {
       telegramId = 1002;
       osUser = "bob";
       backend = "claude";
-      github.repos = [ "bob/dotfiles" ];
+      github = {
+        repos = [ "bob/dotfiles" ];
+        notify = false;
+      };
     };
     carol.telegramId = 1003;
   };

@@ -1,4 +1,4 @@
-# Repositories listed, triage asked for, the listener off and mistyped.
+# Repositories listed (triage asked for, which is fine) with the listener off.
 {
   backend = "codex";
   kaiBin = "/nix/store/0c6f7mq2qkxv8nyl4bs5zxyd4x3w8rcs-kai-0.1.0/bin/kai";
