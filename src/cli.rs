@@ -19,8 +19,9 @@ fn keys_help() -> String {
         "\nThe bot token is read from TELEGRAM_BOT_TOKEN_FILE, else the systemd credential \
          `telegram-bot-token` ($CREDENTIALS_DIRECTORY), else TELEGRAM_BOT_TOKEN (development).\n\
          With GITHUB_WEBHOOK_LISTEN set, kai serves POST /github/webhook and GET /healthz there \
-         (put it behind a TLS reverse proxy) and reviews the pull requests of the repositories \
-         listed in users' `github` field; it then needs the webhook secret (GITHUB_WEBHOOK_SECRET_FILE, \
+         (put it behind a TLS reverse proxy), reviews the pull requests and triages the new issues \
+         of the repositories listed in users' `github` field (as each owner asks), and tells the \
+         owners' chats what happens there; it then needs the webhook secret (GITHUB_WEBHOOK_SECRET_FILE, \
          else the credential `github-webhook-secret`, else GITHUB_WEBHOOK_SECRET) and a GitHub token \
          (GITHUB_TOKEN_FILE, else the credential `github-token`, else GITHUB_TOKEN).\n\
          Logging: KAI_LOG or RUST_LOG (e.g. `info`, `kai=debug`); journald under systemd.",
