@@ -57,6 +57,17 @@ fn opened(number: u64) -> Value {
            "sender": {"login": "reporter"}})
 }
 
+/// The triage prompts the fake Responses API received, in order.
+fn triage_prompts(s: &GithubKai) -> Vec<String> {
+    s.kai
+        .api
+        .requests()
+        .iter()
+        .filter_map(fake_responses::last_user_text)
+        .filter(|t| t.starts_with(PROMPT_HEAD))
+        .collect()
+}
+
 /// Nothing but reads, the labels and the comment reached GitHub: no issue
 /// was closed, edited, relabelled or deleted.
 fn assert_only_labels_and_comments(gh: &FakeGithub) {
@@ -125,14 +136,7 @@ async fn codex_owner_triages_a_hostile_issue_with_labels_and_one_comment() {
         assert!(summary.contains(part), "{part:?} missing in {summary}");
     }
 
-    let prompts: Vec<String> = s
-        .kai
-        .api
-        .requests()
-        .iter()
-        .filter_map(fake_responses::last_user_text)
-        .filter(|t| t.starts_with(PROMPT_HEAD))
-        .collect();
+    let prompts = triage_prompts(&s);
     assert_eq!(prompts.len(), 1, "one turn for a valid answer");
     let p = &prompts[0];
     assert!(
@@ -225,14 +229,7 @@ async fn an_invalid_answer_is_retried_once_then_reported() {
     );
     let comments = s.wait_comments(7, 1).await;
     assert!(comments[0].contains(SUMMARY), "{comments:?}");
-    let prompts: Vec<String> = s
-        .kai
-        .api
-        .requests()
-        .iter()
-        .filter_map(fake_responses::last_user_text)
-        .filter(|t| t.starts_with(PROMPT_HEAD))
-        .collect();
+    let prompts = triage_prompts(&s);
     // Two for #6, two for #7; each retry states the parse error.
     assert_eq!(prompts.len(), 4, "{prompts:#?}");
     for retry in [&prompts[1], &prompts[3]] {
