@@ -1,6 +1,8 @@
-//! `kai run`: connect to Telegram, tell systemd we are ready only once the
-//! Bot API answered, serve until SIGTERM/SIGINT, then stop every chat and
-//! every agent before exiting.
+//! `kai run`: start the GitHub webhook server (when configured) at once,
+//! so deliveries are taken even while Telegram is down; connect to
+//! Telegram, tell systemd we are ready only once the Bot API answered,
+//! serve until SIGTERM/SIGINT, then stop every chat and every agent before
+//! exiting.
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -46,12 +48,23 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
     watch_signals(shutdown.clone())?;
     let token = cfg.token.clone().ok_or(DaemonError::NoToken)?;
     let tg = Telegram::new(token.expose(), &cfg.telegram_api_url)?;
+    let cfg = Arc::new(cfg);
+    let host = Host {
+        sudo: find_sudo(),
+        reaper: std::env::current_exe().map_err(DaemonError::SelfPath)?,
+    };
+    // GitHub does not redeliver on its own: a delivery refused while
+    // Telegram is unreachable would be lost. Summaries and notices wait in
+    // the Telegram client's retries and on disk instead.
+    let github =
+        crate::github::start(Arc::clone(&cfg), host.clone(), tg.clone(), shutdown.clone()).await?;
 
     systemd::status("connecting to Telegram");
     let bot = match connect(&tg, &cfg.telegram_api_url, &shutdown).await {
         Ok(Some(bot)) => bot,
         Ok(None) => {
             systemd::notify(&[systemd::State::Stopping]);
+            stop_github(github).await;
             return Ok(());
         }
         Err(e) => {
@@ -74,34 +87,29 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         shutdown: shutdown.clone(),
         active_sessions: AtomicUsize::new(0),
         codex,
-        host: Host {
-            sudo: find_sudo(),
-            reaper: std::env::current_exe().map_err(DaemonError::SelfPath)?,
-        },
-        cfg: Arc::new(cfg),
+        host,
+        cfg,
     });
     {
         let tg = tg.clone();
         tokio::spawn(async move { tg.set_commands(MENU).await });
     }
     tell_interrupted(&shared).await;
-    let github = crate::github::start(
-        Arc::clone(&shared.cfg),
-        shared.host.clone(),
-        tg.clone(),
-        shutdown.clone(),
-    )
-    .await?;
 
     let mut router = Router::new(Arc::clone(&shared));
     router.resume_queued();
     router.run(systemd::watchdog_interval()).await;
-    if let Some(g) = github {
-        // The worker stops its agent on shutdown; its job stays pending.
-        let _ = tokio::time::timeout(Duration::from_secs(10), g).await;
-    }
+    stop_github(github).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits (bounded) for the GitHub server, worker and notifier to stop once
+/// shutdown was signalled; a job cut off stays pending for the next start.
+async fn stop_github(github: Option<tokio::task::JoinHandle<()>>) {
+    if let Some(g) = github {
+        let _ = tokio::time::timeout(Duration::from_secs(10), g).await;
+    }
 }
 
 /// `getMe` until it answers (with backoff) or we are told to stop; a

@@ -204,8 +204,10 @@ async fn each_event_is_told_once_and_kais_own_comments_never() {
     assert!(s.kai.claude_ran().is_none() && s.kai.api.requests().is_empty());
 }
 
-/// Telegram refusing every send for a while, then `kill -9`: the notices
-/// wait on disk and each arrives once after the restart.
+/// Telegram refusing every send for a while, then `kill -9`, then a start
+/// while the Bot API does not even answer `getMe`: the webhook takes
+/// deliveries all along, the notices wait on disk, and each arrives once
+/// when Telegram is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notices_survive_a_telegram_outage_and_kill_9() {
     let mut s = start().await;
@@ -225,12 +227,21 @@ async fn notices_survive_a_telegram_outage_and_kill_9() {
         .await
         .expect("kai never tried to tell");
     s.kai.stop(libc::SIGKILL, Duration::from_secs(10)).unwrap();
-    s.kai.tg.clear_faults();
+
+    s.kai.tg.fail_next("getMe", 1000, 502);
     s.kai.spawn();
     s.wait_healthy().await;
-    let texts = settled_messages(&s, 2).await;
-    assert_eq!(texts.len(), 2, "{texts:#?}");
+    assert_eq!(
+        s.signed_json("issues", &id(3), &issue("reopened", 1)).await,
+        StatusCode::ACCEPTED
+    );
+    assert!(s.kai.tg.messages(ALICE).is_empty());
+
+    s.kai.tg.clear_faults();
+    let texts = settled_messages(&s, 3).await;
+    assert_eq!(texts.len(), 3, "{texts:#?}");
     exactly_one(&texts, "Issue acme/app#1 opened");
     exactly_one(&texts, "Issue acme/app#1 closed");
+    exactly_one(&texts, "Issue acme/app#1 reopened");
     assert_eq!(s.wait_record(&id(1), "told").await, "sent");
 }
