@@ -8,6 +8,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
+use kai::github::client::delivery_mark;
 use kai::github::signature::{sign, Secret};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -232,6 +233,44 @@ async fn github_errors_are_retried_or_reported() {
     assert!(s.wait_done(D2).await.starts_with("failed"));
     assert!(s.gh.comments(REPO, 404).is_empty());
     assert_eq!(s.gh.comments(REPO, 1).len(), 1);
+}
+
+/// A comment GitHub created but answered 5xx for is found before the
+/// retry, not posted twice; a review an earlier run posted (cut off before
+/// it was recorded) is not run or posted again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_is_posted_once_whatever_github_answered() {
+    let s = start("codex", "plain").await;
+    s.gh.fail_posts_after_creating(&[502]);
+    assert_eq!(signed(&s, D1, "opened", 1).await, StatusCode::ACCEPTED);
+    assert!(s.wait_done(D1).await.starts_with("posted"));
+    let comments = s.gh.comments(REPO, 1);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(comments[0].ends_with(&delivery_mark(D1)), "{comments:?}");
+    let posts = |s: &Setup| {
+        s.gh.requests()
+            .iter()
+            .filter(|r| r.starts_with("POST "))
+            .count()
+    };
+    assert_eq!(posts(&s), 1, "{:?}", s.gh.requests());
+
+    let earlier = format!(
+        "## Review by Kai\n\nfrom before the crash\n\n{}",
+        delivery_mark(D2)
+    );
+    s.gh.add_comment(REPO, 1, &earlier);
+    let asked = s.kai.api.requests().len();
+    assert_eq!(signed(&s, D2, "synchronize", 1).await, StatusCode::ACCEPTED);
+    assert!(s.wait_done(D2).await.starts_with("posted"));
+    assert_eq!(s.gh.comments(REPO, 1).len(), 2, "no third comment");
+    assert_eq!(posts(&s), 1);
+    assert_eq!(s.kai.api.requests().len(), asked, "the agent ran again");
+    let told = s
+        .kai
+        .wait_any(ALICE, 60, |t| t.contains("posted before kai restarted"))
+        .await;
+    assert!(told.contains("acme/app#1"), "{told}");
 }
 
 /// A claude owner's review runs on the real Claude Code CLI, with no tools.

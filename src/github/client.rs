@@ -279,16 +279,67 @@ impl Client {
         Ok(me.login)
     }
 
-    /// Posts a comment; returns its URL.
-    pub async fn comment(&self, repo: &str, n: u64, text: &str) -> Result<String, ClientError> {
+    /// Posts a comment for delivery `key`; returns its URL. The comment
+    /// ends with [`delivery_mark`], so a post GitHub created but did not
+    /// confirm is found rather than posted twice.
+    pub async fn comment(
+        &self,
+        repo: &str,
+        n: u64,
+        key: &str,
+        text: &str,
+    ) -> Result<String, ClientError> {
         let what = format!("a comment on {repo}#{n}");
         let path = format!("/repos/{repo}/issues/{n}/comments");
-        let payload = json!({ "body": text });
+        let mark = delivery_mark(key);
+        let payload = json!({ "body": format!("{text}\n\n{mark}") });
         let body = self
-            .call(&what, Method::POST, &path, Some(payload.to_string()), JSON)
+            .call_checked(
+                &what,
+                Method::POST,
+                &path,
+                Some(payload.to_string()),
+                JSON,
+                Some((&path, &mark)),
+            )
             .await?;
         let c: Comment = decode(&what, &body)?;
         Ok(c.html_url.unwrap_or_default())
+    }
+
+    /// The URL of the comment kai posted for delivery `key` on `repo#n`,
+    /// if there is one: a job cut off between posting and recording is not
+    /// posted again.
+    pub async fn posted_for(
+        &self,
+        repo: &str,
+        n: u64,
+        key: &str,
+    ) -> Result<Option<String>, ClientError> {
+        let what = format!("the comments of {repo}#{n}");
+        let path = format!("/repos/{repo}/issues/{n}/comments?per_page=100");
+        let body = self.call(&what, Method::GET, &path, None, JSON).await?;
+        let comments: Vec<Comment> = decode(&what, &body)?;
+        Ok(marked(comments, &delivery_mark(key)))
+    }
+
+    /// One look (no retries) for a comment containing `needle`.
+    async fn find_comment(&self, comments_path: &str, needle: &str) -> Option<String> {
+        let url = format!("{}{comments_path}?per_page=100", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(self.token.expose())
+            .header("accept", JSON)
+            .header("x-github-api-version", "2022-11-28")
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let comments: Vec<Comment> = serde_json::from_slice(&resp.bytes().await.ok()?).ok()?;
+        marked(comments, needle)
     }
 
     async fn call(
@@ -298,6 +349,24 @@ impl Client {
         path: &str,
         body: Option<String>,
         accept: &str,
+    ) -> Result<Vec<u8>, ClientError> {
+        self.call_checked(what, method, path, body, accept, None)
+            .await
+    }
+
+    /// [`Self::call`] for a post that creates a comment: before a retry,
+    /// `created` (the comments path and a text only that post carries) is
+    /// looked up, because GitHub may have created the comment and still
+    /// answered 5xx or not at all — then the answer is that comment, and
+    /// the post is not repeated.
+    async fn call_checked(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        accept: &str,
+        created: Option<(&str, &str)>,
     ) -> Result<Vec<u8>, ClientError> {
         let url = format!("{}{path}", self.base);
         let request = || -> RequestBuilder {
@@ -351,6 +420,12 @@ impl Client {
             if attempt < TRIES {
                 tracing::warn!("GitHub: {what} failed ({last}); retrying in {wait:?}");
                 tokio::time::sleep(wait).await;
+                if let Some((comments, needle)) = created {
+                    if let Some(url) = self.find_comment(comments, needle).await {
+                        tracing::info!("GitHub: {what} had been created after all: {url}");
+                        return Ok(json!({ "html_url": url }).to_string().into_bytes());
+                    }
+                }
             }
         }
         Err(ClientError::GaveUp {
@@ -361,6 +436,21 @@ impl Client {
 }
 
 const JSON: &str = "application/vnd.github+json";
+
+/// The hidden last line of every comment kai posts: the delivery it
+/// answers. Delivery ids are GUIDs only the repository's admins see, so a
+/// stranger cannot write one in advance to make kai skip a job.
+pub fn delivery_mark(key: &str) -> String {
+    format!("<!-- kai-delivery {key} -->")
+}
+
+/// The URL of the first comment whose body contains `needle`.
+fn marked(comments: Vec<Comment>, needle: &str) -> Option<String> {
+    comments
+        .into_iter()
+        .find(|c| c.body.as_deref().is_some_and(|b| b.contains(needle)))
+        .map(|c| c.html_url.unwrap_or_default())
+}
 
 /// `s` as a URL query value: unreserved characters as they are, a space
 /// as `+`, everything else percent-encoded.

@@ -9,11 +9,12 @@ use super::client::{ClientError, Found, Issue};
 use super::deliveries::Job;
 use super::review::new_boundary;
 use super::triage::{self, Triage, TriageInput};
-use super::worker::{agent_failure, Outcome, Worker};
+use super::worker::{agent_failure, posted_before, Outcome, Worker};
 use crate::config::User;
 
 impl Worker {
-    pub(super) async fn triage(&self, job: &Job, owner: &User) -> Outcome {
+    /// `key` is the delivery id, which the comment carries.
+    pub(super) async fn triage(&self, key: &str, job: &Job, owner: &User) -> Outcome {
         let (repo, n) = (job.repo.as_str(), job.number);
         let gh = |e: ClientError| format!("GitHub error: {e}");
         let issue = match self.client.issue(repo, n).await {
@@ -22,14 +23,9 @@ impl Worker {
         };
         // A triage posted before a crash cut its record short is not
         // posted again.
-        match self.client.comments_starting(repo, n, triage::MARKER).await {
-            Ok(earlier) if !earlier.is_empty() => {
-                return failed(
-                    Some(&issue),
-                    format!("the issue already has a `{}` comment", triage::MARKER),
-                )
-            }
-            Ok(_) => {}
+        match self.client.posted_for(repo, n, key).await {
+            Ok(Some(url)) => return posted_before(&issue.title, &issue.html_url, url),
+            Ok(None) => {}
             Err(e) => return failed(Some(&issue), gh(e)),
         }
         let labels = match self.client.labels(repo).await {
@@ -72,7 +68,7 @@ impl Worker {
                 self.client.add_labels(repo, n, &plan.add).await?;
             }
             self.client
-                .comment(repo, n, &triage::comment(&t, &plan))
+                .comment(repo, n, key, &triage::comment(&t, &plan))
                 .await
         };
         match applied.await {

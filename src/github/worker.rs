@@ -75,7 +75,7 @@ impl Worker {
             }
             let job = batch.run.job.clone();
             let outcome = tokio::select! {
-                o = self.run_job(&job) => o,
+                o = self.run_job(&batch.run.id, &job) => o,
                 // Left pending: it runs again after the restart.
                 _ = shutdown.cancelled() => return,
             };
@@ -115,7 +115,7 @@ impl Worker {
 
     /// Runs one job; `None` when its repository's owner no longer has
     /// that kind of job switched on.
-    async fn run_job(&self, job: &Job) -> Option<Outcome> {
+    async fn run_job(&self, key: &str, job: &Job) -> Option<Outcome> {
         let owner = owner(&self.cfg, &job.repo)?;
         let gh = owner.github.as_ref()?;
         let span = |kind: &str| {
@@ -124,22 +124,33 @@ impl Worker {
         };
         Some(match job.kind {
             JobKind::Review if gh.review => {
-                self.review(job, owner).instrument(span("review")).await
+                self.review(key, job, owner)
+                    .instrument(span("review"))
+                    .await
             }
             JobKind::Triage if gh.triage => {
-                self.triage(job, owner).instrument(span("triage")).await
+                self.triage(key, job, owner)
+                    .instrument(span("triage"))
+                    .await
             }
             JobKind::Review | JobKind::Triage => return None,
         })
     }
 
-    async fn review(&self, job: &Job, owner: &User) -> Outcome {
+    /// `key` is the delivery id, which the comment carries.
+    async fn review(&self, key: &str, job: &Job, owner: &User) -> Outcome {
         let (repo, n) = (job.repo.as_str(), job.number);
         let gh = |e: super::client::ClientError| format!("GitHub error: {e}");
         let pr = match self.client.pull(repo, n).await {
             Ok(pr) => pr,
             Err(e) => return failed(None, gh(e)),
         };
+        // Posted before a crash cut the record short: done, not again.
+        match self.client.posted_for(repo, n, key).await {
+            Ok(Some(url)) => return posted_before(&pr.title, &pr.html_url, url),
+            Ok(None) => {}
+            Err(e) => return failed(Some(&pr), gh(e)),
+        }
         let fetched = async {
             let diff = self.client.diff(repo, n).await?;
             let files = self.client.files(repo, n).await?;
@@ -165,7 +176,11 @@ impl Worker {
             Ok(text) => text,
         };
         // Only a whole review is posted; nothing was posted before this.
-        match self.client.comment(repo, n, &review::comment(&text)).await {
+        match self
+            .client
+            .comment(repo, n, key, &review::comment(&text))
+            .await
+        {
             Ok(url) => {
                 tracing::info!(comment = %url, "review posted");
                 Outcome::Posted {
@@ -210,6 +225,17 @@ fn failed(pr: Option<&super::client::PullRequest>, why: String) -> Outcome {
         title: pr.map(|p| p.title.clone()),
         url: pr.map(|p| p.html_url.clone()),
         why,
+    }
+}
+
+/// A job whose comment a cut-off run had posted already.
+pub(super) fn posted_before(title: &str, url: &str, comment_url: String) -> Outcome {
+    tracing::info!(comment = %comment_url, "posted by an earlier run that was cut off; not posting again");
+    Outcome::Posted {
+        title: title.to_string(),
+        url: url.to_string(),
+        comment_url,
+        detail: Some("(posted before kai restarted)".into()),
     }
 }
 

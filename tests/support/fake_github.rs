@@ -49,6 +49,9 @@ struct Inner {
     requests: Vec<String>,
     /// Status to answer the next comment posts with, one per post.
     post_faults: Vec<u16>,
+    /// Status to answer the next comment posts with after creating the
+    /// comment all the same (GitHub's 5xx that still wrote).
+    created_faults: Vec<u16>,
     /// Requests that carried a token other than [`TOKEN`].
     bad_auth: usize,
 }
@@ -157,6 +160,20 @@ impl FakeGithub {
     pub fn fail_posts(&self, statuses: &[u16]) {
         self.inner.lock().unwrap().post_faults = statuses.to_vec();
     }
+
+    /// The next posts create their comment and are answered with these
+    /// statuses all the same.
+    pub fn fail_posts_after_creating(&self, statuses: &[u16]) {
+        self.inner.lock().unwrap().created_faults = statuses.to_vec();
+    }
+
+    /// A comment someone (or an earlier run of kai) posted.
+    pub fn add_comment(&self, repo: &str, number: u64, body: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        inner
+            .comments
+            .push((repo.to_string(), number, body.to_string()));
+    }
 }
 
 async fn record(
@@ -248,7 +265,10 @@ async fn list_comments(
         .comments(&repo, n)
         .into_iter()
         .enumerate()
-        .map(|(i, b)| json!({"id": i + 1, "body": b}))
+        .map(|(i, b)| {
+            json!({"id": i + 1, "body": b,
+                   "html_url": format!("https://github.com/{repo}/pull/{n}#issuecomment-{}", i + 1)})
+        })
         .collect();
     axum::Json(Value::Array(list)).into_response()
 }
@@ -276,6 +296,15 @@ async fn post_comment(
     let text = body["body"].as_str().unwrap_or_default().to_string();
     inner.comments.push((repo.clone(), n, text.clone()));
     let id = inner.comments.len();
+    if !inner.created_faults.is_empty() {
+        let status = inner.created_faults.remove(0);
+        let code = StatusCode::from_u16(status).unwrap();
+        return (
+            code,
+            axum::Json(json!({"message": format!("fake {status} after creating")})),
+        )
+            .into_response();
+    }
     (
         StatusCode::CREATED,
         axum::Json(json!({"id": id, "body": text,
