@@ -13,14 +13,19 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::launch::{launch, Host, Launch, LaunchError};
+use crate::agent::prompt::{Attachment, Prompt, TurnImage, TurnInput};
 use crate::agent::version::CodexVersion;
 use crate::agent::{AgentError, AgentEvent, Session};
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
+use crate::files::access::{FileError, UserFiles};
+use crate::files::workspace::mb;
+use crate::files::{name, MAX_INLINE_IMAGE, MAX_PHOTO, MAX_UPLOAD};
 use crate::models::{self, Models};
 use crate::state::{ChatState, StateStore};
 use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;
+use crate::telegram::files::Remote;
 use crate::telegram::outbox::Outbox;
 use crate::telegram::split::quote;
 use crate::telegram::stream::{render, View};
@@ -49,6 +54,15 @@ enum Answer {
 pub enum Input {
     Text(String),
     Command(Command),
+    /// Files (a photo, a document, or a media group's parts), with the caption.
+    Upload(Upload),
+}
+
+/// Files a user sent in one message, or in one media group.
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub caption: String,
+    pub files: Vec<Remote>,
 }
 
 /// What every chat shares.
@@ -70,7 +84,9 @@ pub struct Chat {
     user: User,
     state: ChatState,
     session: Option<Session>,
-    queue: VecDeque<String>,
+    queue: VecDeque<Prompt>,
+    /// The workspace, reached as the user's account.
+    files: UserFiles,
     /// True while a turn runs (commands are also handled mid-turn).
     busy: bool,
     outbox: Outbox,
@@ -92,8 +108,9 @@ impl Chat {
             state.model = None;
             state.conversation = None;
         }
-        let queue: VecDeque<String> = state.queued.iter().cloned().collect();
+        let queue: VecDeque<Prompt> = state.queued.iter().cloned().collect();
         Chat {
+            files: UserFiles::new(&shared.host, &user),
             outbox: Outbox::start(shared.tg.clone(), chat),
             shared,
             chat,
@@ -109,12 +126,12 @@ impl Chat {
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
         loop {
             // First what is waiting (after a restart, what was queued then).
-            while let Some(text) = self.queue.pop_front() {
+            while let Some(prompt) = self.queue.pop_front() {
                 if self.shared.shutdown.is_cancelled() {
-                    self.queue.push_front(text);
+                    self.queue.push_front(prompt);
                     break;
                 }
-                self.turn(text, &mut rx).await;
+                self.turn(prompt, &mut rx).await;
             }
             if self.shared.shutdown.is_cancelled() {
                 break;
@@ -124,7 +141,12 @@ impl Chat {
             let idle = tokio::time::sleep(self.shared.cfg.agent_idle);
             tokio::select! {
                 input = rx.recv() => match input {
-                    Some(Input::Text(t)) => self.enqueue(t),
+                    Some(Input::Text(t)) => self.enqueue(Prompt::text(t)),
+                    Some(Input::Upload(u)) => {
+                        if let Some(p) = self.receive(u).await {
+                            self.enqueue(p);
+                        }
+                    }
                     Some(Input::Command(c)) => self.command(c).await,
                     None => break,
                 },
@@ -153,9 +175,149 @@ impl Chat {
     }
 
     /// Queues a message, durably: a restart answers it.
-    fn enqueue(&mut self, text: String) {
-        self.queue.push_back(text);
+    fn enqueue(&mut self, prompt: Prompt) {
+        self.queue.push_back(prompt);
         self.save();
+    }
+
+    /// Queues a message that arrived during a turn, and says so.
+    fn enqueue_busy(&mut self, prompt: Prompt) {
+        self.enqueue(prompt);
+        let n = self.queue.len();
+        self.say(format!("⏳ Queued ({n} waiting): I'll answer once the current reply is finished. /stop cancels it."));
+    }
+
+    /// Downloads what the user sent and stores it in their inbox as their
+    /// account, at once (also mid-turn: the queue then holds paths, not
+    /// Telegram's file ids, which expire). A file that cannot be taken is
+    /// explained; `None` when nothing was stored, so no turn runs on a
+    /// caption whose file is missing.
+    async fn receive(&mut self, upload: Upload) -> Option<Prompt> {
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        for remote in &upload.files {
+            let stored = match self.shared.tg.download(remote).await {
+                Ok(bytes) => {
+                    let name = name::inbox_name(&remote.name, std::time::SystemTime::now());
+                    self.files
+                        .put(&name, bytes)
+                        .await
+                        .map_err(|e| self.file_problem(e))
+                }
+                Err(e) => {
+                    tracing::warn!("could not receive a file: {e}");
+                    Err(e.to_string())
+                }
+            };
+            match stored {
+                Ok(path) => {
+                    tracing::info!(path = %path.display(), "stored a received file");
+                    files.push(Attachment {
+                        path,
+                        image: remote.image.clone(),
+                    });
+                }
+                Err(why) => problems.push(why),
+            }
+        }
+        if !problems.is_empty() {
+            let what = if files.is_empty() {
+                "Nothing was passed to the agent."
+            } else {
+                "The agent gets the rest."
+            };
+            self.say(format!(
+                "⚠️ {}
+{what}",
+                problems.join(
+                    "
+"
+                )
+            ));
+        }
+        if files.is_empty() {
+            return None;
+        }
+        Some(Prompt {
+            text: upload.caption,
+            files,
+        })
+    }
+
+    /// What the user reads when a file operation failed (the operator
+    /// finds a missing sudo rule in the log).
+    fn file_problem(&self, e: FileError) -> String {
+        match e {
+            FileError::Sudo {
+                command,
+                os_user,
+                detail,
+            } => {
+                tracing::error!(os_user, "sudo refused `{command}` as {os_user}: {detail}; the sudoers contract rule for {os_user} must allow it");
+                format!("I am not allowed to handle files as `{os_user}`: the sudoers rule lacks `{command}`. Ask the operator.")
+            }
+            FileError::Workspace(e) => e.to_string(),
+            FileError::Refused(why) => why,
+            other => {
+                tracing::error!("file operation failed: {other}");
+                other.to_string()
+            }
+        }
+    }
+
+    /// What the agent receives for `prompt`: its text with the files' paths,
+    /// and the images (for Claude Code, their bytes, read as the user).
+    async fn turn_input(&self, prompt: &Prompt) -> TurnInput {
+        let mut images = Vec::new();
+        for f in &prompt.files {
+            let Some(media_type) = &f.image else { continue };
+            let data = if self.user.backend == Backend::Claude {
+                let path = f.path.display().to_string();
+                match self.files.read(&path, MAX_INLINE_IMAGE).await {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => {
+                        tracing::warn!("passing {path} by path only: {e}");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            images.push(TurnImage {
+                path: f.path.clone(),
+                media_type: media_type.clone(),
+                data,
+            });
+        }
+        TurnInput {
+            text: prompt.agent_text(),
+            images,
+        }
+    }
+
+    /// `/get PATH`: reads the file as the user and queues its upload.
+    async fn get(&mut self, path: &str) {
+        match self.files.read(path, MAX_UPLOAD).await {
+            Ok(bytes) => {
+                let file = std::path::Path::new(path.trim());
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "file".into());
+                let ext = file
+                    .extension()
+                    .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                    .unwrap_or_default();
+                let photo = matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "webp")
+                    && bytes.len() as u64 <= MAX_PHOTO;
+                tracing::info!(size = bytes.len(), photo, "sending {path}");
+                self.outbox.send_file(name, bytes, photo);
+            }
+            Err(e) => {
+                let why = self.file_problem(e);
+                self.say(format!("❌ {why}"));
+            }
+        }
     }
 
     fn save(&mut self) {
@@ -178,14 +340,15 @@ impl Chat {
         }
     }
 
-    async fn turn(&mut self, text: String, rx: &mut mpsc::UnboundedReceiver<Input>) {
+    async fn turn(&mut self, prompt: Prompt, rx: &mut mpsc::UnboundedReceiver<Input>) {
         let (views, view_rx) = watch::channel(View::default());
         let renderer = tokio::spawn(render(self.shared.tg.clone(), self.chat, view_rx));
         self.state.turn_in_flight = true;
-        self.state.answering = Some(text.clone());
+        self.state.answering = Some(prompt.shown());
         self.save();
         self.busy = true;
-        let (final_text, cut_off) = self.drive(&text, &views, rx).await;
+        let input = self.turn_input(&prompt).await;
+        let (final_text, cut_off) = self.drive(&input, &views, rx).await;
         self.busy = false;
         self.save();
         views.send_modify(|v| v.done = Some(final_text));
@@ -206,7 +369,7 @@ impl Chat {
     /// and whether the daemon's stopping cut it off.
     async fn drive(
         &mut self,
-        text: &str,
+        text: &TurnInput,
         views: &watch::Sender<View>,
         rx: &mut mpsc::UnboundedReceiver<Input>,
     ) -> (String, bool) {
@@ -218,7 +381,7 @@ impl Chat {
 
     async fn answer(
         &mut self,
-        text: &str,
+        text: &TurnInput,
         views: &watch::Sender<View>,
         rx: &mut mpsc::UnboundedReceiver<Input>,
     ) -> Answer {
@@ -227,7 +390,7 @@ impl Chat {
         }
         let model = self.model();
         let sent = match self.session.as_mut() {
-            Some(s) => s.send(text, &model).await,
+            Some(s) => s.send_input(text, &model).await,
             None => return Answer::Shown("⚠️ No agent session.".into()),
         };
         let sent = match sent {
@@ -240,7 +403,7 @@ impl Chat {
                     return Answer::Shown(message);
                 }
                 match self.session.as_mut() {
-                    Some(s) => s.send(text, &model).await,
+                    Some(s) => s.send_input(text, &model).await,
                     None => return Answer::Shown("⚠️ No agent session.".into()),
                 }
             }
@@ -308,10 +471,11 @@ impl Chat {
                     return Answer::Shown(with_note(&reply, &format!("⚠️ The agent gave no sign of life for {} s, so I stopped it. Send your message again to retry.", silence.as_secs())));
                 }
                 input = rx.recv() => match input {
-                    Some(Input::Text(t)) => {
-                        self.enqueue(t);
-                        let n = self.queue.len();
-                        self.say(format!("⏳ Queued ({n} waiting): I'll answer once the current reply is finished. /stop cancels it."));
+                    Some(Input::Text(t)) => self.enqueue_busy(Prompt::text(t)),
+                    Some(Input::Upload(u)) => {
+                        if let Some(p) = self.receive(u).await {
+                            self.enqueue_busy(p);
+                        }
                     }
                     Some(Input::Command(Command::Stop)) => {
                         if !stopping {
@@ -441,8 +605,11 @@ impl Chat {
                     "Hi {}! I pass your messages to {} (model {}) running as `{}` on this host, in {}.\n\n\
                      Just write. While I work you see the reply grow; messages sent meanwhile wait their turn.\n\n\
                      /new — forget this conversation and start fresh\n/stop — stop the reply in progress\n\
-                     /model [name] — show or change the model\n/models — the models you can use\n/status — what is running",
-                    self.user.name, backend, self.model(), self.user.os_user, self.user.workspace.display()
+                     /model [name] — show or change the model\n/models — the models you can use\n/status — what is running\n\n\
+                     Photos and files you send land in {}/inbox/ and reach the agent with your caption (up to {} each); \
+                     /get <path> sends a file of your workspace back (up to {}), /ls [folder] lists one.",
+                    self.user.name, backend, self.model(), self.user.os_user, self.user.workspace.display(),
+                    self.user.workspace.display(), mb(crate::files::MAX_DOWNLOAD), mb(MAX_UPLOAD)
                 ))
             }
             Command::New => {
@@ -498,6 +665,15 @@ impl Chat {
                 }
                 self.say(lines.join("\n"));
             }
+            Command::Get(None) => self.say("Usage: /get <path> — sends a file of your workspace (a path relative to it, or absolute inside it). /ls lists a folder."),
+            Command::Get(Some(path)) => self.get(&path).await,
+            Command::Ls(dir) => match self.files.list(dir.as_deref().unwrap_or("")).await {
+                Ok(listing) => self.say(listing),
+                Err(e) => {
+                    let why = self.file_problem(e);
+                    self.say(format!("❌ {why}"));
+                }
+            },
             Command::Unknown(name) => self.say(format!("Unknown command /{}. /help lists what I understand.", quote(&name, MAX_QUOTED))),
         }
     }

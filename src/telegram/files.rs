@@ -1,0 +1,222 @@
+//! Files over the Bot API: what a message carries (photo, document, or a
+//! kind Kai does not take), downloading it (`getFile`, then
+//! `/file/bot<token>/<path>`) under the 20 MB limit, and sending a file
+//! back as a photo or a document (multipart upload).
+
+use std::future::IntoFuture;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use teloxide::net::Download;
+use teloxide::payloads::SendDocumentSetters;
+use teloxide::requests::Requester;
+use teloxide::types::{ChatId, FileId, InputFile, Message};
+use teloxide::RequestError;
+use tokio::io::AsyncWrite;
+
+use super::api::Telegram;
+use crate::files::workspace::mb;
+use crate::files::MAX_DOWNLOAD;
+
+/// A file a user sent, not yet downloaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub file_id: String,
+    /// Its size as Telegram reports it, when it does.
+    pub size: Option<u64>,
+    /// The sender's file name, or one made up for a photo.
+    pub name: String,
+    /// The media type when the agent should see it as an image.
+    pub image: Option<String>,
+}
+
+/// What a message that is not text brings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Media {
+    Files(Vec<Remote>),
+    /// A kind Kai does not take yet, named for the user ("voice notes").
+    Unsupported(&'static str),
+}
+
+/// Image types both agents accept as images; other files go by path.
+const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/gif", "image/webp"];
+
+/// The files of a message without text: a photo (its largest size) or a
+/// document; anything else is named as unsupported.
+pub fn media(m: &Message) -> Media {
+    if let Some(sizes) = m.photo() {
+        // Telegram lists the sizes smallest first; take the largest it
+        // will let us download.
+        let best = sizes
+            .iter()
+            .rev()
+            .find(|p| known(p.file.size).is_none_or(|s| s <= MAX_DOWNLOAD))
+            .or(sizes.last());
+        return match best {
+            Some(p) => Media::Files(vec![Remote {
+                file_id: p.file.id.0.clone(),
+                size: known(p.file.size),
+                name: format!("photo-{}.jpg", p.file.unique_id.0),
+                image: Some("image/jpeg".into()),
+            }]),
+            None => Media::Unsupported("empty photos"),
+        };
+    }
+    if let Some(d) = m.document() {
+        let mime = d.mime_type.as_ref().map(|m| m.essence_str().to_string());
+        let image = mime.filter(|t| IMAGE_TYPES.contains(&t.as_str()));
+        return Media::Files(vec![Remote {
+            file_id: d.file.id.0.clone(),
+            size: known(d.file.size),
+            name: d
+                .file_name
+                .clone()
+                .unwrap_or_else(|| format!("document-{}", d.file.unique_id.0)),
+            image,
+        }]);
+    }
+    Media::Unsupported(if m.voice().is_some() {
+        "Voice notes"
+    } else if m.sticker().is_some() {
+        "Stickers"
+    } else if m.video_note().is_some() {
+        "Video messages"
+    } else if m.video().is_some() {
+        "Videos"
+    } else if m.audio().is_some() {
+        "Audio files"
+    } else if m.animation().is_some() {
+        "GIFs"
+    } else {
+        "Messages of this kind"
+    })
+}
+
+/// teloxide reports an unknown size as `u32::MAX`.
+fn known(size: u32) -> Option<u64> {
+    (size != u32::MAX).then_some(u64::from(size))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("`{name}` is {}: Telegram lets bots download files up to {}", mb(*.size), mb(MAX_DOWNLOAD))]
+    TooBig { name: String, size: u64 },
+    #[error("Telegram would not hand out `{name}`: {source}")]
+    GetFile { name: String, source: RequestError },
+    #[error("downloading `{name}` failed: {detail}")]
+    Transfer { name: String, detail: String },
+}
+
+impl Telegram {
+    /// Downloads a file the user sent, refusing it before the transfer
+    /// when Telegram says it is over the limit, and during it otherwise.
+    pub async fn download(&self, f: &Remote) -> Result<Vec<u8>, DownloadError> {
+        let too_big = |size| DownloadError::TooBig {
+            name: f.name.clone(),
+            size,
+        };
+        if let Some(size) = f.size.filter(|s| *s > MAX_DOWNLOAD) {
+            return Err(too_big(size));
+        }
+        let file = self
+            .persist("getFile", || {
+                self.files_bot()
+                    .get_file(FileId(f.file_id.clone()))
+                    .into_future()
+            })
+            .await
+            .map_err(|source| {
+                // Telegram's own refusal of a big file, when the message had no size.
+                match &source {
+                    RequestError::Api(e) if e.to_string().contains("too big") => {
+                        too_big(f.size.unwrap_or(MAX_DOWNLOAD + 1))
+                    }
+                    _ => DownloadError::GetFile {
+                        name: f.name.clone(),
+                        source,
+                    },
+                }
+            })?;
+        if let Some(size) = known(file.meta.size).filter(|s| *s > MAX_DOWNLOAD) {
+            return Err(too_big(size));
+        }
+        let mut sink = Capped::default();
+        self.files_bot()
+            .download_file(&file.path, &mut sink)
+            .await
+            .map_err(|e| match sink.over {
+                true => too_big(sink.seen),
+                false => DownloadError::Transfer {
+                    name: f.name.clone(),
+                    detail: e.to_string(),
+                },
+            })?;
+        Ok(sink.buf)
+    }
+
+    /// Sends `bytes` as a photo (when `photo`) or a document named `name`;
+    /// a photo Telegram refuses goes again as a document.
+    pub async fn send_file(
+        &self,
+        chat: i64,
+        name: &str,
+        bytes: Vec<u8>,
+        photo: bool,
+    ) -> Result<(), RequestError> {
+        let bot = self.files_bot();
+        let input = || InputFile::memory(bytes.clone()).file_name(name.to_string());
+        if photo {
+            match self
+                .persist("sendPhoto", || {
+                    bot.send_photo(ChatId(chat), input()).into_future()
+                })
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => tracing::info!(
+                    "Telegram refused {name} as a photo ({e}); sending it as a document"
+                ),
+            }
+        }
+        self.persist("sendDocument", || {
+            bot.send_document(ChatId(chat), input())
+                // Sent as the file it is, not converted (Telegram turns some types into media).
+                .disable_content_type_detection(true)
+                .into_future()
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+/// An in-memory download that stops taking bytes past [`MAX_DOWNLOAD`].
+#[derive(Default)]
+struct Capped {
+    buf: Vec<u8>,
+    seen: u64,
+    over: bool,
+}
+
+impl AsyncWrite for Capped {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.seen += data.len() as u64;
+        if self.seen > MAX_DOWNLOAD {
+            self.over = true;
+            return Poll::Ready(Err(std::io::Error::other("over the download limit")));
+        }
+        self.buf.extend_from_slice(data);
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
