@@ -88,7 +88,16 @@ impl UserFiles {
         match &self.runner {
             Runner::Own => {
                 let (ws, name) = (self.workspace.clone(), name.to_string());
-                blocking(move || workspace::inbox_put(&ws, &name, &mut data.as_slice())).await
+                blocking(move || {
+                    // Ours to create, as at an agent's start (`agent/launch.rs`):
+                    // a file may come before the first agent does.
+                    crate::state::make_dir(&ws, 0o700).map_err(|source| WorkspaceError::Io {
+                        what: format!("cannot create {}", ws.display()),
+                        source,
+                    })?;
+                    workspace::inbox_put(&ws, &name, &mut data.as_slice())
+                })
+                .await
             }
             Runner::Sudo { .. } => {
                 let out = self.helper("inbox-put", &[], &[name], Some(data)).await?;

@@ -4,15 +4,11 @@
 //! back as a photo or a document (multipart upload).
 
 use std::future::IntoFuture;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use teloxide::net::Download;
 use teloxide::payloads::SendDocumentSetters;
 use teloxide::requests::Requester;
 use teloxide::types::{ChatId, FileId, InputFile, Message};
 use teloxide::RequestError;
-use tokio::io::AsyncWrite;
 
 use super::api::Telegram;
 use crate::files::workspace::mb;
@@ -140,18 +136,36 @@ impl Telegram {
         if let Some(size) = known(file.meta.size).filter(|s| *s > MAX_DOWNLOAD) {
             return Err(too_big(size));
         }
-        let mut sink = Capped::default();
-        self.files_bot()
-            .download_file(&file.path, &mut sink)
+        // The URL is built here rather than by teloxide's `download_file`,
+        // which percent-encodes the `/` in Telegram's file paths
+        // (`photos/file_1.jpg`). reqwest's errors carry the URL, and with
+        // it the token: they are shown `without_url`.
+        let bot = self.files_bot();
+        let url = format!(
+            "{}/file/bot{}/{}",
+            bot.api_url().as_str().trim_end_matches('/'),
+            bot.token(),
+            file.path
+        );
+        let failed = |e: reqwest::Error| DownloadError::Transfer {
+            name: f.name.clone(),
+            detail: e.without_url().to_string(),
+        };
+        let mut response = bot
+            .client()
+            .get(url)
+            .send()
             .await
-            .map_err(|e| match sink.over {
-                true => too_big(sink.seen),
-                false => DownloadError::Transfer {
-                    name: f.name.clone(),
-                    detail: e.to_string(),
-                },
-            })?;
-        Ok(sink.buf)
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(failed)?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            if (bytes.len() + chunk.len()) as u64 > MAX_DOWNLOAD {
+                return Err(too_big((bytes.len() + chunk.len()) as u64));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     /// Sends `bytes` as a photo (when `photo`) or a document named `name`;
@@ -186,37 +200,5 @@ impl Telegram {
         })
         .await
         .map(|_| ())
-    }
-}
-
-/// An in-memory download that stops taking bytes past [`MAX_DOWNLOAD`].
-#[derive(Default)]
-struct Capped {
-    buf: Vec<u8>,
-    seen: u64,
-    over: bool,
-}
-
-impl AsyncWrite for Capped {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        self.seen += data.len() as u64;
-        if self.seen > MAX_DOWNLOAD {
-            self.over = true;
-            return Poll::Ready(Err(std::io::Error::other("over the download limit")));
-        }
-        self.buf.extend_from_slice(data);
-        Poll::Ready(Ok(data.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }
