@@ -726,15 +726,16 @@ pub fn login_hint(backend: Backend, os_user: &str, bin: &Path, own_account: bool
     )
 }
 
-/// The advice for a sudo refusal: the whole contract rule, reaper included
-/// (granting only the agent binary would let it start but not be stopped).
+/// The advice for a sudo refusal: the whole contract rule, the kai
+/// subcommands included (granting only the agent binary would let it start
+/// but not be stopped, nor files reach it).
 fn sudo_refused(backend: Backend, os_user: &str, bin: &Path, shared: &Shared) -> String {
     let svc = &shared.cfg.service_user;
-    let reaper = shared.host.reaper.display();
+    let kai = crate::agent::process::sudo_kai_commands(&shared.host.reaper).join(", ");
     let rule = match backend {
-        Backend::Codex => format!("`{svc} ALL=({os_user}) NOPASSWD:SETENV: {}, {reaper}`", bin.display()),
+        Backend::Codex => format!("`{svc} ALL=({os_user}) NOPASSWD:SETENV: {}, {kai}`", bin.display()),
         Backend::Claude => format!(
-            "`{svc} ALL=({os_user}) NOPASSWD:SETENV: {reaper}` and `{svc} ALL=({os_user}) CWD=* NOPASSWD:SETENV: {}`",
+            "`{svc} ALL=({os_user}) NOPASSWD:SETENV: {kai}` and `{svc} ALL=({os_user}) CWD=* NOPASSWD:SETENV: {}`",
             bin.display()
         ),
     };
