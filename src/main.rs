@@ -109,13 +109,28 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             eprintln!("kai reap: killed {n} process(es) in the tree of {pid}");
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::InboxPut { workspace, name } => {
-            let mut stdin = std::io::stdin().lock().take(files::MAX_DOWNLOAD + 1);
-            helper("inbox-put", || {
-                files::workspace::inbox_put(&workspace, &name, &mut stdin)
-                    .map(|p| format!("{}\n", p.display()).into_bytes())
-            })
-        }
+        Cmd::InboxPut { workspace, name } => helper("inbox-put", || {
+            // Read whole first (kai sends at most the download limit), so a
+            // larger input is refused rather than stored cut short.
+            let mut data = Vec::new();
+            std::io::stdin()
+                .lock()
+                .take(files::MAX_DOWNLOAD + 1)
+                .read_to_end(&mut data)
+                .map_err(|source| files::workspace::WorkspaceError::Io {
+                    what: "cannot read the file from stdin".into(),
+                    source,
+                })?;
+            if data.len() as u64 > files::MAX_DOWNLOAD {
+                return Err(files::workspace::WorkspaceError::TooBig {
+                    name,
+                    size: data.len() as u64,
+                    limit: files::MAX_DOWNLOAD,
+                });
+            }
+            files::workspace::inbox_put(&workspace, &name, &mut data.as_slice())
+                .map(|p| format!("{}\n", p.display()).into_bytes())
+        }),
         Cmd::WorkspaceRead {
             max_bytes,
             workspace,

@@ -270,11 +270,12 @@ async fn a_media_group_of_three_photos_is_one_turn() {
 }
 
 /// A document sent while a reply runs is stored at once and queued, like
-/// text (durably, with its path), and answered after the reply.
+/// text, durably with its path: the daemon killed (-9) before answering
+/// it answers it after its restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_sent_during_a_reply_is_queued() {
-    let kai = Kai::start(Options::default()).await;
-    kai.tg.send_text(ALICE, "slow 5");
+async fn a_file_sent_during_a_reply_is_queued_across_a_restart() {
+    let mut kai = Kai::start(Options::default()).await;
+    kai.tg.send_text(ALICE, "slow 20");
     kai.wait_any(ALICE, 60, |t| t.contains("slow part")).await;
     kai.tg.send_file(
         ALICE,
@@ -293,6 +294,10 @@ async fn a_file_sent_during_a_reply_is_queued() {
         .expect("the path is queued")
         .to_string();
     assert_eq!(std::fs::read(&path).unwrap(), b"%PDF-1.4 notes");
+
+    kai.stop(libc::SIGKILL, Duration::from_secs(10))
+        .expect("kill -9");
+    kai.spawn();
     kai.wait_any(ALICE, 90, |t| t.contains("echo: summarise the notes"))
         .await;
     let request = request_with(&kai, "summarise the notes").unwrap();

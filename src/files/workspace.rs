@@ -31,7 +31,7 @@ pub enum WorkspaceError {
     NotAFile(String),
     #[error("`{0}` is not a directory")]
     NotADir(String),
-    #[error("`{name}` is {} and the limit is {}", mb(*.size), mb(*.limit))]
+    #[error("`{name}` is {}, over the limit of {} (the Bot API's, for files bots send or receive)", mb(*.size), mb(*.limit))]
     TooBig { name: String, size: u64, limit: u64 },
     #[error("`{0}` is not a usable file name")]
     BadName(String),
