@@ -202,3 +202,82 @@ impl Telegram {
         .map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn message(extra: serde_json::Value) -> Message {
+        let mut m = json!({"message_id": 1, "date": 0,
+            "chat": {"id": 5, "type": "private", "first_name": "A"},
+            "from": {"id": 5, "is_bot": false, "first_name": "A"}});
+        for (k, v) in extra.as_object().unwrap() {
+            m[k] = v.clone();
+        }
+        serde_json::from_value(m).unwrap()
+    }
+
+    fn meta(id: &str, size: u64) -> serde_json::Value {
+        json!({"file_id": id, "file_unique_id": format!("u{id}"), "file_size": size})
+    }
+
+    #[test]
+    fn a_photo_is_its_largest_downloadable_size() {
+        let mut small = meta("small", 100);
+        small["width"] = json!(90);
+        small["height"] = json!(90);
+        let mut big = meta("big", 30 * 1024 * 1024);
+        big["width"] = json!(9000);
+        big["height"] = json!(9000);
+        let mut mid = meta("mid", 5000);
+        mid["width"] = json!(800);
+        mid["height"] = json!(800);
+        let m = message(json!({"photo": [small, mid, big], "caption": "look"}));
+        let Media::Files(files) = media(&m) else {
+            panic!()
+        };
+        assert_eq!(files[0].file_id, "mid");
+        assert_eq!(files[0].image.as_deref(), Some("image/jpeg"));
+        assert_eq!(files[0].name, "photo-umid.jpg");
+    }
+
+    #[test]
+    fn documents_keep_their_name_and_images_are_told_apart() {
+        let mut pdf = meta("d", 10);
+        pdf["file_name"] = json!("report.pdf");
+        pdf["mime_type"] = json!("application/pdf");
+        let Media::Files(f) = media(&message(json!({"document": pdf}))) else {
+            panic!()
+        };
+        assert_eq!(
+            (f[0].name.as_str(), f[0].image.clone(), f[0].size),
+            ("report.pdf", None, Some(10))
+        );
+        let mut png = meta("p", 10);
+        png["mime_type"] = json!("image/png");
+        let Media::Files(f) = media(&message(json!({"document": png}))) else {
+            panic!()
+        };
+        assert_eq!(
+            (f[0].name.as_str(), f[0].image.as_deref()),
+            ("document-up", Some("image/png"))
+        );
+    }
+
+    #[test]
+    fn other_kinds_are_named() {
+        let mut voice = meta("v", 10);
+        voice["duration"] = json!(3);
+        voice["mime_type"] = json!("audio/ogg");
+        assert_eq!(
+            media(&message(json!({"voice": voice}))),
+            Media::Unsupported("Voice notes")
+        );
+        let loc = json!({"location": {"latitude": 1.0, "longitude": 2.0}});
+        assert_eq!(
+            media(&message(loc)),
+            Media::Unsupported("Messages of this kind")
+        );
+    }
+}
