@@ -1,7 +1,10 @@
 //! One chat's actor: it owns the chat's agent session, runs one turn at a
 //! time, queues messages that arrive meanwhile, and handles commands even
 //! while a turn runs (so `/stop` works). Every failure ends in a message
-//! to the user and a session that is either healthy or gone.
+//! to the user and a session that is either healthy or gone. What it does
+//! with files is in `chat/files.rs`.
+
+mod files;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -13,14 +16,14 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::launch::{launch, Host, Launch, LaunchError};
-use crate::agent::prompt::{Attachment, Prompt, TurnImage, TurnInput};
+use crate::agent::prompt::{Prompt, TurnInput};
 use crate::agent::version::CodexVersion;
 use crate::agent::{AgentError, AgentEvent, Session};
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
-use crate::files::access::{FileError, UserFiles};
+use crate::files::access::UserFiles;
 use crate::files::workspace::mb;
-use crate::files::{name, MAX_INLINE_IMAGE, MAX_PHOTO, MAX_UPLOAD};
+use crate::files::MAX_UPLOAD;
 use crate::models::{self, Models};
 use crate::state::{ChatState, StateStore};
 use crate::telegram::api::Telegram;
@@ -185,139 +188,6 @@ impl Chat {
         self.enqueue(prompt);
         let n = self.queue.len();
         self.say(format!("⏳ Queued ({n} waiting): I'll answer once the current reply is finished. /stop cancels it."));
-    }
-
-    /// Downloads what the user sent and stores it in their inbox as their
-    /// account, at once (also mid-turn: the queue then holds paths, not
-    /// Telegram's file ids, which expire). A file that cannot be taken is
-    /// explained; `None` when nothing was stored, so no turn runs on a
-    /// caption whose file is missing.
-    async fn receive(&mut self, upload: Upload) -> Option<Prompt> {
-        let mut files = Vec::new();
-        let mut problems = Vec::new();
-        for remote in &upload.files {
-            let stored = match self.shared.tg.download(remote).await {
-                Ok(bytes) => {
-                    let name = name::inbox_name(&remote.name, std::time::SystemTime::now());
-                    self.files
-                        .put(&name, bytes)
-                        .await
-                        .map_err(|e| self.file_problem(e))
-                }
-                Err(e) => {
-                    tracing::warn!("could not receive a file: {e}");
-                    Err(e.to_string())
-                }
-            };
-            match stored {
-                Ok(path) => {
-                    tracing::info!(path = %path.display(), "stored a received file");
-                    files.push(Attachment {
-                        path,
-                        image: remote.image.clone(),
-                    });
-                }
-                Err(why) => problems.push(why),
-            }
-        }
-        if !problems.is_empty() {
-            let what = if files.is_empty() {
-                "Nothing was passed to the agent."
-            } else {
-                "The agent gets the rest."
-            };
-            self.say(format!(
-                "⚠️ {}
-{what}",
-                problems.join(
-                    "
-"
-                )
-            ));
-        }
-        if files.is_empty() {
-            return None;
-        }
-        Some(Prompt {
-            text: upload.caption,
-            files,
-        })
-    }
-
-    /// What the user reads when a file operation failed (the operator
-    /// finds a missing sudo rule in the log).
-    fn file_problem(&self, e: FileError) -> String {
-        match e {
-            FileError::Sudo {
-                command,
-                os_user,
-                detail,
-            } => {
-                tracing::error!(os_user, "sudo refused `{command}` as {os_user}: {detail}; the sudoers contract rule for {os_user} must allow it");
-                format!("I am not allowed to handle files as `{os_user}`: the sudoers rule lacks `{command}`. Ask the operator.")
-            }
-            FileError::Workspace(e) => e.to_string(),
-            FileError::Refused(why) => why,
-            other => {
-                tracing::error!("file operation failed: {other}");
-                other.to_string()
-            }
-        }
-    }
-
-    /// What the agent receives for `prompt`: its text with the files' paths,
-    /// and the images (for Claude Code, their bytes, read as the user).
-    async fn turn_input(&self, prompt: &Prompt) -> TurnInput {
-        let mut images = Vec::new();
-        for f in &prompt.files {
-            let Some(media_type) = &f.image else { continue };
-            let data = if self.user.backend == Backend::Claude {
-                let path = f.path.display().to_string();
-                match self.files.read(&path, MAX_INLINE_IMAGE).await {
-                    Ok(bytes) => Some(bytes),
-                    Err(e) => {
-                        tracing::warn!("passing {path} by path only: {e}");
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            images.push(TurnImage {
-                path: f.path.clone(),
-                media_type: media_type.clone(),
-                data,
-            });
-        }
-        TurnInput {
-            text: prompt.agent_text(),
-            images,
-        }
-    }
-
-    /// `/get PATH`: reads the file as the user and queues its upload.
-    async fn get(&mut self, path: &str) {
-        match self.files.read(path, MAX_UPLOAD).await {
-            Ok(bytes) => {
-                let file = std::path::Path::new(path.trim());
-                let name = file
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "file".into());
-                let ext = file
-                    .extension()
-                    .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                    .unwrap_or_default();
-                let photo = matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "webp")
-                    && bytes.len() as u64 <= MAX_PHOTO;
-                tracing::info!(size = bytes.len(), photo, "sending {path}");
-                self.outbox.send_file(name, bytes, photo);
-            }
-            Err(e) => {
-                let why = self.file_problem(e);
-                self.say(format!("❌ {why}"));
-            }
-        }
     }
 
     fn save(&mut self) {
@@ -667,13 +537,7 @@ impl Chat {
             }
             Command::Get(None) => self.say("Usage: /get <path> — sends a file of your workspace (a path relative to it, or absolute inside it). /ls lists a folder."),
             Command::Get(Some(path)) => self.get(&path).await,
-            Command::Ls(dir) => match self.files.list(dir.as_deref().unwrap_or("")).await {
-                Ok(listing) => self.say(listing),
-                Err(e) => {
-                    let why = self.file_problem(e);
-                    self.say(format!("❌ {why}"));
-                }
-            },
+            Command::Ls(dir) => self.ls(dir.as_deref()).await,
             Command::Unknown(name) => self.say(format!("Unknown command /{}. /help lists what I understand.", quote(&name, MAX_QUOTED))),
         }
     }
