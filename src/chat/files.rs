@@ -48,14 +48,7 @@ impl Chat {
             } else {
                 "The agent gets the rest."
             };
-            self.say(format!(
-                "⚠️ {}
-{what}",
-                problems.join(
-                    "
-"
-                )
-            ));
+            self.say(format!("⚠️ {}\n{what}", problems.join("\n")));
         }
         if files.is_empty() {
             return None;
