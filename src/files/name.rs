@@ -130,6 +130,39 @@ mod tests {
     }
 
     #[test]
+    fn any_input_gives_a_plain_short_name() {
+        // A cheap property check over pseudo-random strings (splitmix64),
+        // the same on every machine: whatever a sender calls a file, the
+        // name is one path component, not hidden, short and never empty.
+        let mut x: u64 = 42;
+        let mut next = || {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let alphabet: Vec<char> = "./\\\0 -_aZ9é😀\n$`'\"".chars().collect();
+        for _ in 0..5000 {
+            let len = (next() % 300) as usize;
+            let input: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let s = sanitise(&input);
+            assert!(!s.is_empty() && s.len() <= MAX_NAME, "{input:?} -> {s:?}");
+            assert!(
+                !s.starts_with('.') && !s.contains('/'),
+                "{input:?} -> {s:?}"
+            );
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
     fn base64_matches_the_rfc_vectors() {
         for (i, o) in [
             ("", ""),
