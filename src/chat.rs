@@ -61,11 +61,14 @@ pub enum Input {
     Upload(Upload),
 }
 
-/// Files a user sent in one message, or in one media group.
+/// Files a user sent in one message (one part of a media group, when
+/// `group` is set: the chat gathers the parts into one turn).
 #[derive(Debug, Default)]
 pub struct Upload {
     pub caption: String,
     pub files: Vec<Remote>,
+    /// Telegram's `media_group_id`.
+    pub group: Option<String>,
 }
 
 /// What every chat shares.
@@ -90,6 +93,8 @@ pub struct Chat {
     queue: VecDeque<Prompt>,
     /// The workspace, reached as the user's account.
     files: UserFiles,
+    /// The media group being gathered, and when it is complete.
+    album: Option<(Upload, tokio::time::Instant)>,
     /// True while a turn runs (commands are also handled mid-turn).
     busy: bool,
     outbox: Outbox,
@@ -122,6 +127,7 @@ impl Chat {
             session: None,
             // Messages that were waiting when the daemon last stopped.
             queue,
+            album: None,
             busy: false,
         }
     }
@@ -142,23 +148,39 @@ impl Chat {
             // An idle agent is stopped (AGENT_IDLE_SECONDS); its conversation
             // resumes on the next message. Memory follows active chats.
             let idle = tokio::time::sleep(self.shared.cfg.agent_idle);
+            let album_due = self.album_due();
             tokio::select! {
-                input = rx.recv() => match input {
-                    Some(Input::Text(t)) => self.enqueue(Prompt::text(t)),
-                    Some(Input::Upload(u)) => {
-                        if let Some(p) = self.receive(u).await {
-                            self.enqueue(p);
+                input = rx.recv() => {
+                    let Some(input) = input else { break };
+                    for input in self.gather(input) {
+                        match input {
+                            Input::Text(t) => self.enqueue(Prompt::text(t)),
+                            Input::Upload(u) => {
+                                if let Some(p) = self.receive(u).await {
+                                    self.enqueue(p);
+                                }
+                            }
+                            Input::Command(c) => self.command(c).await,
                         }
                     }
-                    Some(Input::Command(c)) => self.command(c).await,
-                    None => break,
-                },
+                }
+                _ = tokio::time::sleep_until(album_due), if self.album.is_some() => {
+                    if let Some(p) = self.finish_album().await {
+                        self.enqueue(p);
+                    }
+                }
                 _ = idle, if self.session.is_some() => {
                     tracing::info!("stopping idle agent; its conversation resumes on the next message");
                     self.close_session().await;
                 }
                 _ = self.shared.shutdown.cancelled() => break,
             }
+        }
+        if let Some((album, _)) = &self.album {
+            tracing::warn!(
+                files = album.files.len(),
+                "stopping while a media group was still arriving; it is not answered"
+            );
         }
         self.close_session().await;
         self.outbox.close().await;
@@ -291,6 +313,7 @@ impl Chat {
         let mut stopping = false;
         let mut warnings: Vec<String> = Vec::new();
         loop {
+            let album_due = self.album_due();
             let Some(session) = self.session.as_mut() else {
                 return Answer::Shown(with_note(&reply, "⚠️ The agent session ended."));
             };
@@ -340,40 +363,49 @@ impl Chat {
                     tracing::warn!("agent silent for {silence:?}; stopped it");
                     return Answer::Shown(with_note(&reply, &format!("⚠️ The agent gave no sign of life for {} s, so I stopped it. Send your message again to retry.", silence.as_secs())));
                 }
-                input = rx.recv() => match input {
-                    Some(Input::Text(t)) => self.enqueue_busy(Prompt::text(t)),
-                    Some(Input::Upload(u)) => {
-                        if let Some(p) = self.receive(u).await {
-                            self.enqueue_busy(p);
-                        }
-                    }
-                    Some(Input::Command(Command::Stop)) => {
-                        if !stopping {
-                            stopping = true;
-                            let dropped = std::mem::take(&mut self.queue).len();
-                            if let Some(s) = self.session.as_mut() {
-                                if tokio::time::timeout(STOP_GRACE, s.interrupt()).await.map_or(true, |r| r.is_err()) {
-                                    tracing::warn!("interrupt was not acknowledged; the agent will be stopped");
-                                }
-                            }
-                            deadline = tokio::time::Instant::now() + STOP_GRACE;
-                            if dropped > 0 {
-                                self.say(format!("Dropped {dropped} queued message(s)."));
-                            }
-                        }
-                    }
-                    Some(Input::Command(Command::New)) => {
-                        self.close_session().await;
-                        self.queue.clear();
-                        self.state.conversation = None;
-                        return Answer::Shown(with_note(&reply, "⏹ Stopped. 🆕 The next message starts a new conversation."));
-                    }
-                    Some(Input::Command(c)) => self.command(c).await,
-                    None => {
+                input = rx.recv() => {
+                    let Some(input) = input else {
                         self.close_session().await;
                         return Answer::CutOff(with_note(&reply, RESTARTING));
+                    };
+                    for input in self.gather(input) {
+                        match input {
+                            Input::Text(t) => self.enqueue_busy(Prompt::text(t)),
+                            Input::Upload(u) => {
+                                if let Some(p) = self.receive(u).await {
+                                    self.enqueue_busy(p);
+                                }
+                            }
+                            Input::Command(Command::Stop) => {
+                                if !stopping {
+                                    stopping = true;
+                                    let dropped = std::mem::take(&mut self.queue).len();
+                                    if let Some(s) = self.session.as_mut() {
+                                        if tokio::time::timeout(STOP_GRACE, s.interrupt()).await.map_or(true, |r| r.is_err()) {
+                                            tracing::warn!("interrupt was not acknowledged; the agent will be stopped");
+                                        }
+                                    }
+                                    deadline = tokio::time::Instant::now() + STOP_GRACE;
+                                    if dropped > 0 {
+                                        self.say(format!("Dropped {dropped} queued message(s)."));
+                                    }
+                                }
+                            }
+                            Input::Command(Command::New) => {
+                                self.close_session().await;
+                                self.queue.clear();
+                                self.state.conversation = None;
+                                return Answer::Shown(with_note(&reply, "⏹ Stopped. 🆕 The next message starts a new conversation."));
+                            }
+                            Input::Command(c) => self.command(c).await,
+                        }
                     }
-                },
+                }
+                _ = tokio::time::sleep_until(album_due), if self.album.is_some() => {
+                    if let Some(p) = self.finish_album().await {
+                        self.enqueue_busy(p);
+                    }
+                }
                 _ = self.shared.shutdown.cancelled() => {
                     if let Some(s) = self.session.as_mut() {
                         let _ = tokio::time::timeout(Duration::from_secs(2), s.interrupt()).await;

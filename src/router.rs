@@ -20,17 +20,11 @@ use crate::systemd;
 use crate::telegram::commands;
 use crate::telegram::files::{self, Media};
 
-/// How long a media group waits for its next part: Telegram sends each
-/// photo of an album as a message of its own, usually within a second.
-const GROUP_SETTLE: Duration = Duration::from_millis(1500);
-
 pub struct Router {
     shared: Arc<Shared>,
     chats: HashMap<i64, mpsc::UnboundedSender<Input>>,
     tasks: JoinSet<()>,
     ignored: HashSet<i64>,
-    /// The media groups being gathered, by `media_group_id`.
-    groups: HashMap<String, mpsc::UnboundedSender<Upload>>,
 }
 
 impl Router {
@@ -40,7 +34,6 @@ impl Router {
             chats: HashMap::new(),
             tasks: JoinSet::new(),
             ignored: HashSet::new(),
-            groups: HashMap::new(),
         }
     }
 
@@ -158,18 +151,12 @@ impl Router {
                 .unwrap_or_else(|| Input::Text(t.to_string())),
             None => match files::media(&m) {
                 Media::Files(list) => {
-                    let upload = Upload {
+                    // Parts of a media group are gathered by the chat.
+                    Input::Upload(Upload {
                         caption: m.caption().unwrap_or_default().to_string(),
                         files: list,
-                    };
-                    match m.media_group_id() {
-                        Some(group) => {
-                            let tx = self.actor(chat, user).clone();
-                            self.gather(group.0.clone(), upload, tx);
-                            return;
-                        }
-                        None => Input::Upload(upload),
-                    }
+                        group: m.media_group_id().map(|g| g.0.clone()),
+                    })
                 }
                 Media::Unsupported(kind) => {
                     tracing::info!(chat, "{kind} are not supported; told the user");
@@ -193,42 +180,6 @@ impl Router {
             tracing::error!(chat, "chat actor is gone; dropping a message");
             self.chats.remove(&chat);
         }
-    }
-
-    /// Adds a part of a media group to its gatherer, started with the first
-    /// part: the group reaches the chat as one upload, one turn, once no
-    /// part came for [`GROUP_SETTLE`].
-    fn gather(&mut self, group: String, upload: Upload, chat: mpsc::UnboundedSender<Input>) {
-        self.groups.retain(|_, tx| !tx.is_closed());
-        let upload = match self.groups.get(&group) {
-            Some(tx) => match tx.send(upload) {
-                Ok(()) => return,
-                // That gatherer just finished: this part starts a new one.
-                Err(mpsc::error::SendError(u)) => u,
-            },
-            None => upload,
-        };
-        let (tx, mut rx) = mpsc::unbounded_channel::<Upload>();
-        let _ = tx.send(upload);
-        self.groups.insert(group, tx);
-        tokio::spawn(async move {
-            let mut whole = Upload::default();
-            while let Ok(Some(part)) = tokio::time::timeout(GROUP_SETTLE, rx.recv()).await {
-                // Telegram puts the caption on one part (usually the first).
-                if whole.caption.is_empty() {
-                    whole.caption = part.caption;
-                }
-                whole.files.extend(part.files);
-            }
-            rx.close();
-            // Parts that raced the close are not lost.
-            while let Ok(part) = rx.try_recv() {
-                whole.files.extend(part.files);
-            }
-            if chat.send(Input::Upload(whole)).is_err() {
-                tracing::error!("chat actor is gone; dropping a media group");
-            }
-        });
     }
 
     /// The chat's actor, started on first use.

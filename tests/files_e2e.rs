@@ -10,7 +10,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::fake_telegram::FileMessage;
 use support::kai::{Kai, Options, ALICE};
 
@@ -234,7 +234,8 @@ async fn limits_and_unsupported_kinds_are_explained() {
 }
 
 /// Three photos sent at once (one media group, the caption on the first)
-/// are one turn with three images; none is lost.
+/// are one turn with three images; none is lost. A text sent right after
+/// an album does not overtake it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_media_group_of_three_photos_is_one_turn() {
     let kai = Kai::start(Options::default()).await;
@@ -267,6 +268,40 @@ async fn a_media_group_of_three_photos_is_one_turn() {
         .filter(|m| m.text.contains("echo:"))
         .count();
     assert_eq!(echoes, 1, "{:#?}", kai.tg.messages(ALICE));
+
+    // An album followed at once by a text (what a client sends for a long
+    // caption): the album is one turn, answered before the text.
+    kai.tg
+        .send_file(ALICE, photo(Some("second album"), Some("album-2")));
+    kai.tg.send_file(ALICE, photo(None, Some("album-2")));
+    kai.tg.send_text(ALICE, "and a long explanation");
+    kai.wait_any(ALICE, 90, |t| t.contains("echo: and a long explanation"))
+        .await;
+    let asked: Vec<String> = kai
+        .api
+        .requests()
+        .iter()
+        .filter_map(support::fake_responses::last_user_text)
+        .collect();
+    let album = asked.iter().position(|t| t.contains("second album"));
+    let text = asked
+        .iter()
+        .position(|t| t.contains("and a long explanation"));
+    assert!(
+        album.is_some() && album < text,
+        "the album first: {asked:#?}"
+    );
+    let second = request_with(&kai, "second album").unwrap();
+    // Its own message holds its two images (the first album's are in the
+    // thread's history, resent before it).
+    let own = second["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|i| i.to_string().contains("second album"))
+        .unwrap();
+    assert_eq!(images(&json!({"input": [own]})).len(), 2, "{own:#}");
+    assert_eq!(inbox(&kai).len(), 5);
 }
 
 /// A document sent while a reply runs is stored at once and queued, like

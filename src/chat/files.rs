@@ -2,13 +2,68 @@
 //! (as their account) before it is queued or answered, handing the agent
 //! its images, and `/get` and `/ls`. Part of the chat's actor (`chat.rs`).
 
-use super::{Chat, Upload};
+use tokio::time::Instant;
+
+use super::{Chat, Input, Upload};
 use crate::agent::prompt::{Attachment, Prompt, TurnImage, TurnInput};
 use crate::catalog::Backend;
 use crate::files::access::FileError;
 use crate::files::{name, MAX_INLINE_IMAGE, MAX_PHOTO, MAX_UPLOAD};
 
+/// How long a media group waits for its next part: Telegram sends each
+/// photo of an album as a message of its own, usually within a second.
+const ALBUM_SETTLE: std::time::Duration = std::time::Duration::from_millis(1500);
+
 impl Chat {
+    /// Holds the parts of a media group until it is complete, and returns
+    /// what to handle now, in the order it came: a part of the group being
+    /// gathered nothing; a part of a new group the finished one; anything
+    /// else the finished group (if any) first, then itself — so a message
+    /// sent right after an album is never answered before it.
+    pub(super) fn gather(&mut self, input: Input) -> Vec<Input> {
+        let group = match &input {
+            Input::Upload(u) => u.group.clone(),
+            _ => None,
+        };
+        match (group, input) {
+            (Some(g), Input::Upload(part)) => {
+                if let Some((album, due)) = self.album.as_mut() {
+                    if album.group.as_deref() == Some(g.as_str()) {
+                        // Telegram puts the caption on one part, usually the first.
+                        if album.caption.is_empty() {
+                            album.caption = part.caption;
+                        }
+                        album.files.extend(part.files);
+                        *due = Instant::now() + ALBUM_SETTLE;
+                        return Vec::new();
+                    }
+                }
+                let done = self.album.take().map(|(a, _)| Input::Upload(a));
+                self.album = Some((part, Instant::now() + ALBUM_SETTLE));
+                done.into_iter().collect()
+            }
+            (_, input) => {
+                let done = self.album.take().map(|(a, _)| Input::Upload(a));
+                done.into_iter().chain([input]).collect()
+            }
+        }
+    }
+
+    /// When the media group being gathered is complete (far off when none is).
+    pub(super) fn album_due(&self) -> Instant {
+        self.album
+            .as_ref()
+            .map(|(_, due)| *due)
+            .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(86_400))
+    }
+
+    /// The gathered media group, stored, as one message.
+    pub(super) async fn finish_album(&mut self) -> Option<Prompt> {
+        let (album, _) = self.album.take()?;
+        tracing::info!(files = album.files.len(), "a media group is complete");
+        self.receive(album).await
+    }
+
     /// Downloads what the user sent and stores it in their inbox as their
     /// account, at once (also mid-turn: the queue then holds paths, not
     /// Telegram's file ids, which expire). A file that cannot be taken is
