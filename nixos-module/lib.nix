@@ -475,8 +475,22 @@ let
       [ "," ":" "=" ]
       [ "\\," "\\:" "\\=" ];
 
+  # The kai subcommands the service account runs as an agent's account,
+  # each named (`<kai> reap *`), never the bare binary: `reap` stops an
+  # agent; `inbox-put`, `workspace-read` and `workspace-ls` move files in
+  # and out of the workspace, which only that account can enter. The `*`
+  # stands for their arguments (a pid, a workspace and a path); the
+  # subcommand fixes what they can do. Kept equal to
+  # `agent::process::SUDO_SUBCOMMANDS`.
+  kaiSubcommands = [
+    "reap"
+    "inbox-put"
+    "workspace-read"
+    "workspace-ls"
+  ];
+
   # Per OS user other than the service user: exactly the binaries its users
-  # need. Codex and the kai binary (`kai reap`) share one rule; claude gets
+  # need. Codex and the kai subcommands share one rule; claude gets
   # its own with `CWD=*`, because Claude Code works in its process's
   # directory, which only the agent's account can enter (`sudo -D`). The
   # agent can change directory anyway; the option widens nothing it could
@@ -489,7 +503,9 @@ let
       on = b: builtins.any (u: f.effBackend u == b) mine;
     in
     {
-      plain = map sudoersEscape (optional (on "codex") cfg.codex.binary ++ [ cfg.kaiBin ]);
+      plain =
+        map sudoersEscape (optional (on "codex") cfg.codex.binary)
+        ++ map (sub: "${sudoersEscape cfg.kaiBin} ${sub} *") kaiSubcommands;
       inWorkspace = map sudoersEscape (optional (on "claude") cfg.claude.binary);
     };
 

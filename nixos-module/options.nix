@@ -90,7 +90,7 @@ in
       description = ''
         The `kai` package. The flake's module sets it to the flake's own
         package for the host system. Its `bin/kai` is named in the sudoers
-        rules (for `kai reap`), so it is never wrapped.
+        rules (for `kai reap` and the file moves), so it is never wrapped.
       '';
     };
 

@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 
 pinned=$(sed -n 's/^CODEX_VERSION=//p' scripts/setup.sh)
 tests=(
-  --test codex_e2e --test sessions --test login --
+  --test codex_e2e --test sessions --test login --test files_e2e --
   two_messages_are_answered_and_a_slow_reply_streams
+  a_photo_reaches_the_model_as_an_image_and_get_sends_files_back
   stop_ends_a_slow_reply_and_the_next_message_works
   a_conversation_survives_a_daemon_restart
   a_logged_out_account_gets_the_login_command_not_a_failed_turn

@@ -1,7 +1,10 @@
 //! One chat's actor: it owns the chat's agent session, runs one turn at a
 //! time, queues messages that arrive meanwhile, and handles commands even
 //! while a turn runs (so `/stop` works). Every failure ends in a message
-//! to the user and a session that is either healthy or gone.
+//! to the user and a session that is either healthy or gone. What it does
+//! with files is in `chat/files.rs`.
+
+mod files;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -13,14 +16,19 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::launch::{launch, Host, Launch, LaunchError};
+use crate::agent::prompt::{Prompt, TurnInput};
 use crate::agent::version::CodexVersion;
 use crate::agent::{AgentError, AgentEvent, Session};
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
+use crate::files::access::UserFiles;
+use crate::files::workspace::mb;
+use crate::files::MAX_UPLOAD;
 use crate::models::{self, Models};
 use crate::state::{ChatState, StateStore};
 use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;
+use crate::telegram::files::Remote;
 use crate::telegram::outbox::Outbox;
 use crate::telegram::split::quote;
 use crate::telegram::stream::{render, View};
@@ -49,6 +57,18 @@ enum Answer {
 pub enum Input {
     Text(String),
     Command(Command),
+    /// Files (a photo, a document, or a media group's parts), with the caption.
+    Upload(Upload),
+}
+
+/// Files a user sent in one message (one part of a media group, when
+/// `group` is set: the chat gathers the parts into one turn).
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub caption: String,
+    pub files: Vec<Remote>,
+    /// Telegram's `media_group_id`.
+    pub group: Option<String>,
 }
 
 /// What every chat shares.
@@ -70,7 +90,11 @@ pub struct Chat {
     user: User,
     state: ChatState,
     session: Option<Session>,
-    queue: VecDeque<String>,
+    queue: VecDeque<Prompt>,
+    /// The workspace, reached as the user's account.
+    files: UserFiles,
+    /// The media group being gathered, and when it is complete.
+    album: Option<(Upload, tokio::time::Instant)>,
     /// True while a turn runs (commands are also handled mid-turn).
     busy: bool,
     outbox: Outbox,
@@ -92,8 +116,9 @@ impl Chat {
             state.model = None;
             state.conversation = None;
         }
-        let queue: VecDeque<String> = state.queued.iter().cloned().collect();
+        let queue: VecDeque<Prompt> = state.queued.iter().cloned().collect();
         Chat {
+            files: UserFiles::new(&shared.host, &user),
             outbox: Outbox::start(shared.tg.clone(), chat),
             shared,
             chat,
@@ -102,6 +127,7 @@ impl Chat {
             session: None,
             // Messages that were waiting when the daemon last stopped.
             queue,
+            album: None,
             busy: false,
         }
     }
@@ -109,12 +135,12 @@ impl Chat {
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
         loop {
             // First what is waiting (after a restart, what was queued then).
-            while let Some(text) = self.queue.pop_front() {
+            while let Some(prompt) = self.queue.pop_front() {
                 if self.shared.shutdown.is_cancelled() {
-                    self.queue.push_front(text);
+                    self.queue.push_front(prompt);
                     break;
                 }
-                self.turn(text, &mut rx).await;
+                self.turn(prompt, &mut rx).await;
             }
             if self.shared.shutdown.is_cancelled() {
                 break;
@@ -122,18 +148,39 @@ impl Chat {
             // An idle agent is stopped (AGENT_IDLE_SECONDS); its conversation
             // resumes on the next message. Memory follows active chats.
             let idle = tokio::time::sleep(self.shared.cfg.agent_idle);
+            let album_due = self.album_due();
             tokio::select! {
-                input = rx.recv() => match input {
-                    Some(Input::Text(t)) => self.enqueue(t),
-                    Some(Input::Command(c)) => self.command(c).await,
-                    None => break,
-                },
+                input = rx.recv() => {
+                    let Some(input) = input else { break };
+                    for input in self.gather(input) {
+                        match input {
+                            Input::Text(t) => self.enqueue(Prompt::text(t)),
+                            Input::Upload(u) => {
+                                if let Some(p) = self.receive(u).await {
+                                    self.enqueue(p);
+                                }
+                            }
+                            Input::Command(c) => self.command(c).await,
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(album_due), if self.album.is_some() => {
+                    if let Some(p) = self.finish_album().await {
+                        self.enqueue(p);
+                    }
+                }
                 _ = idle, if self.session.is_some() => {
                     tracing::info!("stopping idle agent; its conversation resumes on the next message");
                     self.close_session().await;
                 }
                 _ = self.shared.shutdown.cancelled() => break,
             }
+        }
+        if let Some((album, _)) = &self.album {
+            tracing::warn!(
+                files = album.files.len(),
+                "stopping while a media group was still arriving; it is not answered"
+            );
         }
         self.close_session().await;
         self.outbox.close().await;
@@ -153,9 +200,16 @@ impl Chat {
     }
 
     /// Queues a message, durably: a restart answers it.
-    fn enqueue(&mut self, text: String) {
-        self.queue.push_back(text);
+    fn enqueue(&mut self, prompt: Prompt) {
+        self.queue.push_back(prompt);
         self.save();
+    }
+
+    /// Queues a message that arrived during a turn, and says so.
+    fn enqueue_busy(&mut self, prompt: Prompt) {
+        self.enqueue(prompt);
+        let n = self.queue.len();
+        self.say(format!("⏳ Queued ({n} waiting): I'll answer once the current reply is finished. /stop cancels it."));
     }
 
     fn save(&mut self) {
@@ -178,14 +232,15 @@ impl Chat {
         }
     }
 
-    async fn turn(&mut self, text: String, rx: &mut mpsc::UnboundedReceiver<Input>) {
+    async fn turn(&mut self, prompt: Prompt, rx: &mut mpsc::UnboundedReceiver<Input>) {
         let (views, view_rx) = watch::channel(View::default());
         let renderer = tokio::spawn(render(self.shared.tg.clone(), self.chat, view_rx));
         self.state.turn_in_flight = true;
-        self.state.answering = Some(text.clone());
+        self.state.answering = Some(prompt.shown());
         self.save();
         self.busy = true;
-        let (final_text, cut_off) = self.drive(&text, &views, rx).await;
+        let input = self.turn_input(&prompt).await;
+        let (final_text, cut_off) = self.drive(&input, &views, rx).await;
         self.busy = false;
         self.save();
         views.send_modify(|v| v.done = Some(final_text));
@@ -206,7 +261,7 @@ impl Chat {
     /// and whether the daemon's stopping cut it off.
     async fn drive(
         &mut self,
-        text: &str,
+        text: &TurnInput,
         views: &watch::Sender<View>,
         rx: &mut mpsc::UnboundedReceiver<Input>,
     ) -> (String, bool) {
@@ -218,7 +273,7 @@ impl Chat {
 
     async fn answer(
         &mut self,
-        text: &str,
+        text: &TurnInput,
         views: &watch::Sender<View>,
         rx: &mut mpsc::UnboundedReceiver<Input>,
     ) -> Answer {
@@ -227,7 +282,7 @@ impl Chat {
         }
         let model = self.model();
         let sent = match self.session.as_mut() {
-            Some(s) => s.send(text, &model).await,
+            Some(s) => s.send_input(text, &model).await,
             None => return Answer::Shown("⚠️ No agent session.".into()),
         };
         let sent = match sent {
@@ -240,7 +295,7 @@ impl Chat {
                     return Answer::Shown(message);
                 }
                 match self.session.as_mut() {
-                    Some(s) => s.send(text, &model).await,
+                    Some(s) => s.send_input(text, &model).await,
                     None => return Answer::Shown("⚠️ No agent session.".into()),
                 }
             }
@@ -258,6 +313,7 @@ impl Chat {
         let mut stopping = false;
         let mut warnings: Vec<String> = Vec::new();
         loop {
+            let album_due = self.album_due();
             let Some(session) = self.session.as_mut() else {
                 return Answer::Shown(with_note(&reply, "⚠️ The agent session ended."));
             };
@@ -307,39 +363,49 @@ impl Chat {
                     tracing::warn!("agent silent for {silence:?}; stopped it");
                     return Answer::Shown(with_note(&reply, &format!("⚠️ The agent gave no sign of life for {} s, so I stopped it. Send your message again to retry.", silence.as_secs())));
                 }
-                input = rx.recv() => match input {
-                    Some(Input::Text(t)) => {
-                        self.enqueue(t);
-                        let n = self.queue.len();
-                        self.say(format!("⏳ Queued ({n} waiting): I'll answer once the current reply is finished. /stop cancels it."));
-                    }
-                    Some(Input::Command(Command::Stop)) => {
-                        if !stopping {
-                            stopping = true;
-                            let dropped = std::mem::take(&mut self.queue).len();
-                            if let Some(s) = self.session.as_mut() {
-                                if tokio::time::timeout(STOP_GRACE, s.interrupt()).await.map_or(true, |r| r.is_err()) {
-                                    tracing::warn!("interrupt was not acknowledged; the agent will be stopped");
-                                }
-                            }
-                            deadline = tokio::time::Instant::now() + STOP_GRACE;
-                            if dropped > 0 {
-                                self.say(format!("Dropped {dropped} queued message(s)."));
-                            }
-                        }
-                    }
-                    Some(Input::Command(Command::New)) => {
-                        self.close_session().await;
-                        self.queue.clear();
-                        self.state.conversation = None;
-                        return Answer::Shown(with_note(&reply, "⏹ Stopped. 🆕 The next message starts a new conversation."));
-                    }
-                    Some(Input::Command(c)) => self.command(c).await,
-                    None => {
+                input = rx.recv() => {
+                    let Some(input) = input else {
                         self.close_session().await;
                         return Answer::CutOff(with_note(&reply, RESTARTING));
+                    };
+                    for input in self.gather(input) {
+                        match input {
+                            Input::Text(t) => self.enqueue_busy(Prompt::text(t)),
+                            Input::Upload(u) => {
+                                if let Some(p) = self.receive(u).await {
+                                    self.enqueue_busy(p);
+                                }
+                            }
+                            Input::Command(Command::Stop) => {
+                                if !stopping {
+                                    stopping = true;
+                                    let dropped = std::mem::take(&mut self.queue).len();
+                                    if let Some(s) = self.session.as_mut() {
+                                        if tokio::time::timeout(STOP_GRACE, s.interrupt()).await.map_or(true, |r| r.is_err()) {
+                                            tracing::warn!("interrupt was not acknowledged; the agent will be stopped");
+                                        }
+                                    }
+                                    deadline = tokio::time::Instant::now() + STOP_GRACE;
+                                    if dropped > 0 {
+                                        self.say(format!("Dropped {dropped} queued message(s)."));
+                                    }
+                                }
+                            }
+                            Input::Command(Command::New) => {
+                                self.close_session().await;
+                                self.queue.clear();
+                                self.state.conversation = None;
+                                return Answer::Shown(with_note(&reply, "⏹ Stopped. 🆕 The next message starts a new conversation."));
+                            }
+                            Input::Command(c) => self.command(c).await,
+                        }
                     }
-                },
+                }
+                _ = tokio::time::sleep_until(album_due), if self.album.is_some() => {
+                    if let Some(p) = self.finish_album().await {
+                        self.enqueue_busy(p);
+                    }
+                }
                 _ = self.shared.shutdown.cancelled() => {
                     if let Some(s) = self.session.as_mut() {
                         let _ = tokio::time::timeout(Duration::from_secs(2), s.interrupt()).await;
@@ -441,8 +507,11 @@ impl Chat {
                     "Hi {}! I pass your messages to {} (model {}) running as `{}` on this host, in {}.\n\n\
                      Just write. While I work you see the reply grow; messages sent meanwhile wait their turn.\n\n\
                      /new — forget this conversation and start fresh\n/stop — stop the reply in progress\n\
-                     /model [name] — show or change the model\n/models — the models you can use\n/status — what is running",
-                    self.user.name, backend, self.model(), self.user.os_user, self.user.workspace.display()
+                     /model [name] — show or change the model\n/models — the models you can use\n/status — what is running\n\n\
+                     Photos and files you send land in {}/inbox/ and reach the agent with your caption (up to {} each); \
+                     /get <path> sends a file of your workspace back (up to {}), /ls [folder] lists one.",
+                    self.user.name, backend, self.model(), self.user.os_user, self.user.workspace.display(),
+                    self.user.workspace.display(), mb(crate::files::MAX_DOWNLOAD), mb(MAX_UPLOAD)
                 ))
             }
             Command::New => {
@@ -498,6 +567,9 @@ impl Chat {
                 }
                 self.say(lines.join("\n"));
             }
+            Command::Get(None) => self.say("Usage: /get <path> — sends a file of your workspace (a path relative to it, or absolute inside it). /ls lists a folder."),
+            Command::Get(Some(path)) => self.get(&path).await,
+            Command::Ls(dir) => self.ls(dir.as_deref()).await,
             Command::Unknown(name) => self.say(format!("Unknown command /{}. /help lists what I understand.", quote(&name, MAX_QUOTED))),
         }
     }
@@ -550,15 +622,16 @@ pub fn login_hint(backend: Backend, os_user: &str, bin: &Path, own_account: bool
     )
 }
 
-/// The advice for a sudo refusal: the whole contract rule, reaper included
-/// (granting only the agent binary would let it start but not be stopped).
+/// The advice for a sudo refusal: the whole contract rule, the kai
+/// subcommands included (granting only the agent binary would let it start
+/// but not be stopped, nor files reach it).
 fn sudo_refused(backend: Backend, os_user: &str, bin: &Path, shared: &Shared) -> String {
     let svc = &shared.cfg.service_user;
-    let reaper = shared.host.reaper.display();
+    let kai = crate::agent::process::sudo_kai_commands(&shared.host.reaper).join(", ");
     let rule = match backend {
-        Backend::Codex => format!("`{svc} ALL=({os_user}) NOPASSWD:SETENV: {}, {reaper}`", bin.display()),
+        Backend::Codex => format!("`{svc} ALL=({os_user}) NOPASSWD:SETENV: {}, {kai}`", bin.display()),
         Backend::Claude => format!(
-            "`{svc} ALL=({os_user}) NOPASSWD:SETENV: {reaper}` and `{svc} ALL=({os_user}) CWD=* NOPASSWD:SETENV: {}`",
+            "`{svc} ALL=({os_user}) NOPASSWD:SETENV: {kai}` and `{svc} ALL=({os_user}) CWD=* NOPASSWD:SETENV: {}`",
             bin.display()
         ),
     };

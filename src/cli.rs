@@ -114,4 +114,29 @@ pub enum Cmd {
         /// The root of the tree (the sudo process that started the agent).
         pid: i32,
     },
+    /// Internal: store stdin as a new file in WORKSPACE/inbox/ (0600, never
+    /// over another) and print its path. Kai runs it through sudo as an
+    /// agent's OS user for each file that user sends.
+    InboxPut {
+        workspace: PathBuf,
+        /// A plain file name (no `/`, no leading dot).
+        name: String,
+    },
+    /// Internal: print a file of WORKSPACE (PATH relative to it, or absolute
+    /// inside it; no `..`, no symlink out) to stdout. Kai runs it through
+    /// sudo as an agent's OS user for `/get`.
+    WorkspaceRead {
+        /// Refuse files larger than this.
+        #[arg(long, value_name = "BYTES")]
+        max_bytes: u64,
+        workspace: PathBuf,
+        path: String,
+    },
+    /// Internal: list a directory of WORKSPACE (its root by default) as text.
+    /// Kai runs it through sudo as an agent's OS user for `/ls`.
+    WorkspaceLs {
+        workspace: PathBuf,
+        #[arg(default_value = "")]
+        dir: String,
+    },
 }

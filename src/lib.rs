@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod eval;
+pub mod files;
 pub mod github;
 pub mod hints;
 pub mod logging;

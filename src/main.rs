@@ -1,10 +1,11 @@
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 use kai::cli::{Cli, Cmd};
 use kai::config::{self, LoadOptions};
-use kai::{agent, daemon, eval, hints, logging};
+use kai::{agent, daemon, eval, files, hints, logging};
 
 /// `kai run`'s exit status when the configuration is invalid: EX_CONFIG from
 /// sysexits.h. The systemd unit lists it in `RestartPreventExitStatus=`
@@ -108,6 +109,38 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             eprintln!("kai reap: killed {n} process(es) in the tree of {pid}");
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::InboxPut { workspace, name } => helper("inbox-put", || {
+            // Read whole first (kai sends at most the download limit), so a
+            // larger input is refused rather than stored cut short.
+            let mut data = Vec::new();
+            std::io::stdin()
+                .lock()
+                .take(files::MAX_DOWNLOAD + 1)
+                .read_to_end(&mut data)
+                .map_err(|source| files::workspace::WorkspaceError::Io {
+                    what: "cannot read the file from stdin".into(),
+                    source,
+                })?;
+            if data.len() as u64 > files::MAX_DOWNLOAD {
+                return Err(files::workspace::WorkspaceError::TooBig {
+                    name,
+                    size: data.len() as u64,
+                    limit: files::MAX_DOWNLOAD,
+                });
+            }
+            files::workspace::inbox_put(&workspace, &name, &mut data.as_slice())
+                .map(|p| format!("{}\n", p.display()).into_bytes())
+        }),
+        Cmd::WorkspaceRead {
+            max_bytes,
+            workspace,
+            path,
+        } => helper("workspace-read", || {
+            files::workspace::read(&workspace, &path, max_bytes)
+        }),
+        Cmd::WorkspaceLs { workspace, dir } => helper("workspace-ls", || {
+            files::workspace::list(&workspace, &dir).map(String::into_bytes)
+        }),
         Cmd::Run { env_file } => {
             logging::init();
             let cfg = match config::load(&LoadOptions::from_process(env_file, true)) {
@@ -130,6 +163,25 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
                 }
                 r => r.map(|()| ExitCode::SUCCESS).map_err(Into::into),
             }
+        }
+    }
+}
+
+/// Runs a file helper (run through sudo as an agent's account): its output
+/// on stdout, or its refusal as one line on stderr that kai shows the user.
+fn helper(
+    name: &str,
+    op: impl FnOnce() -> Result<Vec<u8>, files::workspace::WorkspaceError>,
+) -> anyhow::Result<ExitCode> {
+    match op() {
+        Ok(bytes) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes).and_then(|()| out.flush())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("kai {name}: {e}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -14,10 +14,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::chat::{Chat, Input, Shared};
+use crate::chat::{Chat, Input, Shared, Upload};
 use crate::config::User;
 use crate::systemd;
 use crate::telegram::commands;
+use crate::telegram::files::{self, Media};
 
 pub struct Router {
     shared: Arc<Shared>,
@@ -148,20 +149,31 @@ impl Router {
             Some(t) => commands::parse(t)
                 .map(Input::Command)
                 .unwrap_or_else(|| Input::Text(t.to_string())),
-            None => {
-                let tg = self.shared.tg.clone();
-                tokio::spawn(async move {
-                    let _ = tg
-                        .deliver(
-                            chat,
-                            &crate::telegram::api::Outgoing::plain(
-                                "I can only read text messages for now.",
-                            ),
-                        )
-                        .await;
-                });
-                return;
-            }
+            None => match files::media(&m) {
+                Media::Files(list) => {
+                    // Parts of a media group are gathered by the chat.
+                    Input::Upload(Upload {
+                        caption: m.caption().unwrap_or_default().to_string(),
+                        files: list,
+                        group: m.media_group_id().map(|g| g.0.clone()),
+                    })
+                }
+                Media::Unsupported(kind) => {
+                    tracing::info!(chat, "{kind} are not supported; told the user");
+                    let text = format!(
+                        "🚫 {kind} are not supported yet, so this one did not reach the agent. \
+                         I take text, photos and files (documents)."
+                    );
+                    let tg = self.shared.tg.clone();
+                    tokio::spawn(async move {
+                        let msg = crate::telegram::api::Outgoing::plain(text);
+                        if let Err(e) = tg.deliver(chat, &msg).await {
+                            tracing::error!(chat, "could not send a message: {e}");
+                        }
+                    });
+                    return;
+                }
+            },
         };
         let tx = self.actor(chat, user);
         if tx.send(input).is_err() {

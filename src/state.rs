@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::prompt::Prompt;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChatState {
@@ -30,8 +32,10 @@ pub struct ChatState {
     /// The message that turn answers, quoted in that notice.
     pub answering: Option<String>,
     /// Messages that arrived while a turn ran, oldest first: answered after
-    /// a restart as they would have been without one.
-    pub queued: Vec<String>,
+    /// a restart as they would have been without one. Each is `{"text",
+    /// "files": [{"path", "image"}]}` (files already in the inbox); a bare
+    /// string, as written before files, still reads as a text message.
+    pub queued: Vec<Prompt>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +169,7 @@ mod tests {
             conversation: Some("t".into()),
             turn_in_flight: true,
             answering: Some("question".into()),
-            queued: vec!["next".into()],
+            queued: vec![Prompt::text("next")],
         };
         store.save(5, &s).unwrap();
         store.save(-100, &ChatState::default()).unwrap();

@@ -473,3 +473,91 @@ async fn model_changes_apply_to_the_running_session() {
     kai.wait_idle(ALICE).await;
     assert_eq!(kai.agent_pid(ALICE).await, agent, "the session was kept");
 }
+
+/// Proves files reach Claude Code: a photo arrives in the Messages API
+/// request as an image block holding exactly its bytes (read back from
+/// the inbox as the user's account), a PDF by its inbox path; both land in
+/// the workspace's inbox (as root, owned by alice's agent account), and
+/// `/get` sends the PDF's exact bytes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_and_documents_reach_claude_and_come_back() {
+    use support::fake_telegram::FileMessage;
+    const PHOTO: &[u8] = include_bytes!("support/photo.jpg");
+    let s = start(vec![("alice", ALICE, "claude", None)]).await;
+    let kai = &s.kai;
+    kai.tg.send_file(
+        ALICE,
+        FileMessage {
+            kind: "photo",
+            bytes: PHOTO.to_vec(),
+            file_name: None,
+            mime_type: None,
+            caption: Some("what does the screenshot say?"),
+            media_group_id: None,
+        },
+    );
+    kai.wait_text(ALICE, 90, |t| {
+        t.contains("claude echo: what does the screenshot say?")
+    })
+    .await;
+    let body = kai
+        .claude_api
+        .requests()
+        .into_iter()
+        .find(|b| all_text(b).contains("what does the screenshot say?"))
+        .unwrap();
+    let blocks: Vec<serde_json::Value> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+        .filter(|b| b["type"] == "image")
+        .collect();
+    assert_eq!(blocks.len(), 1, "{body:#}");
+    assert_eq!(blocks[0]["source"]["media_type"], "image/jpeg");
+    assert_eq!(
+        blocks[0]["source"]["data"],
+        kai::files::name::base64(PHOTO),
+        "the photo's own bytes"
+    );
+
+    let pdf = b"%PDF-1.4\n% minutes\n%%EOF\n".to_vec();
+    kai.tg.send_file(
+        ALICE,
+        FileMessage {
+            kind: "document",
+            bytes: pdf.clone(),
+            file_name: Some("minutes.pdf"),
+            mime_type: Some("application/pdf"),
+            caption: Some("summarise the minutes"),
+            media_group_id: None,
+        },
+    );
+    kai.wait_text(ALICE, 90, |t| {
+        t.contains("claude echo: summarise the minutes")
+    })
+    .await;
+    let inbox = kai.path("data/home/alice/inbox");
+    let mut stored: Vec<PathBuf> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    stored.sort();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    let pdf_path = stored
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with("-minutes.pdf"))
+        .unwrap();
+    assert!(last_request_text(kai).contains(&pdf_path.display().to_string()));
+    if s._root.is_some() {
+        use std::os::unix::fs::MetadataExt;
+        let owner = accounts::ensure(AGENT_A).uid;
+        assert_eq!(std::fs::metadata(pdf_path).unwrap().uid(), owner);
+    }
+
+    let name = pdf_path.file_name().unwrap().to_string_lossy().to_string();
+    kai.tg.send_text(ALICE, &format!("/get inbox/{name}"));
+    let up = kai.tg.wait_uploads(1, Duration::from_secs(30)).await;
+    let up = up.unwrap_or_else(|| panic!("no upload: {:#?}", kai.tg.messages(ALICE)));
+    assert_eq!(up[0].bytes, pdf, "/get sends the exact bytes");
+}

@@ -195,9 +195,9 @@ fn text(out: &std::process::Output) -> String {
 
 /// Proves: a sudoers file written to docs/design.md's contract passes
 /// `visudo -cf`; with it the service account may run exactly CODEX_BIN and
-/// the kai binary as each agent account (and that is enough to start codex
-/// with TMPDIR set, thanks to SETENV), and nothing else: not a shell, not
-/// as root, not another binary.
+/// kai's helper subcommands as each agent account (and that is enough to
+/// start codex with TMPDIR set, thanks to SETENV), and nothing else: not a
+/// shell, not as root, not another binary, not `kai run`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sudoers_contract_allows_only_the_named_binaries() {
     let Some(env) = Env::new("the_sudoers_contract_allows_only_the_named_binaries").await else {
@@ -241,10 +241,45 @@ async fn the_sudoers_contract_allows_only_the_named_binaries() {
     let kai = env.kai.display().to_string();
     for agent in [&env.a, &env.b] {
         let u = agent.name.as_str();
-        // Allowed: the two binaries, checked without running them…
-        for bin in [&codex, &kai] {
-            let out = env.sudo_as_service(&["-n", "-u", u, "-l", bin]);
-            assert!(out.status.success(), "{bin} as {u}: {}", text(&out));
+        // Allowed: codex, and kai's helper subcommands with their
+        // arguments, checked without running them…
+        let allowed = [
+            vec![codex.as_str()],
+            vec![kai.as_str(), "reap", "123"],
+            vec![
+                kai.as_str(),
+                "inbox-put",
+                "--",
+                "/w",
+                "20261130-000000-a.pdf",
+            ],
+            vec![
+                kai.as_str(),
+                "workspace-read",
+                "--max-bytes",
+                "5",
+                "--",
+                "/w",
+                "a b",
+            ],
+            vec![kai.as_str(), "workspace-ls", "--", "/w", ""],
+        ];
+        for cmd in allowed {
+            let out = env.sudo_as_service(&[&["-n", "-u", u, "-l"], cmd.as_slice()].concat());
+            assert!(out.status.success(), "{cmd:?} as {u}: {}", text(&out));
+        }
+        // …but not the kai binary for anything else (the daemon, say).
+        for cmd in [
+            vec![kai.as_str()],
+            vec![kai.as_str(), "run"],
+            vec![kai.as_str(), "eval", "reap"],
+        ] {
+            let out = env.sudo_as_service(&[&["-n", "-u", u, "-l"], cmd.as_slice()].concat());
+            assert!(
+                !out.status.success(),
+                "{cmd:?} as {u} must be refused: {}",
+                text(&out)
+            );
         }
         // …and really starting codex the way the runtime does.
         let tmp = format!("TMPDIR={}", agent.home.display());
@@ -392,7 +427,7 @@ async fn a_missing_sudoers_rule_is_a_clear_error_not_a_hang() {
         env.svc.name,
         env.b.name,
         env.codex.display(),
-        env.kai.display()
+        kai::agent::process::sudo_kai_commands(&env.kai).join(", ")
     );
     assert!(
         log.contains("sudoers contract") && log.contains(&wanted),
@@ -552,4 +587,85 @@ async fn an_agent_account_reaches_no_secret_and_no_other_account() {
         .expect("kai exits after SIGTERM");
     let left = wait_no_process_of(&[&env.a, &env.b], Duration::from_secs(5)).await;
     assert!(left.is_empty(), "after SIGTERM: {left:#?}\n{}", kai.log());
+}
+
+/// Proves: files move as the user's account. A PDF alice sends lands in
+/// her workspace's inbox owned by kaiagenta (0600, the inbox 0700), written
+/// through `sudo … kai inbox-put`, and its path reaches the model; `/get`
+/// returns the exact bytes, read as kaiagenta; a symlink from her workspace
+/// into bob's, and `..`, are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_move_in_and_out_as_the_users_account() {
+    use std::os::unix::fs::MetadataExt;
+    use support::fake_telegram::FileMessage;
+    let Some(env) = Env::new("files_move_in_and_out_as_the_users_account").await else {
+        return;
+    };
+    let _sudoers = SudoersFile::write("files", &[env.line(&env.a), env.line(&env.b)]);
+    let kai = env.start_daemon().await;
+    let pdf = b"%PDF-1.4\n% a report\n%%EOF\n".to_vec();
+    kai.tg.send_file(
+        ALICE,
+        FileMessage {
+            kind: "document",
+            bytes: pdf.clone(),
+            file_name: Some("Q3 report.pdf"),
+            mime_type: Some("application/pdf"),
+            caption: Some("summarise this"),
+            media_group_id: None,
+        },
+    );
+    kai.wait_text(ALICE, 90, |t| t.contains("echo: summarise this"))
+        .await;
+    let inbox = kai.path("data/home/alice/inbox");
+    let stored: Vec<PathBuf> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let name = stored[0].file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.ends_with("-Q3_report.pdf"), "{name}");
+    assert_eq!(std::fs::read(&stored[0]).unwrap(), pdf);
+    let (file, dir) = (
+        std::fs::metadata(&stored[0]).unwrap(),
+        std::fs::metadata(&inbox).unwrap(),
+    );
+    assert_eq!((file.uid(), file.mode() & 0o777), (env.a.uid, 0o600));
+    assert_eq!((dir.uid(), dir.mode() & 0o777), (env.a.uid, 0o700));
+    let asked = kai
+        .api
+        .requests()
+        .iter()
+        .filter_map(support::fake_responses::last_user_text)
+        .find(|t| t.contains("summarise this"))
+        .unwrap();
+    assert!(asked.contains(&stored[0].display().to_string()), "{asked}");
+
+    kai.tg.send_text(ALICE, &format!("/get inbox/{name}"));
+    let up = kai.tg.wait_uploads(1, Duration::from_secs(30)).await;
+    let up = up.unwrap_or_else(|| panic!("no upload: {:#?}", kai.tg.messages(ALICE)));
+    assert_eq!(
+        (up[0].method.as_str(), up[0].bytes.as_slice()),
+        ("sendDocument", pdf.as_slice())
+    );
+
+    // bob's secret, and a link to it from alice's workspace.
+    let secret = kai.path("data/home/bob/secret.txt");
+    std::fs::write(&secret, "bob's").unwrap();
+    accounts::chown(&secret, &env.b, false);
+    std::os::unix::fs::symlink(&secret, kai.path("data/home/alice/bobs")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", kai.path("data/home/alice/escape")).unwrap();
+    kai.tg.send_text(ALICE, "/get escape");
+    kai.wait_any(ALICE, 30, |t| {
+        t.contains("`escape` is outside your workspace")
+    })
+    .await;
+    // Into bob's workspace the kernel stops kaiagenta before the check does.
+    kai.tg.send_text(ALICE, "/get bobs");
+    kai.wait_any(ALICE, 30, |t| t.starts_with("❌") && t.contains("`bobs`"))
+        .await;
+    kai.tg.send_text(ALICE, "/get ../bob/secret.txt");
+    kai.wait_any(ALICE, 30, |t| t.contains("goes up with `..`"))
+        .await;
+    assert_eq!(kai.tg.uploads().len(), 1);
 }

@@ -40,7 +40,7 @@ pkgs.testers.runNixOSTest {
           assert claude_bin == "${nodes.machine.services.kai.claude.binary}", claude_bin
           machine.fail("grep -q CODEX_BIN /etc/kai/env")
           assert sudo_commands(machine, "alice") == sorted(
-              [claude_bin, "${nodes.machine.services.kai.package}/bin/kai"]
+              [claude_bin] + kai_commands("${nodes.machine.services.kai.package}/bin/kai")
           )
           # Claude Code works in its process's directory: only its rule
           # lets the service user pick the directory (sudo -D).

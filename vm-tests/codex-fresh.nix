@@ -48,11 +48,13 @@ pkgs.testers.runNixOSTest {
           machine.fail("grep -q CLAUDE_BIN /etc/kai/env")
           machine.succeed(f"test -x {codex_bin}")
 
-      with subtest("sudo allows exactly CODEX_BIN and kai, as alice"):
-          assert sudo_commands(machine, "alice") == sorted([codex_bin, "${kaiBin}"]), \
+      with subtest("sudo allows exactly CODEX_BIN and kai's helper subcommands, as alice"):
+          assert sudo_commands(machine, "alice") == sorted([codex_bin] + kai_commands("${kaiBin}")), \
               sudo_commands(machine, "alice")
-          # No ALL and no wildcard in any rule of the service user.
-          machine.fail("sudo -l -U kai | grep -E '^[[:space:]]+[(]' | grep -E 'ALL|[*]'")
+          # No ALL in any rule of the service user, and no wildcard but the
+          # kai subcommands' arguments.
+          machine.fail("sudo -l -U kai | grep -E '^[[:space:]]+[(]' | grep -E 'ALL'")
+          assert all(c in kai_commands("${kaiBin}") for c in sudo_commands(machine, "alice") if "*" in c)
 
       with subtest("no claude for anyone, nor in the system closure"):
           for user in ["root", "kai", "alice"]:

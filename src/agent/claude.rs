@@ -15,7 +15,9 @@ use tokio::sync::mpsc;
 use super::claude_stream::{control_answer, refusal, ClaudeStream, Parsed};
 use super::ndjson::{Frame, LineReader};
 use super::process::AgentProcess;
+use super::prompt::TurnInput;
 use super::{Access, AgentError, AgentEvent, StartSpec};
+use crate::files::name::base64;
 
 /// How long the CLI may take to answer a control request.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -142,7 +144,7 @@ impl ClaudeSession {
         }
     }
 
-    pub async fn send(&mut self, text: &str, model: &str) -> Result<(), AgentError> {
+    pub async fn send(&mut self, input: &TurnInput, model: &str) -> Result<(), AgentError> {
         if model != self.model {
             self.control(json!({"subtype": "set_model", "model": model}))
                 .await
@@ -151,7 +153,18 @@ impl ClaudeSession {
             self.model = model.to_string();
         }
         self.stream.new_turn();
-        let line = json!({"type": "user", "message": {"role": "user", "content": [{"type": "text", "text": text}]}});
+        // Images inline (base64): Claude Code cannot be given an image by
+        // path in stream-json input. One without bytes is named in the text.
+        let mut content: Vec<serde_json::Value> = input
+            .images
+            .iter()
+            .filter_map(|i| {
+                let data = i.data.as_ref()?;
+                Some(json!({"type": "image", "source": {"type": "base64", "media_type": i.media_type, "data": base64(data)}}))
+            })
+            .collect();
+        content.push(json!({"type": "text", "text": input.text}));
+        let line = json!({"type": "user", "message": {"role": "user", "content": content}});
         self.write(&line).await
     }
 

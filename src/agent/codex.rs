@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::jsonrpc::RpcError;
 use super::process::{AgentProcess, SpawnSpec};
+use super::prompt::TurnInput;
 use super::reply::ReplyText;
 use super::rpc::{Answerer, CallError, RpcClient};
 use super::{Access, AgentError, AgentEvent, StartSpec};
@@ -187,14 +188,23 @@ impl CodexSession {
         Ok(())
     }
 
-    pub async fn send(&mut self, text: &str, model: &str) -> Result<(), AgentError> {
+    pub async fn send(&mut self, input: &TurnInput, model: &str) -> Result<(), AgentError> {
         self.reply = ReplyText::default();
         self.error = None;
         self.turn_id = None;
+        // Images by path: codex runs as the user's account and reads them
+        // from the workspace itself.
+        let mut items = vec![json!({"type": "text", "text": input.text})];
+        items.extend(
+            input
+                .images
+                .iter()
+                .map(|i| json!({"type": "localImage", "path": i.path})),
+        );
         let r = self
             .call(
                 "turn/start",
-                json!({"threadId": self.thread_id, "input": [{"type": "text", "text": text}], "model": model}),
+                json!({"threadId": self.thread_id, "input": items, "model": model}),
             )
             .await?;
         self.turn_id = r

@@ -11,6 +11,7 @@ pub mod ndjson;
 pub mod oneshot;
 pub mod process;
 pub mod proctree;
+pub mod prompt;
 pub mod reply;
 pub mod version;
 
@@ -149,9 +150,18 @@ impl Session {
     }
 
     pub async fn send(&mut self, text: &str, model: &str) -> Result<(), AgentError> {
+        self.send_input(&prompt::TurnInput::text(text), model).await
+    }
+
+    /// Starts a turn with text and images.
+    pub async fn send_input(
+        &mut self,
+        input: &prompt::TurnInput,
+        model: &str,
+    ) -> Result<(), AgentError> {
         match self {
-            Session::Codex(s) => s.send(text, model).await,
-            Session::Claude(s) => s.send(text, model).await,
+            Session::Codex(s) => s.send(input, model).await,
+            Session::Claude(s) => s.send(input, model).await,
         }
     }
 

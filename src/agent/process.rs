@@ -337,6 +337,21 @@ impl Drop for AgentProcess {
     }
 }
 
+/// The kai subcommands the sudoers contract lets the service account run as
+/// an agent's account, each as `<kai> <subcommand> *` (never the bare
+/// binary): stopping an agent, and moving files in and out of the
+/// workspace (`files/access.rs`). `nixos-module/lib.nix` renders the same
+/// list (`kaiSubcommands`).
+pub const SUDO_SUBCOMMANDS: &[&str] = &["reap", "inbox-put", "workspace-read", "workspace-ls"];
+
+/// The sudoers commands for those subcommands of the kai binary `kai`.
+pub fn sudo_kai_commands(kai: &Path) -> Vec<String> {
+    SUDO_SUBCOMMANDS
+        .iter()
+        .map(|sub| format!("{} {sub} *", kai.display()))
+        .collect()
+}
+
 /// `sudo -n -u <os_user> <kai> reap <pid>`: the one command the sudoers
 /// contract grants for stopping an agent, used when stopping it and when
 /// dropping it.

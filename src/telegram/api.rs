@@ -18,6 +18,8 @@ use super::split::{split, units};
 /// How long a long poll waits for updates; the HTTP timeout sits above it.
 pub const POLL_SECONDS: u32 = 20;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(POLL_SECONDS as u64 + 10);
+/// The HTTP timeout of file transfers: 50 MB over a slow uplink.
+const FILE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// How long an essential delivery keeps retrying before giving up.
 const DELIVERY_PATIENCE: Duration = Duration::from_secs(15 * 60);
 
@@ -96,6 +98,9 @@ impl Outgoing {
 #[derive(Clone)]
 pub struct Telegram {
     bot: Bot,
+    /// The same bot with a timeout for file transfers (`telegram/files.rs`):
+    /// the messages' one would cut a large upload off.
+    files: Bot,
 }
 
 impl Telegram {
@@ -105,9 +110,18 @@ impl Telegram {
             .timeout(HTTP_TIMEOUT)
             .build()
             .map_err(|e| TelegramError::Client(e.to_string()))?;
+        let files_client = teloxide::net::default_reqwest_settings()
+            .timeout(FILE_TIMEOUT)
+            .build()
+            .map_err(|e| TelegramError::Client(e.to_string()))?;
         Ok(Telegram {
-            bot: Bot::with_client(token, client).set_api_url(url),
+            bot: Bot::with_client(token, client).set_api_url(url.clone()),
+            files: Bot::with_client(token, files_client).set_api_url(url),
         })
+    }
+
+    pub(super) fn files_bot(&self) -> &Bot {
+        &self.files
     }
 
     pub async fn get_me(&self) -> Result<String, TelegramError> {
@@ -242,7 +256,11 @@ impl Telegram {
         }
     }
 
-    async fn persist<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, RequestError>
+    pub(super) async fn persist<T, F, Fut>(
+        &self,
+        what: &str,
+        mut attempt: F,
+    ) -> Result<T, RequestError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, RequestError>>,

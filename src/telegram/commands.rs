@@ -9,6 +9,10 @@ pub enum Command {
     Models,
     Status,
     Stop,
+    /// `/get PATH`: send a workspace file.
+    Get(Option<String>),
+    /// `/ls [DIR]`: list a workspace directory.
+    Ls(Option<String>),
     Unknown(String),
 }
 
@@ -19,6 +23,8 @@ pub const MENU: &[(&str, &str)] = &[
     ("model", "Show or set the model: /model <name>"),
     ("models", "List the models you can use"),
     ("status", "Backend, model and session state"),
+    ("get", "Send a file from your workspace: /get <path>"),
+    ("ls", "List a folder of your workspace: /ls [folder]"),
     ("help", "What this bot does"),
 ];
 
@@ -39,6 +45,8 @@ pub fn parse(text: &str) -> Option<Command> {
         "models" => Command::Models,
         "status" => Command::Status,
         "stop" | "cancel" => Command::Stop,
+        "get" => Command::Get(arg.map(str::to_string)),
+        "ls" => Command::Ls(arg.map(str::to_string)),
         _ => Command::Unknown(name),
     })
 }
@@ -60,5 +68,10 @@ mod tests {
             Some(Command::Unknown("frobnicate".into()))
         );
         assert_eq!(parse("hello /stop"), None);
+        assert_eq!(
+            parse("/get inbox/a b.pdf"),
+            Some(Command::Get(Some("inbox/a b.pdf".into())))
+        );
+        assert_eq!(parse("/ls"), Some(Command::Ls(None)));
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod commands;
+pub mod files;
 pub mod format;
 pub mod outbox;
 pub mod split;

@@ -136,13 +136,15 @@ fn sudoers_escape(p: &Path) -> String {
 }
 
 /// docs/design.md's sudoers contract for one agent account: the service account
-/// may run exactly CODEX_BIN and the kai binary (the reaper) as it, with
-/// NOPASSWD and SETENV. No wildcards, no ALL.
+/// may run exactly CODEX_BIN and the kai subcommands (`<kai> reap *`,
+/// `<kai> inbox-put *`, …) as it, with NOPASSWD and SETENV. No ALL, and no
+/// wildcard but the subcommands' arguments.
 pub fn contract_line(service: &str, agent: &str, codex: &Path, kai: &Path) -> String {
+    let kai = kai::agent::process::sudo_kai_commands(Path::new(&sudoers_escape(kai)));
     format!(
         "{service} ALL=({agent}) NOPASSWD:SETENV: {}, {}",
         sudoers_escape(codex),
-        sudoers_escape(kai)
+        kai.join(", ")
     )
 }
 

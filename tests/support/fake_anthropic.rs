@@ -66,9 +66,11 @@ fn texts(message: &Value) -> Vec<String> {
     }
 }
 
-/// The CLI adds its own context as user text wrapped in `<system-reminder>`.
+/// The CLI adds its own context as user text wrapped in `<system-reminder>`,
+/// and after an image a note of where it saved it (`[Image: source: …]`).
 fn is_cli_context(text: &str) -> bool {
-    text.trim_start().starts_with("<system-reminder>")
+    let t = text.trim_start();
+    t.starts_with("<system-reminder>") || t.starts_with("[Image: source:")
 }
 
 /// The last text a person wrote, skipping the CLI's own context blocks.

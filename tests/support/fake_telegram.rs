@@ -5,6 +5,11 @@
 //! with `{"ok":true,"result":...}` or `{"ok":false,"error_code":..,
 //! "description":..}`. Error descriptions are copied verbatim from Telegram
 //! because teloxide turns them into `ApiError` variants by exact string match.
+//!
+//! Files: users' photos, documents and voice notes are queued with their
+//! bytes; `getFile` hands out a path (refusing files over 20 MB with
+//! Telegram's wording) and `GET {url}/file/bot{token}/{path}` serves the
+//! bytes. `sendDocument`/`sendPhoto` multipart uploads are parsed and kept.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::HashMap;
@@ -13,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
@@ -23,7 +28,7 @@ use tokio::sync::Notify;
 const MAX_TEXT: usize = 4096;
 /// Canonical spellings, so recorded calls don't depend on the client's casing.
 const METHODS: &str = "getMe getUpdates sendMessage editMessageText deleteMessage sendChatAction \
-    setMyCommands getMyCommands deleteMyCommands deleteWebhook setWebhook getWebhookInfo logOut close";
+    getFile sendDocument sendPhoto setMyCommands getMyCommands deleteMyCommands deleteWebhook setWebhook getWebhookInfo logOut close";
 const NOT_MODIFIED: &str = "Bad Request: message is not modified: specified new message content \
     and reply markup are exactly the same as a current content and reply markup of the message";
 
@@ -46,6 +51,31 @@ pub struct Call {
     /// When the request arrived.
     pub at: Instant,
 }
+
+/// A file the bot uploaded (sendDocument / sendPhoto).
+#[derive(Clone, Debug)]
+pub struct Uploaded {
+    /// "sendDocument" or "sendPhoto".
+    pub method: String,
+    pub chat_id: i64,
+    /// The file name of the multipart part.
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What a user's file message carries.
+pub struct FileMessage<'a> {
+    /// "photo", "document" or "voice".
+    pub kind: &'a str,
+    pub bytes: Vec<u8>,
+    pub file_name: Option<&'a str>,
+    pub mime_type: Option<&'a str>,
+    pub caption: Option<&'a str>,
+    pub media_group_id: Option<&'a str>,
+}
+
+/// Telegram's limit on files a bot may download.
+const MAX_DOWNLOAD: usize = 20 * 1024 * 1024;
 
 /// Current state of a message the bot sent.
 #[derive(Clone, Debug)]
@@ -89,6 +119,9 @@ struct State_ {
     faults: Vec<FaultRule>,
     /// Bumped by every getUpdates; an older long poll that sees a newer one gets 409, like Telegram.
     poll_generation: u64,
+    /// Files users sent, by file_id: (file_path, bytes).
+    files: HashMap<String, (String, Vec<u8>)>,
+    uploads: Vec<Uploaded>,
 }
 
 struct Inner {
@@ -160,6 +193,76 @@ impl FakeTelegram {
         drop(st);
         self.inner.new_update.notify_waiters();
         update_id
+    }
+
+    /// Queues a private-chat message with a file (photo, document, voice)
+    /// from user `from_id`; returns its update_id.
+    pub fn send_file(&self, from_id: i64, f: FileMessage) -> i64 {
+        let mut st = self.inner.state.lock().unwrap();
+        let message_id = next_message_id(&mut st, from_id);
+        let n = st.files.len();
+        let (file_id, unique) = (format!("file-{from_id}-{n}"), format!("u{from_id}x{n}"));
+        let path = format!("{}s/file_{n}", f.kind);
+        let meta =
+            json!({"file_id": file_id, "file_unique_id": unique, "file_size": f.bytes.len()});
+        st.files.insert(file_id, (path, f.bytes));
+        let user = json!({"id": from_id, "is_bot": false, "first_name": format!("User{from_id}")});
+        let mut msg = json!({"message_id": message_id, "from": user, "chat": private_chat(from_id),
+            "date": now()});
+        match f.kind {
+            "photo" => {
+                // Telegram sends a thumbnail size too; the bot must pick the largest.
+                let mut thumb = meta.clone();
+                thumb["file_id"] = json!("thumbnail-not-served");
+                thumb["file_size"] = json!(100);
+                let mut big = meta;
+                big["width"] = json!(800);
+                big["height"] = json!(600);
+                thumb["width"] = json!(90);
+                thumb["height"] = json!(67);
+                msg["photo"] = json!([thumb, big]);
+            }
+            "document" => {
+                let mut doc = meta;
+                if let Some(n) = f.file_name {
+                    doc["file_name"] = json!(n);
+                }
+                if let Some(m) = f.mime_type {
+                    doc["mime_type"] = json!(m);
+                }
+                msg["document"] = doc;
+            }
+            "voice" => {
+                let mut voice = meta;
+                voice["duration"] = json!(3);
+                voice["mime_type"] = json!("audio/ogg");
+                msg["voice"] = voice;
+            }
+            other => panic!("unknown file kind {other}"),
+        }
+        if let Some(c) = f.caption {
+            msg["caption"] = json!(c);
+        }
+        if let Some(g) = f.media_group_id {
+            msg["media_group_id"] = json!(g);
+        }
+        let update_id = st.next_update_id;
+        st.next_update_id += 1;
+        st.updates
+            .push((update_id, json!({"update_id": update_id, "message": msg})));
+        drop(st);
+        self.inner.new_update.notify_waiters();
+        update_id
+    }
+
+    /// The files the bot uploaded, in order.
+    pub fn uploads(&self) -> Vec<Uploaded> {
+        self.inner.state.lock().unwrap().uploads.clone()
+    }
+
+    /// Polls until the bot has uploaded at least `n` files; returns them.
+    pub async fn wait_uploads(&self, n: usize, timeout: Duration) -> Option<Vec<Uploaded>> {
+        poll_until(timeout, || Some(self.uploads()).filter(|u| u.len() >= n)).await
     }
 
     /// All calls so far, in arrival order.
@@ -251,7 +354,29 @@ async fn poll_until<T>(timeout: Duration, f: impl Fn() -> Option<T>) -> Option<T
 }
 
 /// Single entry point: the path carries token and method, so routing is done by hand.
-async fn handle(State(inner): State<Arc<Inner>>, uri: Uri, body: Bytes) -> Response {
+async fn handle(
+    State(inner): State<Arc<Inner>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // File downloads: GET /file/bot<token>/<file_path>.
+    if let Some(rest) = uri.path().strip_prefix("/file/bot") {
+        let (token, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let st = inner.state.lock().unwrap();
+        let found = st.files.values().find(|(p, _)| p == path);
+        return match found {
+            Some((_, bytes)) if token == FakeTelegram::TOKEN => {
+                (StatusCode::OK, bytes.clone()).into_response()
+            }
+            _ => (StatusCode::NOT_FOUND, "Not Found").into_response(),
+        };
+    }
+    let multipart = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("boundary=").nth(1))
+        .map(|b| parse_multipart(&body, b.trim_matches('"')));
     // Path is "[/prefix]/bot<token>/<method>"; tolerate prefixes and doubled slashes.
     let mut segs = uri.path().split('/').filter(|s| !s.is_empty());
     let (token, raw_method) = match segs.by_ref().find(|s| s.starts_with("bot")) {
@@ -265,7 +390,17 @@ async fn handle(State(inner): State<Arc<Inner>>, uri: Uri, body: Bytes) -> Respo
         .split_whitespace()
         .find(|m| m.eq_ignore_ascii_case(&raw_method))
         .map_or(raw_method.clone(), String::from);
-    let params = parse_params(&uri, &body);
+    let mut params = parse_params(&uri, &body);
+    let mut upload = Vec::new();
+    for (name, file_name, data) in multipart.unwrap_or_default() {
+        match file_name {
+            Some(f) => upload.push((name, f, data)),
+            None => {
+                let text = String::from_utf8_lossy(&data).into_owned();
+                params[name] = Value::String(text);
+            }
+        }
+    }
 
     let idx = {
         let mut st = inner.state.lock().unwrap();
@@ -295,6 +430,10 @@ async fn handle(State(inner): State<Arc<Inner>>, uri: Uri, body: Bytes) -> Respo
                 (s, b)
             }
             None if method == "getUpdates" => get_updates(&inner, &params).await,
+            None if method == "sendDocument" || method == "sendPhoto" => {
+                let mut st = inner.state.lock().unwrap();
+                uploaded(&mut st, &method, &params, upload)
+            }
             None => {
                 let mut st = inner.state.lock().unwrap();
                 dispatch(&mut st, &method, &params)
@@ -422,6 +561,19 @@ fn dispatch(st: &mut State_, method: &str, p: &Value) -> Reply {
                 None => error(400, "Bad Request: message to delete not found"),
             }
         }
+        "getFile" => {
+            let id = p["file_id"].as_str().unwrap_or_default();
+            match st.files.get(id) {
+                Some((_, bytes)) if bytes.len() > MAX_DOWNLOAD => {
+                    error(400, "Bad Request: file is too big")
+                }
+                Some((path, bytes)) => {
+                    ok(json!({"file_id": id, "file_unique_id": format!("u-{id}"),
+                    "file_size": bytes.len(), "file_path": path}))
+                }
+                None => error(400, "Bad Request: invalid file_id"),
+            }
+        }
         "setMyCommands" => {
             st.commands = p["commands"].clone();
             ok(json!(true))
@@ -435,6 +587,95 @@ fn dispatch(st: &mut State_, method: &str, p: &Value) -> Reply {
         ),
         _ => error(404, "Not Found"), // what Telegram answers for an unknown method
     }
+}
+
+/// sendDocument / sendPhoto: the multipart file part is kept; the answer
+/// is the message Telegram would return.
+fn uploaded(
+    st: &mut State_,
+    method: &str,
+    p: &Value,
+    parts: Vec<(String, String, Vec<u8>)>,
+) -> Reply {
+    let chat_id = int(&p["chat_id"]).unwrap_or(0);
+    let field = if method == "sendPhoto" {
+        "photo"
+    } else {
+        "document"
+    };
+    // The file is the part named like the field, or the part the field
+    // points at with `attach://<name>` (what teloxide sends).
+    let wanted = p[field]
+        .as_str()
+        .and_then(|v| v.strip_prefix("attach://"))
+        .unwrap_or(field)
+        .to_string();
+    let Some((_, name, bytes)) = parts.into_iter().find(|(n, ..)| *n == wanted) else {
+        return error(
+            400,
+            &format!("Bad Request: there is no {field} in the request"),
+        );
+    };
+    if bytes.len() > 50 * 1024 * 1024 {
+        return error(413, "Request Entity Too Large");
+    }
+    let message_id = next_message_id(st, chat_id);
+    let meta = json!({"file_id": format!("sent-{message_id}"), "file_unique_id": format!("s{message_id}"),
+        "file_size": bytes.len()});
+    let mut msg = json!({"message_id": message_id, "from": bot_user(), "chat": private_chat(chat_id), "date": now()});
+    if method == "sendPhoto" {
+        let mut size = meta;
+        size["width"] = json!(800);
+        size["height"] = json!(600);
+        msg["photo"] = json!([size]);
+    } else {
+        let mut doc = meta;
+        doc["file_name"] = json!(name);
+        msg["document"] = doc;
+    }
+    st.uploads.push(Uploaded {
+        method: method.to_string(),
+        chat_id,
+        name,
+        bytes,
+    });
+    ok(msg)
+}
+
+/// A multipart/form-data body as (field name, file name, bytes) parts.
+fn parse_multipart(body: &[u8], boundary: &str) -> Vec<(String, Option<String>, Vec<u8>)> {
+    let delim = format!("--{boundary}").into_bytes();
+    let mut parts = Vec::new();
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + delim.len() <= body.len() {
+        if body[i..].starts_with(&delim) {
+            starts.push(i);
+            i += delim.len();
+        } else {
+            i += 1;
+        }
+    }
+    for w in starts.windows(2) {
+        // Each part: CRLF, headers, CRLF CRLF, data, CRLF (before the next delimiter).
+        let part = &body[w[0] + delim.len()..w[1]];
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let Some(split) = part.windows(4).position(|x| x == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..split]).into_owned();
+        let data = part[split + 4..].to_vec();
+        let attr = |key: &str| {
+            let pat = format!("{key}=\"");
+            let start = head.find(&pat)? + pat.len();
+            Some(head[start..].split('"').next()?.to_string())
+        };
+        if let Some(name) = attr(" name") {
+            parts.push((name, attr("filename"), data));
+        }
+    }
+    parts
 }
 
 /// Validation shared by send and edit, in Telegram's order: entities, emptiness, length.

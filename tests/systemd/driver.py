@@ -166,6 +166,13 @@ class Scenarios:
                 # UMask=0077 reaches the agents: their files are private (README).
                 got = m.succeed(f"stat -c '%U %a' {path}").strip()
                 check(got == f"{acct} 600", f"{path}: owner and mode {got!r}, want '{acct} 600'")
+            # kai lists the workspace as the account (`sudo … kai
+            # workspace-ls`, the rendered rule) under the unit's hardening.
+            since = m.succeed("fake-telegram sent-count").strip()
+            h.inject(m, u["telegramId"], "/ls")
+            m.wait_until_succeeds(
+                f"fake-telegram wait-reply {u['telegramId']} 'ws-proof  (5 B)' --since {since}",
+                timeout=60)
             # The agent runs inside kai's unit, so under its hardening.
             pids = h.pids_of(m, acct)
             check(pids, f"no process of {acct} after its reply")
@@ -292,7 +299,7 @@ def main():
         ("systemctl start kai returns only after READY=1; StatusText as the README says",
          s.start_returns_after_ready),
         ("the bot token arrives only through LoadCredential", s.token_only_through_load_credential),
-        ("a round trip per agent account writes its workspace and TMPDIR under the unit",
+        ("a round trip per agent account writes its workspace and TMPDIR under the unit; /ls lists it",
          s.round_trip_per_account),
         ("an agent cannot read the credential or write outside its paths", s.agent_confined),
         ("a SIGSTOPped kai is restarted by the watchdog and resumes the thread",

@@ -40,6 +40,15 @@ def assert_ready_via_notify(machine):
     assert props["StatusText"].startswith("ready"), props
 
 
+# The kai subcommands the sudoers rules name (nixos-module/lib.nix,
+# kaiSubcommands), each with `*` for its arguments.
+KAI_SUBCOMMANDS = ["reap", "inbox-put", "workspace-read", "workspace-ls"]
+
+
+def kai_commands(kai_bin):
+    return [f"{kai_bin} {sub} *" for sub in KAI_SUBCOMMANDS]
+
+
 def sudo_commands(machine, os_user):
     out = machine.succeed("sudo -l -U kai")
     cmds = []

@@ -1,0 +1,163 @@
+//! What one turn sends the agent: the user's text and the files they sent
+//! with it. [`Prompt`] is what a chat queues (durably, in its state file);
+//! [`TurnInput`] is what the backend receives, images included: codex
+//! reads an image from its path (`localImage`), Claude Code takes its
+//! bytes in the message (the chat reads them as the user's account).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// A file received from the user and stored in their workspace's inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Where it landed (absolute, inside the workspace).
+    pub path: PathBuf,
+    /// The image's media type (`image/jpeg`…) when the agent should see
+    /// it as an image; `None` for other files, which it gets by path.
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// One message for the agent. Serialised as `{"text", "files"}`; a bare
+/// string (the queue before files existed) still reads as a text message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "PromptRepr")]
+pub struct Prompt {
+    pub text: String,
+    pub files: Vec<Attachment>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PromptRepr {
+    Text(String),
+    Full {
+        #[serde(default)]
+        text: String,
+        #[serde(default)]
+        files: Vec<Attachment>,
+    },
+}
+
+impl From<PromptRepr> for Prompt {
+    fn from(r: PromptRepr) -> Self {
+        match r {
+            PromptRepr::Text(text) => Prompt {
+                text,
+                files: Vec::new(),
+            },
+            PromptRepr::Full { text, files } => Prompt { text, files },
+        }
+    }
+}
+
+impl Prompt {
+    pub fn text(text: impl Into<String>) -> Self {
+        Prompt {
+            text: text.into(),
+            files: Vec::new(),
+        }
+    }
+
+    /// The text the agent reads: the user's words, then where each file
+    /// is, so it can open the file (or refer to the image) by path.
+    pub fn agent_text(&self) -> String {
+        if self.files.is_empty() {
+            return self.text.clone();
+        }
+        let list: Vec<String> = self
+            .files
+            .iter()
+            .map(|f| {
+                let kind = if f.image.is_some() { "image" } else { "file" };
+                format!("- {} ({kind})", f.path.display())
+            })
+            .collect();
+        let head = if self.files.len() == 1 {
+            "The user sent a file over Telegram; it is saved at:".to_string()
+        } else {
+            format!(
+                "The user sent {} files over Telegram; they are saved at:",
+                self.files.len()
+            )
+        };
+        let text = if self.text.trim().is_empty() {
+            String::new()
+        } else {
+            format!("{}\n\n", self.text)
+        };
+        format!("{text}[{head}\n{}]", list.join("\n"))
+    }
+
+    /// How the message is quoted back to the user (restart notices).
+    pub fn shown(&self) -> String {
+        match (self.text.trim().is_empty(), self.files.len()) {
+            (_, 0) => self.text.clone(),
+            (true, n) => format!("({n} file(s))"),
+            (false, n) => format!("{} (+{n} file(s))", self.text),
+        }
+    }
+}
+
+/// An image as the backend receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnImage {
+    pub path: PathBuf,
+    pub media_type: String,
+    /// The bytes, for backends that take them inline (Claude Code); `None`
+    /// when only the path is passed.
+    pub data: Option<Vec<u8>>,
+}
+
+/// What one `turn/start` (codex) or user message (claude) carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TurnInput {
+    pub text: String,
+    pub images: Vec<TurnImage>,
+}
+
+impl TurnInput {
+    pub fn text(text: &str) -> Self {
+        TurnInput {
+            text: text.to_string(),
+            images: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_written_before_files_still_reads() {
+        let old: Vec<Prompt> = serde_json::from_str(
+            r#"["hello", {"text": "x", "files": [{"path": "/w/inbox/a.pdf"}]}]"#,
+        )
+        .unwrap();
+        assert_eq!(old[0], Prompt::text("hello"));
+        assert_eq!(old[1].files[0].path, PathBuf::from("/w/inbox/a.pdf"));
+        let back: Vec<Prompt> =
+            serde_json::from_str(&serde_json::to_string(&old).unwrap()).unwrap();
+        assert_eq!(back, old);
+    }
+
+    #[test]
+    fn the_agent_reads_the_caption_and_the_paths() {
+        let p = Prompt {
+            text: "what is wrong here?".into(),
+            files: vec![Attachment {
+                path: "/w/inbox/x.jpg".into(),
+                image: Some("image/jpeg".into()),
+            }],
+        };
+        let t = p.agent_text();
+        assert!(
+            t.starts_with("what is wrong here?\n\n[The user sent a file"),
+            "{t}"
+        );
+        assert!(t.contains("/w/inbox/x.jpg (image)"), "{t}");
+        assert_eq!(Prompt::text("hi").agent_text(), "hi");
+    }
+}
