@@ -176,11 +176,13 @@ impl Chat {
                 _ = self.shared.shutdown.cancelled() => break,
             }
         }
-        if let Some((album, _)) = &self.album {
-            tracing::warn!(
-                files = album.files.len(),
-                "stopping while a media group was still arriving; it is not answered"
+        // A media group still arriving is stored and queued as it is: the
+        // queue is durable, so the next start answers it.
+        if let Some(p) = self.finish_album().await {
+            tracing::info!(
+                "stopping while a media group was arriving; it is queued for the next start"
             );
+            self.enqueue(p);
         }
         self.close_session().await;
         self.outbox.close().await;

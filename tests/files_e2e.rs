@@ -340,3 +340,48 @@ async fn a_file_sent_during_a_reply_is_queued_across_a_restart() {
     assert!(text.contains(&path), "{text}");
     assert!(images(&request).is_empty(), "a PDF is not an image");
 }
+
+/// SIGTERM while a media group is still being gathered (its parts taken
+/// from Telegram, the settle time not over): the album is stored and
+/// queued, and the next start answers it as one turn. A slow reply runs
+/// first, so whichever comes first — the settle or the signal — the album
+/// ends up in the durable queue, never dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_album_arriving_at_shutdown_is_answered_after_the_restart() {
+    let mut kai = Kai::start(Options::default()).await;
+    kai.tg.send_text(ALICE, "slow 20");
+    kai.wait_any(ALICE, 60, |t| t.contains("slow part")).await;
+    kai.tg
+        .send_file(ALICE, photo(Some("album at shutdown"), Some("album-9")));
+    let last = kai.tg.send_file(ALICE, photo(None, Some("album-9")));
+    // Kai confirmed both updates: the chat holds the parts.
+    kai.tg
+        .wait_call(Duration::from_secs(30), |c| {
+            c.method == "getUpdates" && c.params["offset"].as_i64().is_some_and(|o| o > last)
+        })
+        .await
+        .expect("kai never took the album");
+    kai.stop(libc::SIGTERM, Duration::from_secs(30))
+        .expect("SIGTERM");
+    let state = kai.chat_state(ALICE).expect("no chat state");
+    let queued = state["queued"].as_array().cloned().unwrap_or_default();
+    assert_eq!(queued.len(), 1, "{state:#}");
+    assert_eq!(
+        queued[0]["files"].as_array().map(Vec::len),
+        Some(2),
+        "{state:#}"
+    );
+
+    kai.spawn();
+    kai.wait_any(ALICE, 90, |t| t.contains("echo: album at shutdown"))
+        .await;
+    let request = request_with(&kai, "album at shutdown").unwrap();
+    let own = request["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|i| i.to_string().contains("album at shutdown"))
+        .unwrap()
+        .clone();
+    assert_eq!(images(&json!({"input": [own]})).len(), 2);
+}
