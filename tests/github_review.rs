@@ -352,3 +352,29 @@ async fn a_review_out_of_time_posts_nothing() {
         s.gh.requests()
     );
 }
+
+/// The owner's summary is kept with the delivery until Telegram took it:
+/// a review finished during a Telegram outage and a `kill -9` is still
+/// told, once, after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_summary_survives_a_telegram_outage_and_kill_9() {
+    let mut s = start("codex", "plain").await;
+    s.kai.tg.fail_next("sendMessage", 1000, 502);
+    assert_eq!(signed(&s, D1, "opened", 1).await, StatusCode::ACCEPTED);
+    assert!(s.wait_done(D1).await.starts_with("posted"));
+    s.kai.stop(libc::SIGKILL, Duration::from_secs(10)).unwrap();
+    s.kai.tg.clear_faults();
+    s.kai.spawn();
+    s.wait_healthy().await;
+    s.kai
+        .wait_any(ALICE, 60, |t| t.contains("Review posted"))
+        .await;
+    assert_eq!(s.wait_record(D1, "summary_told").await, "sent");
+    let told = s.kai.tg.messages(ALICE);
+    let summaries = told
+        .iter()
+        .filter(|m| m.text.contains("Review posted"))
+        .count();
+    assert_eq!(summaries, 1, "{told:#?}");
+    assert_eq!(s.gh.comments(REPO, 1).len(), 1);
+}

@@ -60,6 +60,12 @@ struct Record {
     /// `None` while the notice is pending; what became of it once done.
     #[serde(default)]
     told: Option<String>,
+    /// What the owner is told about the finished job.
+    #[serde(default)]
+    summary: Option<String>,
+    /// `None` while the summary is pending; what became of it once done.
+    #[serde(default)]
+    summary_told: Option<String>,
 }
 
 impl Record {
@@ -69,6 +75,10 @@ impl Record {
 
     fn notice_pending(&self) -> bool {
         self.notice.is_some() && self.told.is_none()
+    }
+
+    fn summary_pending(&self) -> bool {
+        self.summary.is_some() && self.summary_told.is_none()
     }
 }
 
@@ -80,11 +90,19 @@ pub struct Pending {
     pub job: Job,
 }
 
-/// A delivery whose notice waits to be sent.
+/// Something of a delivery that waits to be told to the repo's owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingNotice {
     pub id: String,
-    pub event: Event,
+    pub tell: Tell,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tell {
+    /// An event in the repository (if its owner wants notices).
+    Event(Event),
+    /// How the delivery's job ended (always told).
+    Summary { repo: String, text: String },
 }
 
 /// What one delivery asks of kai: a job, a notice, or both.
@@ -160,6 +178,8 @@ impl Deliveries {
             outcome: None,
             notice: work.notice,
             told: None,
+            summary: None,
+            summary_told: None,
         };
         self.write(&path, &record)?;
         Ok(Accepted::New)
@@ -180,18 +200,31 @@ impl Deliveries {
             .collect()
     }
 
-    /// Deliveries whose notice is pending, oldest first.
+    /// Notices and job summaries not yet told, oldest delivery first.
     pub fn pending_notices(&self) -> Vec<PendingNotice> {
-        self.records()
-            .into_iter()
-            .filter(Record::notice_pending)
-            .filter_map(|r| {
-                Some(PendingNotice {
-                    event: r.notice?,
-                    id: r.id,
-                })
-            })
-            .collect()
+        let mut out = Vec::new();
+        for r in self.records() {
+            if r.notice_pending() {
+                if let Some(e) = &r.notice {
+                    out.push(PendingNotice {
+                        id: r.id.clone(),
+                        tell: Tell::Event(e.clone()),
+                    });
+                }
+            }
+            if r.summary_pending() {
+                if let (Some(job), Some(text)) = (&r.job, &r.summary) {
+                    out.push(PendingNotice {
+                        id: r.id.clone(),
+                        tell: Tell::Summary {
+                            repo: job.repo.clone(),
+                            text: text.clone(),
+                        },
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Marks a delivery's job done; the record stays on disk so a
@@ -200,9 +233,27 @@ impl Deliveries {
         self.update(id, |r| r.outcome = Some(outcome.to_string()))
     }
 
-    /// Marks a delivery's notice done (sent, or why not).
-    pub fn told(&self, id: &str, outcome: &str) -> Result<(), DeliveriesError> {
-        self.update(id, |r| r.told = Some(outcome.to_string()))
+    /// Marks a delivery's job done and keeps `summary` for its owner,
+    /// in one write: a crash cannot leave a finished job untold.
+    pub fn finish_and_tell(
+        &self,
+        id: &str,
+        outcome: &str,
+        summary: String,
+    ) -> Result<(), DeliveriesError> {
+        self.update(id, |r| {
+            r.outcome = Some(outcome.to_string());
+            r.summary = Some(summary);
+        })
+    }
+
+    /// Marks what was told of a delivery done (sent, or why not).
+    pub fn told(&self, id: &str, tell: &Tell, outcome: &str) -> Result<(), DeliveriesError> {
+        let outcome = outcome.to_string();
+        match tell {
+            Tell::Event(_) => self.update(id, |r| r.told = Some(outcome)),
+            Tell::Summary { .. } => self.update(id, |r| r.summary_told = Some(outcome)),
+        }
     }
 
     fn update(&self, id: &str, change: impl FnOnce(&mut Record)) -> Result<(), DeliveriesError> {
@@ -278,7 +329,11 @@ impl Deliveries {
                 .is_some_and(|age| age > KEEP_DONE);
             // A temporary file is a write that never finished: its delivery
             // was never answered 202, so GitHub counts it failed.
-            let done = || read(&p).is_some_and(|r| !r.job_pending() && !r.notice_pending());
+            let done = || {
+                read(&p).is_some_and(|r| {
+                    !r.job_pending() && !r.notice_pending() && !r.summary_pending()
+                })
+            };
             if is_tmp || (old && done()) {
                 let _ = std::fs::remove_file(&p);
             }
@@ -458,13 +513,25 @@ mod tests {
         work.notice = Some(event.clone());
         q.accept(A, work).unwrap();
         assert_eq!(q.pending().len(), 1);
-        assert_eq!(q.pending_notices()[0].event, event);
-        q.told(A, "sent").unwrap();
+        let told = Tell::Event(event.clone());
+        assert_eq!(q.pending_notices()[0].tell, told);
+        q.told(A, &told, "sent").unwrap();
         assert!(q.pending_notices().is_empty());
         assert_eq!(q.pending().len(), 1, "telling does not finish the job");
-        q.finish(A, "posted").unwrap();
+        q.finish_and_tell(A, "posted", "Triaged o/r#3".into())
+            .unwrap();
         assert_eq!(q.told_outcome(A).as_deref(), Some("sent"));
         assert!(q.pending().is_empty());
+        // The job's summary waits until it was told, also across a restart.
+        drop(q);
+        let q = Deliveries::open(data.path()).unwrap();
+        let summary = Tell::Summary {
+            repo: "o/r".into(),
+            text: "Triaged o/r#3".into(),
+        };
+        assert_eq!(q.pending_notices()[0].tell, summary);
+        q.told(A, &summary, "sent").unwrap();
+        assert!(q.pending_notices().is_empty());
 
         // A record written before notices existed: a bare job, still pending.
         let old =

@@ -103,16 +103,16 @@ pub async fn start(
         cfg: Arc::clone(&cfg),
         client: client.clone(),
         deliveries: Arc::clone(&deliveries),
-        tg: tg.clone(),
-        wake: wake_notices,
+        tg,
+        wake: Arc::clone(&wake_notices),
     };
     let worker = worker::Worker {
         client,
         cfg,
         deliveries,
         host,
-        tg,
         wake: wake_jobs,
+        tell: wake_notices,
         job_timeout: gh.job_timeout,
     };
     Ok(Some(tokio::spawn(async move {

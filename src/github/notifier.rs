@@ -1,6 +1,7 @@
-//! Sends the owners' notifications, oldest first, beside the job worker
-//! (a review that takes ten minutes does not hold back a comment's
-//! notice). A notice stays pending until Telegram took it, so an outage or
+//! Sends the owners' notifications and the summaries of finished jobs,
+//! oldest first, beside the job worker (a review that takes ten minutes
+//! does not hold back a comment's notice, and a Telegram outage does not
+//! hold back the next review). A notice stays pending until Telegram took it, so an outage or
 //! a restart delays it and never loses it; a `kill -9` between Telegram's
 //! answer and the mark can send one twice, never zero times.
 //!
@@ -15,12 +16,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::client::Client;
-use super::deliveries::{Deliveries, PendingNotice};
+use super::deliveries::{Deliveries, PendingNotice, Tell};
 use super::events::Happening;
 use super::notices;
 use super::worker::owner;
-use crate::config::Config;
-use crate::telegram::api::Telegram;
+use crate::config::{Config, User};
+use crate::telegram::api::{Outgoing, Telegram};
 
 /// How long the notifier waits after Telegram gave up on a notice.
 const RETRY_AFTER: Duration = Duration::from_secs(15);
@@ -68,33 +69,42 @@ impl Notifier {
     /// Tells one notice, or marks why not; `false` when Telegram could not
     /// take it (it stays pending).
     async fn tell(&self, p: &PendingNotice, me: &mut Option<String>) -> bool {
-        let repo = &p.event.repo;
-        let Some(user) =
-            owner(&self.cfg, repo).filter(|u| u.github.as_ref().is_some_and(|g| g.notify))
-        else {
-            self.mark(&p.id, "nobody wants notices for this repository any more");
-            return true;
-        };
-        if let Happening::Comment {
-            by,
-            kai_marked: true,
-            ..
-        } = &p.event.what
-        {
-            if self.is_kai(by, me).await {
-                self.mark(&p.id, "kai's own comment");
-                return true;
+        let (repo, message) = match &p.tell {
+            Tell::Summary { repo, text } => (repo, Outgoing::plain(text.clone())),
+            Tell::Event(event) => {
+                let wants = |u: &&User| u.github.as_ref().is_some_and(|g| g.notify);
+                if owner(&self.cfg, &event.repo).filter(wants).is_none() {
+                    self.mark(p, "nobody wants notices for this repository any more");
+                    return true;
+                }
+                if let Happening::Comment {
+                    by,
+                    kai_marked: true,
+                    ..
+                } = &event.what
+                {
+                    if self.is_kai(by, me).await {
+                        self.mark(p, "kai's own comment");
+                        return true;
+                    }
+                }
+                let Some(message) = notices::render(event) else {
+                    self.mark(p, "nothing to tell");
+                    return true;
+                };
+                (&event.repo, message)
             }
-        }
-        let Some(message) = notices::render(&p.event) else {
-            self.mark(&p.id, "nothing to tell");
+        };
+        // A job's summary goes to the owner whether or not they want notices.
+        let Some(user) = owner(&self.cfg, repo) else {
+            self.mark(p, "the repository has no owner any more");
             return true;
         };
         match self.tg.deliver(user.telegram_id, &message).await {
             Ok(_) => {
                 tracing::info!(repo = %repo, user = %user.name, chat = user.telegram_id,
                     delivery = %p.id, "GitHub notice sent");
-                self.mark(&p.id, "sent");
+                self.mark(p, "sent");
                 true
             }
             Err(e) => {
@@ -122,9 +132,9 @@ impl Notifier {
         me.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(login))
     }
 
-    fn mark(&self, id: &str, outcome: &str) {
-        if let Err(e) = self.deliveries.told(id, outcome) {
-            tracing::error!(delivery = id, "could not mark a notice done: {e}");
+    fn mark(&self, p: &PendingNotice, outcome: &str) {
+        if let Err(e) = self.deliveries.told(&p.id, &p.tell, outcome) {
+            tracing::error!(delivery = %p.id, "could not mark a notice done: {e}");
         }
     }
 }

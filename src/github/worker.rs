@@ -18,7 +18,6 @@ use super::review::{self, ReviewInput, MARKER};
 use crate::agent::launch::{Host, Launch};
 use crate::agent::oneshot::{one_turn, OneShotError};
 use crate::config::{Config, User};
-use crate::telegram::api::Telegram;
 
 /// A job waits this long after the newest event for its pull request, so
 /// a burst of pushes is reviewed once, at its last head.
@@ -29,8 +28,9 @@ pub struct Worker {
     pub client: Client,
     pub deliveries: Arc<Deliveries>,
     pub host: Host,
-    pub tg: Telegram,
     pub wake: Arc<Notify>,
+    /// Wakes the notifier when a job's summary is ready.
+    pub tell: Arc<Notify>,
     pub job_timeout: Duration,
 }
 
@@ -90,18 +90,16 @@ impl Worker {
                 Outcome::Posted { comment_url, .. } => format!("posted {comment_url}"),
                 Outcome::Failed { why, .. } => format!("failed: {why}"),
             };
-            self.finish(&batch.run.id, &record);
-            if let Some(owner) = owner(&self.cfg, &job.repo) {
-                let text = notify::summary(job.kind, &job.repo, job.number, &outcome);
-                if let Err(e) = self
-                    .tg
-                    .deliver(
-                        owner.telegram_id,
-                        &crate::telegram::api::Outgoing::plain(text),
-                    )
-                    .await
-                {
-                    tracing::warn!(user = %owner.name, "could not send the job's summary: {e}");
+            // The notifier tells the owner, also after a Telegram outage
+            // or a restart; this worker goes on with the next job.
+            let text = notify::summary(job.kind, &job.repo, job.number, &outcome);
+            match self
+                .deliveries
+                .finish_and_tell(&batch.run.id, &record, text)
+            {
+                Ok(()) => self.tell.notify_one(),
+                Err(e) => {
+                    tracing::error!(delivery = %batch.run.id, "could not mark a delivery done: {e}")
                 }
             }
         }
