@@ -35,10 +35,12 @@ impl Chat {
                         }
                         album.files.extend(part.files);
                         *due = Instant::now() + ALBUM_SETTLE;
+                        tracing::debug!(parts = album.files.len(), "holding a media group part");
                         return Vec::new();
                     }
                 }
                 let done = self.album.take().map(|(a, _)| Input::Upload(a));
+                tracing::debug!(parts = part.files.len(), "holding a media group part");
                 self.album = Some((part, Instant::now() + ALBUM_SETTLE));
                 done.into_iter().collect()
             }

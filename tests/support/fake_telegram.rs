@@ -186,10 +186,7 @@ impl FakeTelegram {
             msg["entities"] =
                 json!([{"type": "bot_command", "offset": 0, "length": utf16_len(cmd)}]);
         }
-        let update_id = st.next_update_id;
-        st.next_update_id += 1;
-        st.updates
-            .push((update_id, json!({"update_id": update_id, "message": msg})));
+        let update_id = push_update(&mut st, msg);
         drop(st);
         self.inner.new_update.notify_waiters();
         update_id
@@ -198,63 +195,86 @@ impl FakeTelegram {
     /// Queues a private-chat message with a file (photo, document, voice)
     /// from user `from_id`; returns its update_id.
     pub fn send_file(&self, from_id: i64, f: FileMessage) -> i64 {
-        let mut st = self.inner.state.lock().unwrap();
-        let message_id = next_message_id(&mut st, from_id);
-        let n = st.files.len();
-        let (file_id, unique) = (format!("file-{from_id}-{n}"), format!("u{from_id}x{n}"));
-        let path = format!("{}s/file_{n}", f.kind);
-        let meta =
-            json!({"file_id": file_id, "file_unique_id": unique, "file_size": f.bytes.len()});
-        st.files.insert(file_id, (path, f.bytes));
-        let user = json!({"id": from_id, "is_bot": false, "first_name": format!("User{from_id}")});
-        let mut msg = json!({"message_id": message_id, "from": user, "chat": private_chat(from_id),
-            "date": now()});
-        match f.kind {
-            "photo" => {
-                // Telegram sends a thumbnail size too; the bot must pick the largest.
-                let mut thumb = meta.clone();
-                thumb["file_id"] = json!("thumbnail-not-served");
-                thumb["file_size"] = json!(100);
-                let mut big = meta;
-                big["width"] = json!(800);
-                big["height"] = json!(600);
-                thumb["width"] = json!(90);
-                thumb["height"] = json!(67);
-                msg["photo"] = json!([thumb, big]);
-            }
-            "document" => {
-                let mut doc = meta;
-                if let Some(n) = f.file_name {
-                    doc["file_name"] = json!(n);
-                }
-                if let Some(m) = f.mime_type {
-                    doc["mime_type"] = json!(m);
-                }
-                msg["document"] = doc;
-            }
-            "voice" => {
-                let mut voice = meta;
-                voice["duration"] = json!(3);
-                voice["mime_type"] = json!("audio/ogg");
-                msg["voice"] = voice;
-            }
-            other => panic!("unknown file kind {other}"),
-        }
-        if let Some(c) = f.caption {
-            msg["caption"] = json!(c);
-        }
-        if let Some(g) = f.media_group_id {
-            msg["media_group_id"] = json!(g);
-        }
-        let update_id = st.next_update_id;
-        st.next_update_id += 1;
-        st.updates
-            .push((update_id, json!({"update_id": update_id, "message": msg})));
-        drop(st);
-        self.inner.new_update.notify_waiters();
-        update_id
+        self.send_files(from_id, vec![f])
     }
 
+    /// Queues several file messages at once, so one `getUpdates` answers
+    /// them together (what Telegram does with an album); returns the last
+    /// update_id.
+    pub fn send_files(&self, from_id: i64, files: Vec<FileMessage>) -> i64 {
+        let mut st = self.inner.state.lock().unwrap();
+        let mut last = 0;
+        for f in files {
+            let msg = file_message(&mut st, from_id, f);
+            last = push_update(&mut st, msg);
+        }
+        drop(st);
+        self.inner.new_update.notify_waiters();
+        last
+    }
+}
+
+/// A message carrying `f`, its file registered for `getFile`.
+fn file_message(st: &mut State_, from_id: i64, f: FileMessage) -> Value {
+    let message_id = next_message_id(st, from_id);
+    let n = st.files.len();
+    let (file_id, unique) = (format!("file-{from_id}-{n}"), format!("u{from_id}x{n}"));
+    let path = format!("{}s/file_{n}", f.kind);
+    let meta = json!({"file_id": file_id, "file_unique_id": unique, "file_size": f.bytes.len()});
+    st.files.insert(file_id, (path, f.bytes));
+    let user = json!({"id": from_id, "is_bot": false, "first_name": format!("User{from_id}")});
+    let mut msg = json!({"message_id": message_id, "from": user, "chat": private_chat(from_id),
+            "date": now()});
+    match f.kind {
+        "photo" => {
+            // Telegram sends a thumbnail size too; the bot must pick the largest.
+            let mut thumb = meta.clone();
+            thumb["file_id"] = json!("thumbnail-not-served");
+            thumb["file_size"] = json!(100);
+            let mut big = meta;
+            big["width"] = json!(800);
+            big["height"] = json!(600);
+            thumb["width"] = json!(90);
+            thumb["height"] = json!(67);
+            msg["photo"] = json!([thumb, big]);
+        }
+        "document" => {
+            let mut doc = meta;
+            if let Some(n) = f.file_name {
+                doc["file_name"] = json!(n);
+            }
+            if let Some(m) = f.mime_type {
+                doc["mime_type"] = json!(m);
+            }
+            msg["document"] = doc;
+        }
+        "voice" => {
+            let mut voice = meta;
+            voice["duration"] = json!(3);
+            voice["mime_type"] = json!("audio/ogg");
+            msg["voice"] = voice;
+        }
+        other => panic!("unknown file kind {other}"),
+    }
+    if let Some(c) = f.caption {
+        msg["caption"] = json!(c);
+    }
+    if let Some(g) = f.media_group_id {
+        msg["media_group_id"] = json!(g);
+    }
+    msg
+}
+
+/// Queues `msg` as the next update; returns its update_id.
+fn push_update(st: &mut State_, msg: Value) -> i64 {
+    let update_id = st.next_update_id;
+    st.next_update_id += 1;
+    st.updates
+        .push((update_id, json!({"update_id": update_id, "message": msg})));
+    update_id
+}
+
+impl FakeTelegram {
     /// The files the bot uploaded, in order.
     pub fn uploads(&self) -> Vec<Uploaded> {
         self.inner.state.lock().unwrap().uploads.clone()
