@@ -41,7 +41,7 @@ impl Models {
             // Another backend's model, or unknown to the catalog too: the
             // catalog's message says which.
             Err(e) if self.fallback.is_some() => Err(e.to_string()),
-            Err(e) if e.to_string().contains("(it is a") => Err(e.to_string()),
+            Err(e) if catalog::other_owner(self.backend, model).is_some() => Err(e.to_string()),
             _ => Err(format!(
                 "model `{model}` is not offered by the installed {}; its models: {}",
                 self.backend,

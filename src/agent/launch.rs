@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::process::{RunAs, SpawnSpec};
 use super::{Access, AgentError, Session, StartSpec};
 use crate::catalog::Backend;
+use crate::config::{Config, User};
 use crate::osuser;
 
 /// What does not change from one launch to the next on this host.
@@ -37,6 +38,25 @@ pub struct Launch {
     pub tmp: PathBuf,
     /// A conversation to continue (codex thread id, claude session id).
     pub resume: Option<String>,
+}
+
+impl Launch {
+    /// A fresh agent for `user` in their scratch (tmp) directory, never
+    /// their workspace: what one-turn runs (reviews, triage, eval) read
+    /// must not depend on, or touch, the user's files.
+    pub fn scratch(cfg: &Config, user: &User, backend: Backend, bin: &Path, model: &str) -> Launch {
+        let scratch = cfg.tmp_dir(&user.os_user);
+        Launch {
+            backend,
+            bin: bin.to_path_buf(),
+            model: model.to_string(),
+            os_user: user.os_user.clone(),
+            own_account: user.is_service_user,
+            dir: scratch.clone(),
+            tmp: scratch,
+            resume: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

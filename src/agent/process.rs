@@ -426,6 +426,21 @@ pub fn find_sudo() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+
+    /// The sudoers rules `lib.nix` renders and the runtime's list (the
+    /// sudo advice, the tests' contract line) name the same subcommands.
+    #[test]
+    fn lib_nix_names_the_same_sudo_subcommands() {
+        let lib = include_str!("../../nixos-module/lib.nix");
+        let start = lib
+            .find("kaiSubcommands = [")
+            .expect("kaiSubcommands in lib.nix");
+        let list = &lib[start..];
+        let list = &list[..list.find("];").expect("the list ends")];
+        let names: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+        assert_eq!(names, super::SUDO_SUBCOMMANDS);
+    }
+
     use super::strip_ansi;
 
     #[test]

@@ -139,19 +139,7 @@ impl Side {
     }
 
     fn launch(&self, user: &User, cfg: &Config) -> Launch {
-        // A scratch directory, never the workspace: the answers must not
-        // depend on (or touch) the user's files.
-        let scratch = cfg.tmp_dir(&user.os_user);
-        Launch {
-            backend: self.backend,
-            bin: self.bin.clone(),
-            model: self.model.clone(),
-            os_user: user.os_user.clone(),
-            own_account: user.is_service_user,
-            dir: scratch.clone(),
-            tmp: scratch,
-            resume: None,
-        }
+        Launch::scratch(cfg, user, self.backend, &self.bin, &self.model)
     }
 
     async fn info(&self) -> ArmInfo {
