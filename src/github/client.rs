@@ -79,8 +79,6 @@ pub struct Issue {
     pub body: Option<String>,
     pub html_url: String,
     pub user: Login,
-    #[serde(default)]
-    pub labels: Vec<Label>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -182,11 +180,9 @@ impl Client {
         n: u64,
         marker: &str,
     ) -> Result<Vec<String>, ClientError> {
-        let what = format!("the comments of {repo}#{n}");
-        let path = format!("/repos/{repo}/issues/{n}/comments?per_page=100");
-        let body = self.call(&what, Method::GET, &path, None, JSON).await?;
-        let comments: Vec<Comment> = decode(&what, &body)?;
-        Ok(comments
+        Ok(self
+            .issue_comments(repo, n)
+            .await?
             .into_iter()
             .filter_map(|c| c.body)
             .filter(|b| b.starts_with(marker))
@@ -316,25 +312,31 @@ impl Client {
         n: u64,
         key: &str,
     ) -> Result<Option<String>, ClientError> {
+        let comments = self.issue_comments(repo, n).await?;
+        Ok(marked(comments, &delivery_mark(key)))
+    }
+
+    /// The first page (100) of comments on an issue or pull request.
+    async fn issue_comments(&self, repo: &str, n: u64) -> Result<Vec<Comment>, ClientError> {
         let what = format!("the comments of {repo}#{n}");
         let path = format!("/repos/{repo}/issues/{n}/comments?per_page=100");
         let body = self.call(&what, Method::GET, &path, None, JSON).await?;
-        let comments: Vec<Comment> = decode(&what, &body)?;
-        Ok(marked(comments, &delivery_mark(key)))
+        decode(&what, &body)
+    }
+
+    /// A request with kai's token and the API version GitHub documents.
+    fn request(&self, method: Method, url: &str, accept: &str) -> RequestBuilder {
+        self.http
+            .request(method, url)
+            .bearer_auth(self.token.expose())
+            .header("accept", accept)
+            .header("x-github-api-version", "2022-11-28")
     }
 
     /// One look (no retries) for a comment containing `needle`.
     async fn find_comment(&self, comments_path: &str, needle: &str) -> Option<String> {
         let url = format!("{}{comments_path}?per_page=100", self.base);
-        let resp = self
-            .http
-            .get(&url)
-            .bearer_auth(self.token.expose())
-            .header("accept", JSON)
-            .header("x-github-api-version", "2022-11-28")
-            .send()
-            .await
-            .ok()?;
+        let resp = self.request(Method::GET, &url, JSON).send().await.ok()?;
         if !resp.status().is_success() {
             return None;
         }
@@ -370,12 +372,7 @@ impl Client {
     ) -> Result<Vec<u8>, ClientError> {
         let url = format!("{}{path}", self.base);
         let request = || -> RequestBuilder {
-            let r = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(self.token.expose())
-                .header("accept", accept)
-                .header("x-github-api-version", "2022-11-28");
+            let r = self.request(method.clone(), &url, accept);
             match &body {
                 Some(b) => r.header("content-type", "application/json").body(b.clone()),
                 None => r,

@@ -9,7 +9,7 @@
 //! the same id — also after a restart — is recognised and never run twice.
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -106,7 +106,7 @@ pub enum Tell {
 }
 
 /// What one delivery asks of kai: a job, a notice, or both.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Work {
     pub job: Option<Job>,
     pub notice: Option<Event>,
@@ -144,14 +144,10 @@ impl Deliveries {
     /// Opens (creating) the queue under `data_dir` and drops old done records.
     pub fn open(data_dir: &Path) -> Result<Self, DeliveriesError> {
         let dir = data_dir.join("github").join("deliveries");
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|source| DeliveriesError::Io {
-                path: dir.clone(),
-                source,
-            })?;
+        crate::state::make_dir(&dir, 0o700).map_err(|source| DeliveriesError::Io {
+            path: dir.clone(),
+            source,
+        })?;
         let d = Deliveries {
             dir,
             write_lock: Mutex::new(()),
@@ -267,11 +263,13 @@ impl Deliveries {
     }
 
     /// What became of a delivery's job: `None` if unknown or still pending.
+    #[cfg(test)]
     pub fn outcome(&self, id: &str) -> Option<String> {
         read(&self.path(id))?.outcome
     }
 
     /// What became of a delivery's notice: `None` if unknown or pending.
+    #[cfg(test)]
     pub fn told_outcome(&self, id: &str) -> Option<String> {
         read(&self.path(id))?.told
     }
@@ -281,10 +279,7 @@ impl Deliveries {
     }
 
     fn next_seq(&self) -> u64 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
+        let now = now_nanos();
         // Strictly increasing even when the clock is coarse or steps back.
         let mut prev = self.last_seq.load(Ordering::Relaxed);
         loop {
@@ -368,6 +363,21 @@ impl Deliveries {
 fn read(path: &Path) -> Option<Record> {
     let bytes = std::fs::read(path).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// The clock as a delivery's `seq` counts it.
+fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+impl Pending {
+    /// How long ago the delivery arrived.
+    pub fn age(&self) -> Duration {
+        Duration::from_nanos(now_nanos().saturating_sub(self.seq))
+    }
 }
 
 /// GitHub's delivery ids are GUIDs; anything else could name another file.

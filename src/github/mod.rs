@@ -19,7 +19,6 @@ mod triage_job;
 pub mod webhook;
 pub mod worker;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -63,26 +62,10 @@ pub async fn start(
     let deliveries = Arc::new(deliveries::Deliveries::open(&cfg.data_dir)?);
     let wake_jobs = Arc::new(Notify::new());
     let wake_notices = Arc::new(Notify::new());
-    let owners: HashMap<String, webhook::RepoOwner> = cfg
-        .users
-        .iter()
-        .filter_map(|u| Some((u, u.github.as_ref()?)))
-        .flat_map(|(u, g)| {
-            g.repos.iter().map(|r| {
-                let owner = webhook::RepoOwner {
-                    user: u.name.clone(),
-                    review: g.review,
-                    triage: g.triage,
-                    notify: g.notify,
-                };
-                (r.to_ascii_lowercase(), owner)
-            })
-        })
-        .collect();
     let intake = Arc::new(webhook::Intake {
         secret,
         deliveries: Arc::clone(&deliveries),
-        owners,
+        cfg: Arc::clone(&cfg),
         wake_jobs: Arc::clone(&wake_jobs),
         wake_notices: Arc::clone(&wake_notices),
     });
@@ -124,4 +107,14 @@ pub async fn start(
         let _ = work.await;
         let _ = tell.await;
     })))
+}
+
+/// The user who owns `repo` (a repository belongs to one user), as the
+/// webhook, the worker and the notifier each ask.
+pub fn owner<'a>(cfg: &'a Config, repo: &str) -> Option<&'a crate::config::User> {
+    cfg.users.iter().find(|u| {
+        u.github
+            .as_ref()
+            .is_some_and(|g| g.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
+    })
 }

@@ -10,9 +10,23 @@ use super::events::{Event, Happening, IssueAction, PrAction};
 use crate::telegram::api::Outgoing;
 use crate::telegram::format::escape;
 
-/// The message for `e`; `None` for events that are acted on but not told
-/// (new commits on a pull request: the review says enough).
+/// Whether the owner hears of `what` at all: new commits on a pull
+/// request are acted on (reviewed) but not told — the review says enough.
+pub fn is_told(what: &Happening) -> bool {
+    !matches!(
+        what,
+        Happening::PullRequest {
+            action: PrAction::Synchronize,
+            ..
+        }
+    )
+}
+
+/// The message for `e`; `None` for events that are not told ([`is_told`]).
 pub fn render(e: &Event) -> Option<Outgoing> {
+    if !is_told(&e.what) {
+        return None;
+    }
     let mut m = Message::default();
     let repo = &e.repo;
     match &e.what {

@@ -19,7 +19,7 @@ use super::client::Client;
 use super::deliveries::{Deliveries, PendingNotice, Tell};
 use super::events::Happening;
 use super::notices;
-use super::worker::owner;
+use super::owner;
 use crate::config::{Config, User};
 use crate::telegram::api::{Outgoing, Telegram};
 

@@ -4,7 +4,6 @@
 //! mercy of an agent. The signature is checked before anything else
 //! (headers, JSON, the disk) looks at the request.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -17,6 +16,7 @@ use tokio::sync::Notify;
 use super::deliveries::{Accepted, Deliveries, Job, JobKind, Work};
 use super::events::{self, Happening, IssueAction, PrAction};
 use super::signature::{self, Secret};
+use crate::config::Config;
 
 /// GitHub sends at most 25 MiB; anything bigger is answered 413.
 pub const BODY_LIMIT: usize = 25 * 1024 * 1024;
@@ -25,21 +25,12 @@ pub const BODY_LIMIT: usize = 25 * 1024 * 1024;
 pub struct Intake {
     pub secret: Secret,
     pub deliveries: Arc<Deliveries>,
-    /// Lower-cased `owner/name` → what its owner wants.
-    pub owners: HashMap<String, RepoOwner>,
+    /// Who owns which repository, and what they want of it.
+    pub cfg: Arc<Config>,
     /// Wakes the job worker when a job was accepted.
     pub wake_jobs: Arc<Notify>,
     /// Wakes the notifier when a notice was accepted.
     pub wake_notices: Arc<Notify>,
-}
-
-/// The user owning a repository, and which of its events they want.
-#[derive(Debug, Clone)]
-pub struct RepoOwner {
-    pub user: String,
-    pub review: bool,
-    pub triage: bool,
-    pub notify: bool,
 }
 
 pub fn router(intake: Arc<Intake>) -> Router {
@@ -120,7 +111,9 @@ fn accept(intake: &Intake, event: &str, delivery: &str, body: &[u8]) -> Answer {
         }
         Err(why) => return Answer::Bad(why),
     };
-    let Some(owner) = intake.owners.get(&e.repo.to_ascii_lowercase()) else {
+    let Some((user, owner)) =
+        super::owner(&intake.cfg, &e.repo).and_then(|u| Some((u, u.github.as_ref()?)))
+    else {
         tracing::info!(
             repo = e.repo,
             delivery,
@@ -148,15 +141,15 @@ fn accept(intake: &Intake, event: &str, delivery: &str, body: &[u8]) -> Answer {
         } if owner.triage => Some(job(JobKind::Triage, *number, None)),
         _ => None,
     };
-    let notice = (owner.notify && super::notices::render(&e).is_some()).then(|| e.clone());
+    let notice = (owner.notify && super::notices::is_told(&e.what)).then(|| e.clone());
     if job.is_none() && notice.is_none() {
-        tracing::debug!(repo = e.repo, delivery, user = %owner.user, "nothing to do for this event");
+        tracing::debug!(repo = e.repo, delivery, user = %user.name, "nothing to do for this event");
         return Answer::Ignored;
     }
     let work = Work { job, notice };
     match intake.deliveries.accept(delivery, work.clone()) {
         Ok(Accepted::New) => {
-            tracing::info!(repo = e.repo, event, delivery, user = %owner.user,
+            tracing::info!(repo = e.repo, event, delivery, user = %user.name,
                 job = ?work.job.as_ref().map(|j| j.kind), notice = work.notice.is_some(),
                 "accepted a delivery");
             Answer::Accepted(work)

@@ -5,7 +5,7 @@
 //! a crash or a restart runs again on the next start.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -13,8 +13,8 @@ use tracing::Instrument;
 
 use super::client::Client;
 use super::deliveries::{next_batch, Deliveries, Job, JobKind};
-use super::notify;
 use super::review::{self, ReviewInput, MARKER};
+use super::{notify, owner};
 use crate::agent::launch::{Host, Launch};
 use crate::agent::oneshot::{one_turn, OneShotError};
 use crate::config::{Config, User};
@@ -63,7 +63,7 @@ impl Worker {
                     _ = shutdown.cancelled() => return,
                 }
             };
-            let age = Duration::from_nanos(now_nanos().saturating_sub(batch.run.seq));
+            let age = batch.run.age();
             if age < SETTLE {
                 tokio::select! {
                     _ = tokio::time::sleep(SETTLE - age) => continue,
@@ -202,17 +202,7 @@ impl Worker {
         let bin = self.cfg.agent_bin(owner.backend).ok_or_else(|| {
             OneShotError::Start(format!("no {} binary is configured", owner.backend))
         })?;
-        let scratch = self.cfg.tmp_dir(&owner.os_user);
-        let l = Launch {
-            backend: owner.backend,
-            bin: bin.to_path_buf(),
-            model: owner.model.clone(),
-            os_user: owner.os_user.clone(),
-            own_account: owner.is_service_user,
-            dir: scratch.clone(),
-            tmp: scratch,
-            resume: None,
-        };
+        let l = Launch::scratch(&self.cfg, owner, owner.backend, bin, &owner.model);
         one_turn(&self.host, &l, prompt, self.job_timeout).await
     }
 }
@@ -246,20 +236,4 @@ pub(super) fn agent_failure(why: &OneShotError) -> String {
         ),
         other => format!("agent error: {other}"),
     }
-}
-
-/// The user who owns `repo` (a repository belongs to one user).
-pub fn owner<'a>(cfg: &'a Config, repo: &str) -> Option<&'a User> {
-    cfg.users.iter().find(|u| {
-        u.github
-            .as_ref()
-            .is_some_and(|g| g.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
-    })
-}
-
-fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
