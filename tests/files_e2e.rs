@@ -369,14 +369,13 @@ async fn an_album_arriving_at_shutdown_is_answered_after_the_restart() {
         ],
     );
     // The chat holds both parts (its debug log says so per part).
-    let held = || kai.log().matches("holding a media group part").count() >= 2;
-    for _ in 0..300 {
-        if held() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(held(), "the chat never held the album\n{}", kai.log());
+    let held = || Some(()).filter(|_| kai.log().matches("holding a media group part").count() >= 2);
+    let held = support::poll_until(Duration::from_secs(30), held).await;
+    assert!(
+        held.is_some(),
+        "the chat never held the album\n{}",
+        kai.log()
+    );
     kai.stop(libc::SIGTERM, Duration::from_secs(30))
         .expect("SIGTERM");
     let state = kai.chat_state(ALICE).expect("no chat state");

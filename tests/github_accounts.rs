@@ -17,6 +17,7 @@ use support::codex_home;
 use support::fake_github::{FakeGithub, FakePr, TOKEN};
 use support::fake_responses::{self, FakeResponses};
 use support::kai::{Kai, Options, ALICE};
+use support::poll_until;
 
 const SECRET: &str = "accounts test secret";
 
@@ -114,14 +115,11 @@ async fn a_review_runs_as_the_owners_account_with_the_chat_sudo_rule() {
     }
     assert_eq!(status, Some(202), "{}", kai.log());
 
-    let mut comments = Vec::new();
-    for _ in 0..1200 {
-        comments = gh.comments("acme/app", 1);
-        if !comments.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let comments = poll_until(Duration::from_secs(120), || {
+        Some(gh.comments("acme/app", 1)).filter(|c| !c.is_empty())
+    })
+    .await
+    .unwrap_or_default();
     assert_eq!(comments.len(), 1, "{}", kai.log());
     assert!(comments[0].starts_with("## Review by Kai"), "{comments:?}");
     let requests = agent_api.requests();

@@ -177,7 +177,9 @@ async fn only_signed_deliveries_for_owned_repos_do_anything() {
         s.deliver("pull_request", D2, huge, Some("")).await,
         StatusCode::PAYLOAD_TOO_LARGE
     );
-    // Nothing reached GitHub, the model or the disk.
+    // Nothing reached GitHub, the model or the disk. The empty deliveries
+    // directory is the proof: a job would only reach GitHub after the
+    // worker's 2 s settle time, longer than this short look.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(s.gh.requests().is_empty(), "{:?}", s.gh.requests());
     assert!(s.kai.api.requests().is_empty());

@@ -156,6 +156,8 @@ async fn codex_owner_triages_a_hostile_issue_with_labels_and_one_comment() {
         s.signed_json("issues", D1, &opened(5)).await,
         StatusCode::OK
     );
+    // The 200 says the redelivery was known and not queued; the count is
+    // a second look.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(s.gh.comments(REPO, 5).len(), 1);
     assert!(s.kai.claude_ran().is_none(), "{:?}", s.kai.claude_ran());

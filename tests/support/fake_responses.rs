@@ -45,7 +45,7 @@ use tokio::net::TcpStream;
 use super::loopback::{read_request, send_event, write_plain, write_sse_head, Loopback, Recorded};
 
 /// The first line of a `kai eval` judge prompt (src/eval/judge.rs).
-pub const EVAL_JUDGE: &str = "[kai eval judge]";
+pub use kai::eval::judge::JUDGE_HEADER as EVAL_JUDGE;
 
 /// A running fake Responses API; the server stops when this is dropped.
 pub struct FakeResponses {

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::poll_until;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -358,18 +359,6 @@ impl FakeTelegram {
             fault,
         };
         self.inner.state.lock().unwrap().faults.push(rule);
-    }
-}
-
-/// Re-evaluates `f` every 20 ms until it yields something or `timeout` passes.
-async fn poll_until<T>(timeout: Duration, f: impl Fn() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match f() {
-            Some(v) => return Some(v),
-            None if Instant::now() >= deadline => return None,
-            None => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
     }
 }
 

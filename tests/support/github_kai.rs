@@ -11,8 +11,11 @@ use serde_json::Value;
 
 use super::fake_github::{FakeGithub, TOKEN};
 use super::kai::{Kai, Options, ALICE};
+use super::poll_until;
 
 pub const SECRET: &str = "webhook secret for the tests";
+/// How long a job or a record may take: a real agent turn on a busy machine.
+const WAIT: Duration = Duration::from_secs(120);
 pub const REPO: &str = "acme/app";
 
 pub struct GithubKai {
@@ -110,35 +113,31 @@ impl GithubKai {
 
     /// Waits until `REPO#n` has `count` comments; returns them.
     pub async fn wait_comments(&self, n: u64, count: usize) -> Vec<String> {
-        for _ in 0..1200 {
-            let c = self.gh.comments(REPO, n);
-            if c.len() >= count {
-                return c;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "no comment on #{n}; github saw {:#?}\n{}",
-            self.gh.requests(),
-            self.kai.log()
-        );
+        let found = poll_until(WAIT, || {
+            Some(self.gh.comments(REPO, n)).filter(|c| c.len() >= count)
+        })
+        .await;
+        found.unwrap_or_else(|| {
+            panic!(
+                "no comment on #{n}; github saw {:#?}\n{}",
+                self.gh.requests(),
+                self.kai.log()
+            )
+        })
     }
 
     /// Waits until the daemon has recorded `field` (`outcome` for the job,
     /// `told` for the notice) of delivery `id`; returns it.
     pub async fn wait_record(&self, id: &str, field: &str) -> String {
         let path = self.kai.path(&format!("data/github/deliveries/{id}.json"));
-        for _ in 0..1200 {
-            if let Some(o) = std::fs::read(&path)
+        let found = poll_until(WAIT, || {
+            std::fs::read(&path)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
                 .and_then(|v| v[field].as_str().map(str::to_string))
-            {
-                return o;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("delivery {id} never got its {field}\n{}", self.kai.log());
+        })
+        .await;
+        found.unwrap_or_else(|| panic!("delivery {id} never got its {field}\n{}", self.kai.log()))
     }
 
     /// Waits until the job of delivery `id` is done; returns its outcome.

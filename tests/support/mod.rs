@@ -14,3 +14,17 @@ pub mod fake_triage;
 pub mod github_kai;
 pub mod kai;
 pub mod loopback;
+
+use std::time::{Duration, Instant};
+
+/// Re-evaluates `f` every 20 ms until it yields something or `timeout` passes.
+pub async fn poll_until<T>(timeout: Duration, f: impl Fn() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Some(v) => return Some(v),
+            None if Instant::now() >= deadline => return None,
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
