@@ -517,7 +517,7 @@ async fn photos_and_documents_reach_claude_and_come_back() {
     assert_eq!(blocks[0]["source"]["media_type"], "image/jpeg");
     assert_eq!(
         blocks[0]["source"]["data"],
-        kai::files::name::base64(PHOTO),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PHOTO),
         "the photo's own bytes"
     );
 

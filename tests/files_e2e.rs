@@ -112,7 +112,10 @@ async fn a_photo_reaches_the_model_as_an_image_and_get_sends_files_back() {
     assert_eq!(imgs.len(), 1, "one image in the request: {request:#}");
     assert_eq!(
         imgs[0],
-        format!("data:image/jpeg;base64,{}", kai::files::name::base64(PHOTO)),
+        format!(
+            "data:image/jpeg;base64,{}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PHOTO)
+        ),
         "the photo itself reaches the model"
     );
 

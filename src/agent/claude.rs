@@ -17,7 +17,7 @@ use super::ndjson::{Frame, LineReader};
 use super::process::AgentProcess;
 use super::prompt::TurnInput;
 use super::{Access, AgentError, AgentEvent, StartSpec};
-use crate::files::name::base64;
+use base64::Engine;
 
 /// How long the CLI may take to answer a control request.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -160,7 +160,7 @@ impl ClaudeSession {
             .iter()
             .filter_map(|i| {
                 let data = i.data.as_ref()?;
-                Some(json!({"type": "image", "source": {"type": "base64", "media_type": i.media_type, "data": base64(data)}}))
+                Some(json!({"type": "image", "source": {"type": "base64", "media_type": i.media_type, "data": base64::engine::general_purpose::STANDARD.encode(data)}}))
             })
             .collect();
         content.push(json!({"type": "text", "text": input.text}));
