@@ -352,19 +352,25 @@ pub fn sudo_kai_commands(kai: &Path) -> Vec<String> {
         .collect()
 }
 
-/// `sudo -n -u <os_user> <kai> reap <pid>`: the one command the sudoers
-/// contract grants for stopping an agent, used when stopping it and when
-/// dropping it.
-fn reap_command(sudo: &Path, os_user: &str, reaper: &Path, pid: i32) -> std::process::Command {
+/// `sudo -n -u <os_user> <kai> <sub>`, one of [`SUDO_SUBCOMMANDS`], with
+/// nothing of the daemon's environment but `PATH` (the helper needs no
+/// secret); the caller adds the subcommand's arguments.
+pub fn sudo_kai(sudo: &Path, os_user: &str, kai: &Path, sub: &str) -> std::process::Command {
     let mut c = std::process::Command::new(sudo);
     c.env_clear();
     if let Ok(path) = std::env::var("PATH") {
         c.env("PATH", path);
     }
-    c.args(["-n", "-u", os_user])
-        .arg(reaper)
-        .arg("reap")
-        .arg(pid.to_string())
+    c.args(["-n", "-u", os_user]).arg(kai).arg(sub);
+    c
+}
+
+/// `sudo -n -u <os_user> <kai> reap <pid>`: the one command the sudoers
+/// contract grants for stopping an agent, used when stopping it and when
+/// dropping it.
+fn reap_command(sudo: &Path, os_user: &str, reaper: &Path, pid: i32) -> std::process::Command {
+    let mut c = sudo_kai(sudo, os_user, reaper, "reap");
+    c.arg(pid.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -14,7 +14,7 @@ use tokio::process::Command;
 
 use super::workspace::{self, WorkspaceError};
 use crate::agent::launch::Host;
-use crate::agent::process::is_sudo_refusal;
+use crate::agent::process::{is_sudo_refusal, sudo_kai};
 use crate::config::User;
 
 /// The longest a helper may take (a 50 MB file read from a local disk
@@ -150,15 +150,8 @@ impl UserFiles {
                 "no helper in single-account mode".into(),
             ));
         };
-        let mut c = Command::new(sudo);
-        c.env_clear();
-        if let Ok(path) = std::env::var("PATH") {
-            c.env("PATH", path);
-        }
-        c.args(["-n", "-u", os_user])
-            .arg(kai)
-            .arg(sub)
-            .args(options)
+        let mut c = Command::from(sudo_kai(sudo, os_user, kai, sub));
+        c.args(options)
             .arg("--")
             .arg(&self.workspace)
             .args(args)
