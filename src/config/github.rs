@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::problem::{Origin, Problem};
+use super::token::{self, Token};
 use super::users::{UserEntry, UsersError};
 use super::{Checker, User, Vars};
 use crate::github::signature::Secret;
@@ -41,21 +41,8 @@ fn yes() -> bool {
     true
 }
 
-/// The GitHub token; never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct GithubToken(String);
-
-impl GithubToken {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for GithubToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("GithubToken(<redacted>)")
-    }
-}
+/// The GitHub token: a [`Token`] like the bot's, never printed.
+pub type GithubToken = Token;
 
 #[derive(Debug, Clone)]
 pub struct GithubConfig {
@@ -116,7 +103,7 @@ pub(super) fn load(
         let token = secret(vars, "GITHUB_TOKEN_FILE", TOKEN_CREDENTIAL, "GITHUB_TOKEN");
         let webhook = webhook.map_err(|p| c.problems.push(p)).ok();
         let token = token.map_err(|p| c.problems.push(p)).ok();
-        (webhook.map(Secret::new), token.map(GithubToken))
+        (webhook.map(Secret::new), token.map(Token::new))
     } else {
         (None, None)
     };
@@ -132,36 +119,19 @@ pub(super) fn load(
 /// A secret from, in this order, the file `file_key` names, the systemd
 /// credential, or (development) the variable `env_key`.
 fn secret(vars: &Vars, file_key: &str, credential: &str, env_key: &str) -> Result<String, Problem> {
-    let from_file = |key: &str, path: &Path, origin: Origin| match std::fs::read_to_string(path) {
-        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
-        Ok(_) => Err(Problem {
-            key: key.into(),
-            origin,
-            message: format!("{} is empty", path.display()),
-        }),
-        Err(e) => Err(Problem {
-            key: key.into(),
-            origin,
-            message: format!("cannot read {}: {e}", path.display()),
-        }),
-    };
-    if let Some((path, origin)) = vars.get(file_key) {
-        return from_file(file_key, Path::new(path), origin.clone());
-    }
-    if let Some((dir, _)) = vars.get("CREDENTIALS_DIRECTORY") {
-        let path = PathBuf::from(dir).join(credential);
-        if path.exists() {
-            return from_file("CREDENTIALS_DIRECTORY", &path, Origin::Environment);
+    if let Some(found) = token::lookup(vars, file_key, credential, env_key, "") {
+        let f = found?;
+        if !f.text.is_empty() {
+            return Ok(f.text);
         }
-    }
-    if let Some((value, origin)) = vars.get(env_key) {
-        if !value.trim().is_empty() {
-            return Ok(value.trim().to_string());
-        }
+        let message = match &f.path {
+            Some(p) => format!("{} is empty", p.display()),
+            None => "is empty".into(),
+        };
         return Err(Problem {
-            key: env_key.into(),
-            origin: origin.clone(),
-            message: "is empty".into(),
+            key: f.key,
+            origin: f.origin,
+            message,
         });
     }
     Err(Problem {

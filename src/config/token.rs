@@ -1,9 +1,10 @@
 //! The bot token, which must never sit in the Nix store: read from a file
 //! named by `TELEGRAM_BOT_TOKEN_FILE`, from the systemd credential
-//! `telegram-bot-token`, or (for development) `TELEGRAM_BOT_TOKEN`.
+//! `telegram-bot-token`, or (for development) `TELEGRAM_BOT_TOKEN`. The
+//! GitHub secrets are looked up the same way ([`lookup`]).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::problem::{Origin, Problem};
 use super::Vars;
@@ -16,9 +17,65 @@ pub const CREDENTIAL_NAME: &str = "telegram-bot-token";
 pub struct Token(String);
 
 impl Token {
+    pub(super) fn new(secret: String) -> Self {
+        Token(secret)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// A secret's text as found, with where it came from.
+pub(super) struct Found {
+    /// Trimmed.
+    pub text: String,
+    /// The key to name in a problem.
+    pub key: String,
+    pub origin: Origin,
+    /// The file it was read from (`None`: the environment).
+    pub path: Option<PathBuf>,
+}
+
+/// A secret from the file `file_key` names, else the systemd credential
+/// `credential`, else `env_key` (development); `None` when none is set.
+/// `what` names a file in a read error ("the token file ").
+pub(super) fn lookup(
+    vars: &Vars,
+    file_key: &str,
+    credential: &str,
+    env_key: &str,
+    what: &str,
+) -> Option<Result<Found, Problem>> {
+    let read = |key: &str, path: PathBuf, origin: Origin| match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Found {
+            text: text.trim().to_string(),
+            key: key.into(),
+            origin,
+            path: Some(path),
+        }),
+        Err(e) => Err(Problem {
+            key: key.into(),
+            origin,
+            message: format!("cannot read {what}{}: {e}", path.display()),
+        }),
+    };
+    if let Some((path, origin)) = vars.get(file_key) {
+        return Some(read(file_key, PathBuf::from(path), origin.clone()));
+    }
+    if let Some((dir, _)) = vars.get("CREDENTIALS_DIRECTORY") {
+        let path = PathBuf::from(dir).join(credential);
+        if path.exists() {
+            return Some(read("CREDENTIALS_DIRECTORY", path, Origin::Environment));
+        }
+    }
+    let (value, origin) = vars.get(env_key)?;
+    Some(Ok(Found {
+        text: value.trim().to_string(),
+        key: env_key.into(),
+        origin: origin.clone(),
+        path: None,
+    }))
 }
 
 impl fmt::Debug for Token {
@@ -28,17 +85,16 @@ impl fmt::Debug for Token {
 }
 
 pub(super) fn resolve(vars: &Vars) -> Result<Token, Problem> {
-    if let Some((path, origin)) = vars.get("TELEGRAM_BOT_TOKEN_FILE") {
-        return read_file("TELEGRAM_BOT_TOKEN_FILE", Path::new(path), origin.clone());
-    }
-    if let Some((dir, _)) = vars.get("CREDENTIALS_DIRECTORY") {
-        let path = PathBuf::from(dir).join(CREDENTIAL_NAME);
-        if path.exists() {
-            return read_file("CREDENTIALS_DIRECTORY", &path, Origin::Environment);
-        }
-    }
-    if let Some((value, origin)) = vars.get("TELEGRAM_BOT_TOKEN") {
-        return check("TELEGRAM_BOT_TOKEN", value.trim(), origin.clone());
+    let found = lookup(
+        vars,
+        "TELEGRAM_BOT_TOKEN_FILE",
+        CREDENTIAL_NAME,
+        "TELEGRAM_BOT_TOKEN",
+        "the token file ",
+    );
+    if let Some(found) = found {
+        let f = found?;
+        return check(&f.key, &f.text, f.origin);
     }
     Err(Problem {
         key: "TELEGRAM_BOT_TOKEN_FILE".into(),
@@ -48,17 +104,6 @@ pub(super) fn resolve(vars: &Vars) -> Result<Token, Problem> {
              credential `{CREDENTIAL_NAME}`, or (development only) set TELEGRAM_BOT_TOKEN"
         ),
     })
-}
-
-fn read_file(key: &str, path: &Path, origin: Origin) -> Result<Token, Problem> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => check(key, text.trim(), origin),
-        Err(e) => Err(Problem {
-            key: key.into(),
-            origin,
-            message: format!("cannot read the token file {}: {e}", path.display()),
-        }),
-    }
 }
 
 fn check(key: &str, token: &str, origin: Origin) -> Result<Token, Problem> {
