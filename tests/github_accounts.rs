@@ -16,6 +16,7 @@ use support::accounts::{self, SudoersFile, AGENT_A, SERVICE};
 use support::codex_home;
 use support::fake_github::{FakeGithub, FakePr, TOKEN};
 use support::fake_responses::{self, FakeResponses};
+use support::github_kai::bound_ports;
 use support::kai::{Kai, Options, ALICE};
 use support::poll_until;
 
@@ -65,17 +66,13 @@ async fn a_review_runs_as_the_owners_account_with_the_chat_sudo_rule() {
     // The agent account's own codex home points at its own fake: a request
     // there can only come from codex running as that account.
     let agent_api = FakeResponses::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let kai = Kai::start(Options {
         run_as: Some(svc.name.clone()),
         os_users: vec![(ALICE, agent.name.clone())],
         users_github: vec![(ALICE, json!({"repos": ["acme/app"], "review": true}))],
         extra_env: vec![
-            ("GITHUB_WEBHOOK_LISTEN".into(), format!("127.0.0.1:{port}")),
+            // Port 0: the log says which one kai bound.
+            ("GITHUB_WEBHOOK_LISTEN".into(), "127.0.0.1:0".into()),
             ("GITHUB_API_URL".into(), gh.url()),
             ("GITHUB_WEBHOOK_SECRET".into(), SECRET.into()),
             ("GITHUB_TOKEN".into(), TOKEN.into()),
@@ -90,6 +87,11 @@ async fn a_review_runs_as_the_owners_account_with_the_chat_sudo_rule() {
     accounts::own_dir(&kai.path("data/tmp").join(&agent.name), &agent);
     accounts::own_dir(&kai.path("data/home/alice"), &agent);
 
+    let port = poll_until(Duration::from_secs(30), || {
+        bound_ports(&kai.log()).first().copied()
+    })
+    .await
+    .unwrap_or_else(|| panic!("the webhook server never listened\n{}", kai.log()));
     let http = reqwest::Client::new();
     let body = json!({"action": "opened", "number": 1, "repository": {"full_name": "acme/app"},
                       "pull_request": {"number": 1, "head": {"sha": "0123abcd"}}})

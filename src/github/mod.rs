@@ -75,7 +75,10 @@ pub async fn start(
             addr: gh.listen,
             source,
         })?;
-    tracing::info!(listen = %gh.listen, api = %gh.api_url, "GitHub webhook server listening");
+    // The address bound, not the one asked for: with port 0 the kernel
+    // picks one, and the log is where an operator (or a test) learns it.
+    let bound = listener.local_addr().unwrap_or(gh.listen);
+    tracing::info!(listen = %bound, api = %gh.api_url, "GitHub webhook server listening");
     let server = {
         let shutdown = shutdown.clone();
         axum::serve(listener, webhook::router(intake))

@@ -3,6 +3,7 @@
 //! from, and the calls it makes (signed deliveries, waiting for comments
 //! and for a delivery's record).
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use kai::github::signature::{sign, Secret};
@@ -21,13 +22,22 @@ pub const REPO: &str = "acme/app";
 pub struct GithubKai {
     pub kai: Kai,
     pub gh: FakeGithub,
-    pub port: u16,
     pub http: reqwest::Client,
+    /// The port the newest start of kai bound for its webhook server: kai
+    /// binds port 0 (a port picked here and bound later could be taken in
+    /// between), so each start has its own, read from its log.
+    port: Mutex<u16>,
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+/// The ports kai's log says its webhook server bound, one per start.
+pub fn bound_ports(log: &str) -> Vec<u16> {
+    log.lines()
+        .filter(|l| l.contains("GitHub webhook server listening"))
+        .filter_map(|l| {
+            let addr = l.split("listen=").nth(1)?.split_whitespace().next()?;
+            addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+        })
+        .collect()
 }
 
 impl GithubKai {
@@ -40,13 +50,12 @@ impl GithubKai {
         gh: FakeGithub,
         env: Vec<(String, String)>,
     ) -> GithubKai {
-        let port = free_port();
         let kai = Kai::start(Options {
             claude_tripwire: backend == "codex",
             user_backends: vec![(ALICE, backend, None)],
             users_github: vec![(ALICE, github)],
             extra_env: vec![
-                ("GITHUB_WEBHOOK_LISTEN".into(), format!("127.0.0.1:{port}")),
+                ("GITHUB_WEBHOOK_LISTEN".into(), "127.0.0.1:0".into()),
                 ("GITHUB_API_URL".into(), gh.url()),
                 ("GITHUB_WEBHOOK_SECRET".into(), SECRET.into()),
                 ("GITHUB_TOKEN".into(), TOKEN.into()),
@@ -60,22 +69,31 @@ impl GithubKai {
         let s = GithubKai {
             kai,
             gh,
-            port,
             http: reqwest::Client::new(),
+            port: Mutex::new(0),
         };
         s.wait_healthy().await;
         s
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        let port = *self.port.lock().unwrap();
+        format!("http://127.0.0.1:{port}{path}")
     }
 
+    /// Waits until the newest start of kai bound its webhook server and
+    /// answers `/healthz` there.
     pub async fn wait_healthy(&self) {
         for _ in 0..300 {
-            if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
-                if r.status() == StatusCode::OK {
-                    return;
+            // One bound line per start: until the newest start's is there,
+            // an older port means nothing.
+            let ports = bound_ports(&self.kai.log());
+            if ports.len() >= self.kai.spawns() {
+                *self.port.lock().unwrap() = ports[ports.len() - 1];
+                if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
+                    if r.status() == StatusCode::OK {
+                        return;
+                    }
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

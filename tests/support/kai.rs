@@ -78,6 +78,7 @@ pub struct Kai {
     /// (uid, gid) the daemon runs as, when not the test's own.
     run_as: Option<(u32, u32)>,
     umask: Option<u32>,
+    spawns: usize,
 }
 
 impl Kai {
@@ -98,6 +99,7 @@ impl Kai {
             opts_env: Vec::new(),
             run_as: None,
             umask: opts.umask,
+            spawns: 0,
         };
         kai.write_config(&opts);
         kai.opts_env = kai.environment(&opts, &codex_dir);
@@ -236,8 +238,14 @@ impl Kai {
         self.run_as = Some((uid, gid));
     }
 
+    /// How many times the daemon was started (its log has one start each).
+    pub fn spawns(&self) -> usize {
+        self.spawns
+    }
+
     /// Starts (or restarts) the daemon with the same configuration.
     pub fn spawn(&mut self) {
+        self.spawns += 1;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
