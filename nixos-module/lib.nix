@@ -672,6 +672,12 @@ let
         # inherit it through sudo: what they create in their workspaces is
         # private to their account too (0600 files, 0700 directories).
         UMask = "0077";
+        # The webhook listener holds at most 256 connections (a quarter of
+        # the soft limit when that is lower) and everything else kai opens
+        # (agents' pipes, state files, Telegram) comes out of the rest: a
+        # flood of connections can never leave an agent without a descriptor.
+        # systemd's default soft limit is 1024; agents inherit this one.
+        LimitNOFILE = 8192;
 
         # --- hardening that sudo tolerates ---
         # Agents run inside this unit's mount namespace (sudo does not leave

@@ -157,6 +157,7 @@ NoNewPrivileges off for sudo, ProtectSystem strict|.nixos.NoNewPrivileges == fal
 data dir writable|.nixos.ReadWritePaths | index("/var/lib/kai") != null
 KillMode=mixed: systemctl stop lets kai reap its agents|.nixos.KillMode == "mixed"
 no restart loop on a configuration error (EX_CONFIG 78)|(.nixos.RestartPreventExitStatus | tostring | test("78"))
+LimitNOFILE 8192: the webhook listener's cap leaves descriptors for the agents|.nixos.LimitNOFILE == 8192
 /run read-only, UMask 0077|(.nixos.ReadOnlyPaths | index("/run") != null) and .nixos.UMask == "0077"
 sudo found through /run/wrappers|.nixos.path == ["/run/wrappers"]
 /etc/kai files are the checked ones|.nixos.etc["kai/env"] | endswith("-kai-config/env")

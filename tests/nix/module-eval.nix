@@ -227,6 +227,7 @@ in
       RestartPreventExitStatus
       ReadOnlyPaths
       UMask
+      LimitNOFILE
       ;
     path = svc.path;
     sudoRules = ok.security.sudo.extraRules;

@@ -147,6 +147,11 @@ class Scenarios:
         env = m.succeed("systemctl show -p Environment --value kai")
         check(token not in env, f"the bot token is in the unit's environment: {env}")
         pid = self.props("MainPID")["MainPID"]
+        # The rendered LimitNOFILE reaches the running kai: the webhook
+        # listener's connection cap is a quarter of it at most (design.md).
+        limits = m.succeed(f"grep '^Max open files' /proc/{pid}/limits").split()
+        check(limits[3:5] == ["8192", "8192"],
+              f"kai's open-files limit is not the unit's LimitNOFILE=8192: {limits}")
         environ = m.succeed(f"tr '\\0' '\\n' < /proc/{pid}/environ")
         check("CREDENTIALS_DIRECTORY=" in environ, "kai runs without $CREDENTIALS_DIRECTORY")
         check(token not in environ and "TELEGRAM_BOT_TOKEN" not in environ,
