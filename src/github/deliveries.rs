@@ -381,7 +381,7 @@ impl Pending {
 }
 
 /// GitHub's delivery ids are GUIDs; anything else could name another file.
-fn is_delivery_id(id: &str) -> bool {
+pub fn is_delivery_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 

@@ -9,11 +9,13 @@
 pub mod client;
 pub mod deliveries;
 pub mod events;
+pub mod listener;
 pub mod notices;
 pub mod notifier;
 pub mod notify;
 pub mod review;
 pub mod signature;
+pub mod spool;
 pub mod triage;
 mod triage_job;
 pub mod webhook;
@@ -42,6 +44,8 @@ pub enum GithubError {
     Deliveries(#[from] deliveries::DeliveriesError),
     #[error(transparent)]
     Client(#[from] client::ClientError),
+    #[error(transparent)]
+    Spool(#[from] spool::SpoolError),
 }
 
 /// Starts the webhook server and the worker when GITHUB_WEBHOOK_LISTEN is
@@ -65,9 +69,11 @@ pub async fn start(
     let intake = Arc::new(webhook::Intake {
         secret,
         deliveries: Arc::clone(&deliveries),
+        spool: spool::Spool::open(&cfg.data_dir)?,
         cfg: Arc::clone(&cfg),
         wake_jobs: Arc::clone(&wake_jobs),
         wake_notices: Arc::clone(&wake_notices),
+        refusals: listener::Throttle::new(std::time::Duration::from_secs(5)),
     });
     let listener = tokio::net::TcpListener::bind(gh.listen)
         .await
@@ -78,12 +84,10 @@ pub async fn start(
     // The address bound, not the one asked for: with port 0 the kernel
     // picks one, and the log is where an operator (or a test) learns it.
     let bound = listener.local_addr().unwrap_or(gh.listen);
-    tracing::info!(listen = %bound, api = %gh.api_url, "GitHub webhook server listening");
-    let server = {
-        let shutdown = shutdown.clone();
-        axum::serve(listener, webhook::router(intake))
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    };
+    let cap = listener::own_connection_cap();
+    tracing::info!(listen = %bound, api = %gh.api_url, max_connections = cap,
+        "GitHub webhook server listening");
+    let server = listener::serve(listener, intake, cap, shutdown.clone());
     let client = client::Client::new(&gh.api_url, token)?;
     let notifier = notifier::Notifier {
         cfg: Arc::clone(&cfg),
@@ -104,9 +108,7 @@ pub async fn start(
     Ok(Some(tokio::spawn(async move {
         let work = tokio::spawn(worker.run(shutdown.clone()));
         let tell = tokio::spawn(notifier.run(shutdown));
-        if let Err(e) = server.await {
-            tracing::error!("the GitHub webhook server stopped: {e}");
-        }
+        server.await;
         let _ = work.await;
         let _ = tell.await;
     })))

@@ -24,17 +24,40 @@ impl std::fmt::Debug for Secret {
 
 /// Whether `header` (the value of `X-Hub-Signature-256`) signs `body`.
 pub fn verify(secret: &Secret, header: Option<&str>, body: &[u8]) -> bool {
-    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
+    let Some(mut check) = Check::new(secret, header) else {
         return false;
     };
-    let Ok(sig) = hex::decode(hex_sig) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&secret.0) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
+    check.update(body);
+    check.matches()
+}
+
+/// A signature checked as the body streams in, so the webhook never holds
+/// an unauthenticated body to check it (docs/design.md, "The webhook
+/// listener's limits").
+pub struct Check {
+    mac: Hmac<Sha256>,
+    claimed: [u8; 32],
+}
+
+impl Check {
+    /// None unless `header` has the shape GitHub sends (`sha256=` and 64 hex
+    /// digits): a request without one is refused before its body is read.
+    pub fn new(secret: &Secret, header: Option<&str>) -> Option<Check> {
+        let hex_sig = header?.trim().strip_prefix("sha256=")?;
+        let mut claimed = [0u8; 32];
+        hex::decode_to_slice(hex_sig, &mut claimed).ok()?;
+        let mac = Hmac::<Sha256>::new_from_slice(&secret.0).ok()?;
+        Some(Check { mac, claimed })
+    }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.mac.update(chunk);
+    }
+
+    /// Whether everything passed to `update` is what the header signed.
+    pub fn matches(self) -> bool {
+        self.mac.verify_slice(&self.claimed).is_ok()
+    }
 }
 
 /// The header value GitHub would send for `body` (tests and the benchmark
@@ -89,5 +112,23 @@ mod tests {
             b"Hello, World!"
         ));
         assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
+    }
+
+    #[test]
+    fn a_body_checked_in_pieces_is_checked_whole() {
+        let secret = Secret::new("It's a Secret to Everybody");
+        let good = sign(&secret, b"Hello, World!");
+        let mut check = Check::new(&secret, Some(&good)).unwrap();
+        for piece in [&b"Hello"[..], b", ", b"World", b"!"] {
+            check.update(piece);
+        }
+        assert!(check.matches());
+        let mut short = Check::new(&secret, Some(&good)).unwrap();
+        short.update(b"Hello, World");
+        assert!(!short.matches());
+        // The header's shape is judged before any body byte is read.
+        assert!(Check::new(&secret, Some("sha256=")).is_none());
+        assert!(Check::new(&secret, Some(&format!("{good}00"))).is_none());
+        assert!(Check::new(&secret, None).is_none());
     }
 }
