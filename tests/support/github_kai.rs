@@ -50,7 +50,19 @@ impl GithubKai {
         gh: FakeGithub,
         env: Vec<(String, String)>,
     ) -> GithubKai {
+        Self::start_with(backend, github, gh, env, None).await
+    }
+
+    /// `start`, with the daemon's soft open-files limit set to `nofile`.
+    pub async fn start_with(
+        backend: &'static str,
+        github: Value,
+        gh: FakeGithub,
+        env: Vec<(String, String)>,
+        nofile: Option<u64>,
+    ) -> GithubKai {
         let kai = Kai::start(Options {
+            nofile,
             claude_tripwire: backend == "codex",
             user_backends: vec![(ALICE, backend, None)],
             users_github: vec![(ALICE, github)],
@@ -74,6 +86,11 @@ impl GithubKai {
         };
         s.wait_healthy().await;
         s
+    }
+
+    /// The port the newest start of kai's webhook server listens on.
+    pub fn port(&self) -> u16 {
+        *self.port.lock().unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

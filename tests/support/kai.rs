@@ -47,6 +47,9 @@ pub struct Options {
     pub umask: Option<u32>,
     /// (telegram id, value) written as that user's `github` field.
     pub users_github: Vec<(i64, serde_json::Value)>,
+    /// The daemon's soft open-files limit (default: inherited), as a unit
+    /// without `LimitNOFILE` gives it (systemd's default soft limit, 1024).
+    pub nofile: Option<u64>,
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
             user_backends: Vec::new(),
             umask: None,
             users_github: Vec::new(),
+            nofile: None,
         }
     }
 }
@@ -78,6 +82,7 @@ pub struct Kai {
     /// (uid, gid) the daemon runs as, when not the test's own.
     run_as: Option<(u32, u32)>,
     umask: Option<u32>,
+    nofile: Option<u64>,
     spawns: usize,
 }
 
@@ -99,6 +104,7 @@ impl Kai {
             opts_env: Vec::new(),
             run_as: None,
             umask: opts.umask,
+            nofile: opts.nofile,
             spawns: 0,
         };
         kai.write_config(&opts);
@@ -251,7 +257,7 @@ impl Kai {
             .append(true)
             .open(self.path("kai.log"))
             .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kai"));
+        let mut cmd = Command::new(daemon_binary());
         if let Some((uid, gid)) = self.run_as {
             use std::os::unix::process::CommandExt;
             // As root, std also drops the supplementary groups (setgroups 0).
@@ -264,6 +270,27 @@ impl Kai {
             unsafe {
                 cmd.pre_exec(move || {
                     libc::umask(mask as libc::mode_t);
+                    Ok(())
+                });
+            }
+        }
+        if let Some(soft) = self.nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: getrlimit(2) and setrlimit(2) are async-signal-safe
+            // and change only the child's own limit.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let mut lim = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    lim.rlim_cur = soft.min(lim.rlim_max);
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                     Ok(())
                 });
             }
@@ -470,6 +497,14 @@ impl Drop for Kai {
 }
 
 /// True when no process in `pids` is alive any more (zombies count as gone).
+/// The kai the daemon runs as: the one cargo built for the tests, or
+/// `KAI_TEST_BIN` (a release build, to measure what operators run).
+pub fn daemon_binary() -> PathBuf {
+    std::env::var_os("KAI_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kai")))
+}
+
 pub fn all_gone(pids: &[i32]) -> bool {
     let procs = proctree::snapshot();
     !pids.iter().any(|p| procs.iter().any(|q| q.pid == *p))
