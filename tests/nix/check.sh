@@ -4,9 +4,11 @@
 #   2. lib.nix renders each golden case byte for byte, deterministically;
 #   3. the rendered sudoers text passes `visudo -cf`;
 #   4. invalid configurations fail with messages naming what to write;
-#   5. with NIXPKGS_LIB=/path/to/a/nixpkgs.lib/checkout, the NixOS and
-#      nix-darwin modules evaluate (lib.evalModules, stub platform options)
-#      and their assertions fire.
+#   5. the NixOS and nix-darwin modules evaluate (lib.evalModules, stub
+#      platform options) and their assertions fire, with nixpkgs.lib from
+#      NIXPKGS_LIB=/path/to/a/nixpkgs.lib/checkout or else from
+#      ../shared/vendor/nixpkgs-lib-*.tar.gz beside the repository; with
+#      neither, this part says it skipped.
 # Run from the repository root: tests/nix/check.sh
 # KAI_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
 set -euo pipefail
@@ -133,9 +135,21 @@ else
   fail "env newline refused" "$out"
 fi
 
-# 5. The modules, with nixpkgs' lib (optional).
+# 5. The modules, with nixpkgs' lib: NIXPKGS_LIB if set, else the vendored
+# tarball beside the repository (../shared/vendor, see its README), unpacked
+# into the temporary directory and never into the checkout.
+vendored=$(ls -1 ../shared/vendor/nixpkgs-lib-*.tar.gz 2>/dev/null | sort | tail -n 1 || true)
+if [ -z "${NIXPKGS_LIB:-}" ] && [ -n "$vendored" ]; then
+  mkdir "$work/nixpkgs-lib"
+  if tar -xzf "$vendored" -C "$work/nixpkgs-lib"; then
+    NIXPKGS_LIB=$work/nixpkgs-lib
+    echo "module evaluation: nixpkgs.lib from $vendored"
+  else
+    fail "unpack $vendored"
+  fi
+fi
 if [ -z "${NIXPKGS_LIB:-}" ] || [ ! -e "${NIXPKGS_LIB}/lib/default.nix" ]; then
-  skip "module evaluation: set NIXPKGS_LIB to a nixpkgs.lib checkout (a directory with lib/default.nix)"
+  skip "module evaluation: no ../shared/vendor/nixpkgs-lib-*.tar.gz; set NIXPKGS_LIB to a nixpkgs.lib checkout (a directory with lib/default.nix)"
 else
   if ! eval_json "$here/module-eval.nix" --arg nixpkgsLib "$NIXPKGS_LIB" >"$work/module.json" 2>"$work/err"; then
     fail "module evaluation" "$(cat "$work/err")"
