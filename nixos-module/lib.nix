@@ -13,6 +13,7 @@
 #   validate input -> [ "error message" ... ]   (never throws on well-typed input)
 #   render input   -> { env usersJson sudoers sudoRules loginUsers directories tmpfiles ... }
 #                     (throws with every validation error when there are any)
+#   renderFiles input -> { env usersJson }, unvalidated (for the parity tests)
 #   service input  -> { description wantedBy wants after serviceConfig }: the
 #                     systemd service (NixOS options; needs telegram.tokenFile)
 #   unitFile svc   -> that service as a unit file (INI text)
@@ -28,7 +29,6 @@ let
     filter
     map
     sort
-    toJSON
     ;
   util = import ./lib/util.nix;
   inherit (util) unique;
@@ -37,7 +37,7 @@ let
   checks = import ./lib/validate.nix { inherit catalog util inputs; };
   inherit (checks) modelError validate;
   files = import ./lib/files.nix { inherit catalog util inputs; };
-  inherit (files) envKeys renderEnvFile;
+  inherit (files) envKeys renderEnvFile renderFiles;
   sudo = import ./lib/sudoers.nix { inherit util inputs kaiSubcommands; };
   inherit (sudo) sudoersEscape;
   dirs = import ./lib/directories.nix { inherit util inputs; };
@@ -78,9 +78,8 @@ let
     if errors != [ ] then
       throw ("kai configuration is invalid:\n- " + concatStringsSep "\n- " errors)
     else
-      {
-        env = renderEnvFile (files.envVars cfg);
-        usersJson = toJSON (files.usersDocument cfg);
+      renderFiles input
+      // {
         sudoers = sudo.sudoersText cfg;
         sudoRules = sudo.sudoRules cfg;
         loginUsers = sudo.loginUsers cfg;
@@ -106,6 +105,7 @@ in
     unitFile
     exitConfig
     renderEnvFile
+    renderFiles
     sudoersEscape
     ;
 }

@@ -10,11 +10,14 @@ let
   inherit (builtins)
     attrNames
     concatStringsSep
+    filter
+    listToAttrs
     isBool
     isInt
     isString
     map
     replaceStrings
+    toJSON
     typeOf
     ;
   inherit (util)
@@ -23,6 +26,7 @@ let
     hasNewline
     ;
   inherit (inputs)
+    normalize
     facts
     ;
 in
@@ -118,5 +122,22 @@ rec {
           };
         }
       ) cfg.users;
+    };
+
+  # Both files for any input, valid or not, as the module would write them
+  # (a null value, e.g. a missing binary, leaves its key out). `render`
+  # writes these after validation; tests/nix/check.sh also renders them for
+  # the refused inputs of tests/nix/errors, so tests/nix_golden.rs can show
+  # that `kai check-config` refuses the same files.
+  renderFiles =
+    input:
+    let
+      cfg = normalize input;
+      vars = envVars cfg;
+      set = filter (k: vars.${k} != null) (attrNames vars);
+    in
+    {
+      env = renderEnvFile (listToAttrs (map (name: { inherit name; value = vars.${name}; }) set));
+      usersJson = toJSON (usersDocument cfg);
     };
 }

@@ -1,5 +1,9 @@
 # What lib.nix refuses at evaluation time, each message naming the option to
-# change, so `nixos-rebuild` fails before anything is built.
+# change, so `nixos-rebuild` fails before anything is built. `kai
+# check-config` owns what a setting means (src/config/); these checks say
+# the same in option paths, and every case of tests/nix/errors/ is refused
+# by both (tests/nix/check.sh for this side, tests/nix_golden.rs for the
+# runtime's), or says why only Nix can tell (`nix-only`).
 {
   catalog,
   util,
@@ -10,6 +14,7 @@ let
     concatLists
     concatMap
     elem
+    elemAt
     filter
     head
     isInt
@@ -53,6 +58,17 @@ let
       m = toLower model;
     in
     hasPrefix "claude" m || match ".*(opus|sonnet|haiku).*" m != null;
+
+  # What the runtime's Checker accepts (src/config/mod.rs): a whole number
+  # of seconds up to a day, and an http(s) URL without whitespace.
+  isSeconds = n: isInt n && n > 0 && n <= 86400;
+  isUrl = u: isString u && match "https?://[^[:space:]/][^[:space:]]*" u != null;
+  # A socket address as Rust's SocketAddr parses it (GITHUB_WEBHOOK_LISTEN):
+  # IPv4 octets without leading zeros, or a bracketed IPv6 address, and a
+  # port up to 65535. The IPv6 form is only roughly checked here.
+  octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+  ipv4 = "${octet}\\.${octet}\\.${octet}\\.${octet}";
+  port = "0*([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
 
   # Same wording as catalog::validate in the runtime.
   modelError =
@@ -189,8 +205,11 @@ let
           !isString cfg.telegram.apiUrl || hasNewline cfg.telegram.apiUrl
         ) "services.kai.telegram.apiUrl must be a string without newlines"
         ++ optional (
-          !isInt cfg.timeoutSeconds || cfg.timeoutSeconds <= 0
-        ) "services.kai.timeoutSeconds must be a positive integer"
+          isString cfg.telegram.apiUrl && !hasNewline cfg.telegram.apiUrl && !isUrl cfg.telegram.apiUrl
+        ) "services.kai.telegram.apiUrl = ${toJSON cfg.telegram.apiUrl} must be an http(s) URL"
+        ++ optional (
+          !isSeconds cfg.timeoutSeconds
+        ) "services.kai.timeoutSeconds must be a whole number of seconds from 1 to 86400"
         ++ optional (
           !isInt cfg.agentIdleSeconds || cfg.agentIdleSeconds <= 0 || cfg.agentIdleSeconds > 86400
         ) "services.kai.agentIdleSeconds must be a whole number of seconds from 1 to 86400"
@@ -214,7 +233,14 @@ let
 
   # Mirrors src/config/github.rs: repos written owner/name, each owned by
   # one user, and repos only with the listener on.
-  validRepo = r: isString r && match "[A-Za-z0-9._-]{1,100}/[A-Za-z0-9._-]{1,100}" r != null;
+  # Each half 1-100 of GitHub's characters, and neither `.` nor `..`.
+  repoPart = p: match "[A-Za-z0-9._-]{1,100}" p != null && p != "." && p != "..";
+  validRepo =
+    r:
+    let
+      parts = if isString r then match "([^/]*)/([^/]*)" r else null;
+    in
+    parts != null && repoPart (elemAt parts 0) && repoPart (elemAt parts 1);
   githubErrors =
     cfg:
     let
@@ -238,13 +264,13 @@ let
     )
     ++ optionals gh.enable (
       optional (
-        !isString gh.listen || match "[^[:space:]]+:[0-9]{1,5}" gh.listen == null
-      ) "services.kai.github.listen = ${toJSON gh.listen} must be host:port, e.g. \"127.0.0.1:8787\""
+        !isString gh.listen || match "(${ipv4}|\\[[0-9A-Fa-f:.]+(%[0-9A-Za-z]+)?])(:${port})" gh.listen == null
+      ) "services.kai.github.listen = ${toJSON gh.listen} must be IP:port (an address, not a host name), e.g. \"127.0.0.1:8787\" or \"[::1]:8787\""
       ++ optional (
-        !isString gh.apiUrl || match "https?://[^[:space:]/][^[:space:]]*" gh.apiUrl == null
+        !isUrl gh.apiUrl
       ) "services.kai.github.apiUrl = ${toJSON gh.apiUrl} must be an http(s) URL"
       ++ optional (
-        !isInt gh.jobTimeoutSeconds || gh.jobTimeoutSeconds <= 0 || gh.jobTimeoutSeconds > 86400
+        !isSeconds gh.jobTimeoutSeconds
       ) "services.kai.github.jobTimeoutSeconds must be a whole number of seconds from 1 to 86400"
     );
 in

@@ -6,6 +6,7 @@
 pub mod envfile;
 pub mod github;
 pub mod problem;
+mod sharing;
 pub mod token;
 pub mod users;
 
@@ -88,8 +89,9 @@ pub const KEYS: &[(&str, &str)] = &[
 ];
 
 /// Secrets that may come from the environment (development) but never from
-/// the env file, which lives in the Nix store; with where they belong.
-const SECRETS: &[(&str, &str)] = &[
+/// the env file, which lives in the Nix store; with where they belong. Each
+/// is also read from the file its `<NAME>_FILE` key names.
+pub const SECRETS: &[(&str, &str)] = &[
     (
         "TELEGRAM_BOT_TOKEN",
         "use TELEGRAM_BOT_TOKEN_FILE or the `telegram-bot-token` credential",
@@ -425,7 +427,12 @@ impl Checker<'_> {
             .strip_prefix("https://")
             .or_else(|| v.strip_prefix("http://"));
         match rest {
-            Some(host) if !host.is_empty() && !host.starts_with('/') => {
+            // No whitespace: no URL holds one, and lib.nix refuses it too.
+            Some(host)
+                if !host.is_empty()
+                    && !host.starts_with('/')
+                    && !v.contains(char::is_whitespace) =>
+            {
                 Some(v.trim_end_matches('/').to_string())
             }
             _ => {
@@ -590,37 +597,8 @@ impl Checker<'_> {
                 github: e.github,
             });
         }
-        self.account_rule(&out, &index, &origin, service_user);
+        sharing::account_rule(self, &out, &index, &origin, service_user);
+        sharing::workspace_rule(self, &out, &index, &origin);
         Some(out)
-    }
-
-    /// Agents never run as the service account while it can sudo: such an
-    /// agent could read the bot token and use the service account's sudo
-    /// rules to run agents as every other account. Either no user is on the
-    /// service account, or all are (single-account mode, no sudo at all).
-    fn account_rule(&mut self, users: &[User], index: &[usize], origin: &Origin, service: &str) {
-        let others: Vec<String> = users
-            .iter()
-            .filter(|u| !u.is_service_user)
-            .map(|u| format!("`{}` ({})", u.name, u.os_user))
-            .collect();
-        if others.is_empty() {
-            return;
-        }
-        for (u, i) in users.iter().zip(index).filter(|(u, _)| u.is_service_user) {
-            self.problem(
-                &format!("users[{i}].os_user"),
-                origin.clone(),
-                format!(
-                    "user `{}` would run their agent as the service account `{service}`, which holds \
-                     the sudo rights to run the agents of {}; give `{}` an OS account of their own \
-                     (an unprivileged one, not `{service}`), or run every agent as `{service}` \
-                     (single-account mode: every os_user null)",
-                    u.name,
-                    others.join(", "),
-                    u.name
-                ),
-            );
-        }
     }
 }
