@@ -42,7 +42,7 @@ let
     facts
     ;
 
-  # Mirrors src/config/users.rs: names become directory names, OS user names
+  # The rules of src/config/users.rs: names become directory names, OS user names
   # are POSIX-portable so they can never smuggle sudoers syntax.
   validName = n: match "[a-z0-9_-]{1,32}" n != null;
   validOsUser = n: match "[a-z_][a-z0-9_-]{0,31}" n != null;
@@ -231,7 +231,7 @@ let
     ++ binaryErrors
     ++ miscErrors;
 
-  # Mirrors src/config/github.rs: repos written owner/name, each owned by
+  # The rules of src/config/github.rs: repos written owner/name, each owned by
   # one user, and repos only with the listener on.
   # Each half 1-100 of GitHub's characters, and neither `.` nor `..`.
   repoPart = p: match "[A-Za-z0-9._-]{1,100}" p != null && p != "." && p != "..";
