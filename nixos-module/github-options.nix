@@ -59,7 +59,8 @@ in
         type = types.str;
         default = "127.0.0.1:8787";
         description = ''
-          host:port the webhook server binds (`GITHUB_WEBHOOK_LISTEN`). Keep it
+          IP:port the webhook server binds (`GITHUB_WEBHOOK_LISTEN`), an
+          address rather than a host name, e.g. "[::1]:8787". Keep it
           on loopback behind a TLS reverse proxy that forwards
           `/github/webhook`.
         '';

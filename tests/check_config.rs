@@ -172,21 +172,44 @@ fn the_token_itself_is_refused_in_the_env_file() {
     );
 }
 
+/// A URL holds no whitespace; lib.nix refuses one too.
+#[test]
+fn a_url_with_whitespace_is_refused() {
+    let c = Case::new(ONE_USER);
+    let mut lines = base();
+    lines.push("TELEGRAM_API_URL=\"https://api.telegram.org x\"");
+    let (ok, out) = c.check(&lines, &[TOKEN]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("TELEGRAM_API_URL") && out.contains("is not an http(s) URL"),
+        "{out}"
+    );
+}
+
+/// Every key of the runtime's list (`config::KEYS`, the one the env file is
+/// read by) is in the help of `kai`, `kai run` and `kai check-config`, with
+/// what it means. Whitespace is compared loosely: clap wraps long lines.
 #[test]
 fn help_explains_every_key() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kai"))
-        .args(["run", "--help"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    for key in [
-        "AGENT_BACKEND",
-        "CODEX_BIN",
-        "KAI_DATA_DIR",
-        "telegram-bot-token",
-        "--env-file",
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["check-config", "--help"],
     ] {
-        assert!(text.contains(key), "{key} not in help:\n{text}");
+        let out = Command::new(env!("CARGO_BIN_EXE_kai"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "kai {args:?}");
+        let text = words(&String::from_utf8_lossy(&out.stdout));
+        for (key, meaning) in kai::config::KEYS {
+            let line = words(&format!("{key} {meaning}"));
+            assert!(text.contains(&line), "kai {args:?} lacks `{line}`:\n{text}");
+        }
+        for word in ["telegram-bot-token", "--env-file"] {
+            assert!(text.contains(word), "kai {args:?} lacks {word}:\n{text}");
+        }
     }
 }
 

@@ -3,10 +3,15 @@
 #   1. every .nix file parses;
 #   2. lib.nix renders each golden case byte for byte, deterministically;
 #   3. the rendered sudoers text passes `visudo -cf`;
-#   4. invalid configurations fail with messages naming what to write;
-#   5. with NIXPKGS_LIB=/path/to/a/nixpkgs.lib/checkout, the NixOS and
-#      nix-darwin modules evaluate (lib.evalModules, stub platform options)
-#      and their assertions fire.
+#   4. invalid configurations fail with messages naming what to write, and
+#      lib.nix still writes their env and users files (golden), which
+#      tests/nix_golden.rs hands to `kai check-config`, refused there too;
+#      the env keys lib.nix knows (golden tests/nix/env-keys);
+#   5. the NixOS and nix-darwin modules evaluate (lib.evalModules, stub
+#      platform options) and their assertions fire, with nixpkgs.lib from
+#      NIXPKGS_LIB=/path/to/a/nixpkgs.lib/checkout or else from
+#      ../shared/vendor/nixpkgs-lib-*.tar.gz beside the repository; with
+#      neither, this part says it skipped.
 # Run from the repository root: tests/nix/check.sh
 # KAI_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
 set -euo pipefail
@@ -38,6 +43,20 @@ command -v jq >/dev/null || {
   exit 1
 }
 eval_json() { nix-instantiate --eval --strict --json "$@"; }
+# golden RENDERED GOLDEN LABEL: the rendered file equals the golden one
+# (KAI_UPDATE_GOLDEN=1 writes it first).
+golden() {
+  if [ "${KAI_UPDATE_GOLDEN:-}" = 1 ]; then
+    cp "$1" "$2"
+  fi
+  if [ ! -e "$2" ]; then
+    fail "$3" "missing; run with KAI_UPDATE_GOLDEN=1 and review"
+  elif cmp -s "$1" "$2"; then
+    pass "$3"
+  else
+    fail "$3" "$(diff -u "$2" "$1" || true)"
+  fi
+}
 
 # 1. Every tracked or untracked (not ignored) .nix file parses.
 while IFS= read -r f; do
@@ -68,16 +87,7 @@ for dir in "$here"/cases/*/; do
   mapfile -t golden_files < <(jq -r 'keys[]' "$work/$case.1.json")
   for file in "${golden_files[@]}"; do
     jq -j --arg k "$file" '.[$k]' "$work/$case.1.json" >"$work/$case.$file"
-    if [ "${KAI_UPDATE_GOLDEN:-}" = 1 ]; then
-      cp "$work/$case.$file" "$dir/$file"
-    fi
-    if [ ! -e "$dir/$file" ]; then
-      fail "golden $case/$file" "missing; run with KAI_UPDATE_GOLDEN=1 and review"
-    elif cmp -s "$work/$case.$file" "$dir/$file"; then
-      pass "golden $case/$file"
-    else
-      fail "golden $case/$file" "$(diff -u "$dir/$file" "$work/$case.$file" || true)"
-    fi
+    golden "$work/$case.$file" "$dir/$file" "golden $case/$file"
   done
 done
 
@@ -123,7 +133,32 @@ for dir in "$here"/errors/*/; do
   else
     pass "error $case"
   fi
+  # The files lib.nix would write for this input, had it not refused it:
+  # tests/nix_golden.rs shows that `kai check-config` refuses them too (the
+  # lines of `check-config`), unless only Nix can know (`nix-only` says why).
+  if [ -e "$dir/nix-only" ]; then
+    if [ ! -s "$dir/nix-only" ]; then
+      fail "nix-only $case" "empty: say why kai check-config cannot see this"
+    elif [ -e "$dir/env" ] || [ -e "$dir/users.json" ] || [ -e "$dir/check-config" ]; then
+      fail "nix-only $case" "a Nix-only case has no files for check-config"
+    else
+      pass "nix-only $case"
+    fi
+  elif ! eval_json -E "(import ./nixos-module/lib.nix { }).renderFiles (import ./$dir/input.nix)" \
+    >"$work/$case.files.json" 2>"$work/err"; then
+    fail "files $case" "$(cat "$work/err")"$'\n'"(if the files cannot be written at all, mark the case nix-only)"
+  else
+    jq -j .env "$work/$case.files.json" >"$work/$case.env"
+    jq -j .usersJson "$work/$case.files.json" >"$work/$case.users.json"
+    golden "$work/$case.env" "$dir/env" "golden errors/$case/env"
+    golden "$work/$case.users.json" "$dir/users.json" "golden errors/$case/users.json"
+    [ -s "$dir/check-config" ] || fail "check-config $case" "missing: the lines kai check-config's refusal must contain"
+  fi
 done
+# The keys lib.nix may write into the env file; tests/nix_golden.rs compares
+# them with the runtime's list (src/config/mod.rs, KEYS) and with --help.
+eval_json -E '(import ./nixos-module/lib.nix { }).envKeys' | jq -r '.[]' >"$work/env-keys"
+golden "$work/env-keys" "$here/env-keys" "golden env-keys"
 # The env renderer itself refuses a newline (defence in depth).
 if out=$(eval_json -E '(import ./nixos-module/lib.nix { }).renderEnvFile { A = "x\ny"; }' 2>&1); then
   fail "env newline refused" "rendered: $out"
@@ -133,9 +168,21 @@ else
   fail "env newline refused" "$out"
 fi
 
-# 5. The modules, with nixpkgs' lib (optional).
+# 5. The modules, with nixpkgs' lib: NIXPKGS_LIB if set, else the vendored
+# tarball beside the repository (../shared/vendor, see its README), unpacked
+# into the temporary directory and never into the checkout.
+vendored=$(ls -1 ../shared/vendor/nixpkgs-lib-*.tar.gz 2>/dev/null | sort | tail -n 1 || true)
+if [ -z "${NIXPKGS_LIB:-}" ] && [ -n "$vendored" ]; then
+  mkdir "$work/nixpkgs-lib"
+  if tar -xzf "$vendored" -C "$work/nixpkgs-lib"; then
+    NIXPKGS_LIB=$work/nixpkgs-lib
+    echo "module evaluation: nixpkgs.lib from $vendored"
+  else
+    fail "unpack $vendored"
+  fi
+fi
 if [ -z "${NIXPKGS_LIB:-}" ] || [ ! -e "${NIXPKGS_LIB}/lib/default.nix" ]; then
-  skip "module evaluation: set NIXPKGS_LIB to a nixpkgs.lib checkout (a directory with lib/default.nix)"
+  skip "module evaluation: no ../shared/vendor/nixpkgs-lib-*.tar.gz; set NIXPKGS_LIB to a nixpkgs.lib checkout (a directory with lib/default.nix)"
 else
   if ! eval_json "$here/module-eval.nix" --arg nixpkgsLib "$NIXPKGS_LIB" >"$work/module.json" 2>"$work/err"; then
     fail "module evaluation" "$(cat "$work/err")"
