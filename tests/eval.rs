@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::Value;
-use support::fake_responses::EVAL_JUDGE;
+use support::fake_responses::{EVAL_JUDGE, MODEL_MARKER};
 use support::kai::{Kai, Options, ALICE};
 
 const PROBES: &str = r#"# three questions the team asks
@@ -16,6 +16,15 @@ const PROBES: &str = r#"# three questions the team asks
 {"id": "p2", "question": "where does the state live?", "expected": "KAI_DATA_DIR"}
 {"id": "p3", "question": "what starts the agents?", "expected": "sudo"}
 "#;
+
+/// [`PROBES`] with every question asking the fake model to name itself,
+/// so arm A's answer and arm B's differ and the judge prompt's order shows.
+fn named_probes() -> String {
+    PROBES.replace(
+        "\"question\": \"",
+        &format!("\"question\": \"{MODEL_MARKER} "),
+    )
+}
 
 fn write(kai: &Kai, name: &str, text: &str) -> String {
     let path = kai.path(name);
@@ -54,7 +63,7 @@ async fn three_probes_are_answered_judged_blind_and_reported() {
         ..Options::default()
     })
     .await;
-    let probes = write(&kai, "probes.jsonl", PROBES);
+    let probes = write(&kai, "probes.jsonl", &named_probes());
     let o = eval(
         &kai,
         &[
@@ -109,8 +118,18 @@ async fn three_probes_are_answered_judged_blind_and_reported() {
         // The fake judge always prefers answer 1, so the choice is the arm
         // shown first: the verdict was mapped back correctly.
         assert_eq!(p["choice"], p["shown_first"], "{p}");
-        assert!(p["answer_a"].as_str().unwrap().starts_with("echo: "), "{p}");
+        let a = p["answer_a"].as_str().unwrap();
+        let b = p["answer_b"].as_str().unwrap();
+        assert!(a.starts_with("echo (gpt-6.1-sol): "), "{p}");
+        assert!(b.starts_with("echo (gpt-5.5): "), "{p}");
     }
+    // Seed 7 shows each arm first at least once, so an order that ignored
+    // the seed would not match the report below.
+    let firsts: Vec<&str> = probes
+        .iter()
+        .map(|p| p["shown_first"].as_str().unwrap())
+        .collect();
+    assert!(firsts.contains(&"a") && firsts.contains(&"b"), "{firsts:?}");
 
     // Each arm's question reached the model API with its arm's model, and
     // each judge prompt showed the answers in the order the report says.
@@ -124,6 +143,22 @@ async fn three_probes_are_answered_judged_blind_and_reported() {
         .filter(|t| t.starts_with(EVAL_JUDGE))
         .collect();
     assert_eq!(judged.len(), 3, "{judged:#?}");
+    for p in probes {
+        let (one, two) = match p["shown_first"].as_str() {
+            Some("a") => (&p["answer_a"], &p["answer_b"]),
+            Some("b") => (&p["answer_b"], &p["answer_a"]),
+            other => panic!("shown_first {other:?}: {p}"),
+        };
+        let shown = format!(
+            "Answer 1:\n{}\n\nAnswer 2:\n{}\n",
+            one.as_str().unwrap(),
+            two.as_str().unwrap()
+        );
+        assert!(
+            judged.iter().any(|j| j.contains(&shown)),
+            "no judge prompt showed {shown:?}: {judged:#?}"
+        );
+    }
     assert!(kai.claude_ran().is_none(), "{:?}", kai.claude_ran());
 
     // The same seed gives the same order.
