@@ -357,11 +357,10 @@ async fn a_crash_mid_reply_is_reported_and_the_next_message_resumes() {
     );
     assert!(all_gone(&agents));
     // Nothing else of that agent's tree (sudo included) is left either.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !kai.descendants().is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(kai.descendants().is_empty(), "{:?}", kai.descendants());
+    let gone = support::poll_until(Duration::from_secs(10), || {
+        kai.descendants().is_empty().then_some(())
+    });
+    assert!(gone.await.is_some(), "{:?}", kai.descendants());
 
     kai.tg.send_text(ALICE, "still there?");
     kai.wait_text(ALICE, 90, |t| t.contains("claude echo: still there?"))

@@ -348,8 +348,9 @@ async fn ctrl_c_writes_the_partial_report() {
             let _ = tx.send(line);
         }
     });
-    let mut said = Vec::new();
-    let judged = |said: &mut Vec<String>| {
+    let said = std::cell::RefCell::new(Vec::new());
+    let judged = || {
+        let mut said = said.borrow_mut();
         said.extend(rx.try_iter());
         said.iter().any(|l| l.contains("p1 judged"))
     };
@@ -360,26 +361,20 @@ async fn ctrl_c_writes_the_partial_report() {
             .filter_map(support::fake_responses::last_user_text)
             .any(|t| t == "slow 60")
     };
-    for _ in 0..600 {
-        if judged(&mut said) && streaming() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let going = support::poll_until(std::time::Duration::from_secs(30), || {
+        (judged() && streaming()).then_some(())
+    });
     assert!(
-        judged(&mut said) && streaming(),
-        "the run never got going: {said:?}"
+        going.await.is_some(),
+        "the run never got going: {:?}",
+        said.borrow()
     );
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let mut status = None;
-    for _ in 0..600 {
-        status = child.try_wait().unwrap();
-        if status.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let status = status.expect("kai eval exits after Ctrl-C");
+    let child = std::cell::RefCell::new(child);
+    let status = support::poll_until(std::time::Duration::from_secs(30), || {
+        child.borrow_mut().try_wait().unwrap()
+    });
+    let status = status.await.expect("kai eval exits after Ctrl-C");
     assert_eq!(status.code(), Some(1));
     let r = report(&kai, "partial.json");
     let ids: Vec<&str> = r["probes"]
@@ -392,9 +387,8 @@ async fn ctrl_c_writes_the_partial_report() {
 
     // No codex of this test's (every agent here has its CODEX_HOME) is left.
     let home = kai.path("codex-home").display().to_string();
-    let mut left = Vec::new();
-    for _ in 0..100 {
-        left = kai::agent::proctree::snapshot()
+    let left = || {
+        kai::agent::proctree::snapshot()
             .into_iter()
             .filter(|p| p.pid != kai.pid())
             .filter(|p| {
@@ -402,11 +396,10 @@ async fn ctrl_c_writes_the_partial_report() {
                     .is_ok_and(|e| String::from_utf8_lossy(&e).contains(&home))
             })
             .map(|p| p.pid)
-            .collect::<Vec<_>>();
-        if left.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(left.is_empty(), "agents left running: {left:?}");
+            .collect::<Vec<_>>()
+    };
+    let gone = support::poll_until(std::time::Duration::from_secs(5), || {
+        left().is_empty().then_some(())
+    });
+    assert!(gone.await.is_some(), "agents left running: {:?}", left());
 }

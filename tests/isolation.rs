@@ -168,20 +168,19 @@ fn assert_tree_owned_by(root: i32, owner: &Account, other: &Account) {
 
 /// Polls until no process of `accounts` is alive; returns the leftovers.
 async fn wait_no_process_of(accounts: &[&Account], within: Duration) -> Vec<String> {
-    let start = Instant::now();
-    loop {
-        let left: Vec<String> = accounts
+    let left = || -> Vec<String> {
+        accounts
             .iter()
             .flat_map(|a| accounts::processes_of(a.uid))
             .filter_map(|pid| {
                 accounts::describe(pid)
                     .map(|(uid, comm, cmd)| format!("{pid} uid={uid} {comm} {cmd}"))
             })
-            .collect();
-        if left.is_empty() || start.elapsed() > within {
-            return left;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+            .collect()
+    };
+    match support::poll_until(within, || left().is_empty().then_some(())).await {
+        Some(()) => Vec::new(),
+        None => left(),
     }
 }
 
