@@ -28,7 +28,7 @@ struct Setup {
 
 struct RootSetup {
     _sudoers: SudoersFile,
-    _lock: tokio::sync::MutexGuard<'static, ()>,
+    _lock: accounts::Held,
 }
 
 /// Starts kai with alice (and bob, if given a backend) on the given
@@ -49,7 +49,7 @@ async fn start(users: Vec<(&'static str, i64, &'static str, Option<&'static str>
             _root: None,
         };
     }
-    let lock = accounts::LOCK.lock().await;
+    let lock = accounts::hold().await;
     accounts::remove_stale_sudoers();
     let svc = accounts::ensure(SERVICE);
     let agents: Vec<Account> = [AGENT_A, AGENT_B]

@@ -20,7 +20,7 @@ use support::kai::{Kai, Options, ALICE, BOB};
 /// What every test shares: the accounts, the exact binaries the sudoers
 /// rules name, and the lock that serialises tests touching /etc/sudoers.d.
 struct Env {
-    _lock: tokio::sync::MutexGuard<'static, ()>,
+    _lock: accounts::Held,
     svc: Account,
     a: Account,
     b: Account,
@@ -40,7 +40,7 @@ impl Env {
             println!("SKIPPED {test}: {why}");
             return None;
         }
-        let lock = accounts::LOCK.lock().await;
+        let lock = accounts::hold().await;
         accounts::remove_stale_sudoers();
         let svc = accounts::ensure(SERVICE);
         let a = accounts::ensure(AGENT_A);
