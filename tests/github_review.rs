@@ -187,6 +187,8 @@ async fn only_signed_deliveries_for_owned_repos_do_anything() {
     s.kai
         .wait_any(ALICE, 60, |t| t.contains("acme/app#404"))
         .await;
+    // Its last write: until then a temporary file may sit beside it.
+    s.wait_record(D3, "summary_told").await;
     // Nothing but that job reached GitHub, the model, Telegram or the disk.
     let requests = s.gh.requests();
     assert!(
