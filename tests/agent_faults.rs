@@ -218,16 +218,11 @@ async fn an_agent_exiting_mid_reply_is_reported_and_leaves_nothing_behind() {
     let recs = records(&kai);
     let helper = events(&recs, "helper")[0]["helper_pid"].as_i64().unwrap() as i32;
     assert!(helper > 0, "{recs:#?}");
-    let mut gone = false;
-    for _ in 0..100 {
-        if all_gone(&[helper]) && kai.descendants().is_empty() {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let gone = support::poll_until(Duration::from_secs(5), || {
+        (all_gone(&[helper]) && kai.descendants().is_empty()).then_some(())
+    });
     assert!(
-        gone,
+        gone.await.is_some(),
         "the crashed agent's helper {helper} or other processes outlived it: {:?}\n{}",
         kai.descendants(),
         kai.log()

@@ -28,7 +28,7 @@ struct Setup {
 
 struct RootSetup {
     _sudoers: SudoersFile,
-    _lock: tokio::sync::MutexGuard<'static, ()>,
+    _lock: accounts::Held,
 }
 
 /// Starts kai with alice (and bob, if given a backend) on the given
@@ -49,7 +49,7 @@ async fn start(users: Vec<(&'static str, i64, &'static str, Option<&'static str>
             _root: None,
         };
     }
-    let lock = accounts::LOCK.lock().await;
+    let lock = accounts::hold().await;
     accounts::remove_stale_sudoers();
     let svc = accounts::ensure(SERVICE);
     let agents: Vec<Account> = [AGENT_A, AGENT_B]
@@ -357,11 +357,10 @@ async fn a_crash_mid_reply_is_reported_and_the_next_message_resumes() {
     );
     assert!(all_gone(&agents));
     // Nothing else of that agent's tree (sudo included) is left either.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !kai.descendants().is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(kai.descendants().is_empty(), "{:?}", kai.descendants());
+    let gone = support::poll_until(Duration::from_secs(10), || {
+        kai.descendants().is_empty().then_some(())
+    });
+    assert!(gone.await.is_some(), "{:?}", kai.descendants());
 
     kai.tg.send_text(ALICE, "still there?");
     kai.wait_text(ALICE, 90, |t| t.contains("claude echo: still there?"))

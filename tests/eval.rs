@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::Value;
-use support::fake_responses::EVAL_JUDGE;
+use support::fake_responses::{EVAL_JUDGE, MODEL_MARKER};
 use support::kai::{Kai, Options, ALICE};
 
 const PROBES: &str = r#"# three questions the team asks
@@ -16,6 +16,15 @@ const PROBES: &str = r#"# three questions the team asks
 {"id": "p2", "question": "where does the state live?", "expected": "KAI_DATA_DIR"}
 {"id": "p3", "question": "what starts the agents?", "expected": "sudo"}
 "#;
+
+/// [`PROBES`] with every question asking the fake model to name itself,
+/// so arm A's answer and arm B's differ and the judge prompt's order shows.
+fn named_probes() -> String {
+    PROBES.replace(
+        "\"question\": \"",
+        &format!("\"question\": \"{MODEL_MARKER} "),
+    )
+}
 
 fn write(kai: &Kai, name: &str, text: &str) -> String {
     let path = kai.path(name);
@@ -54,7 +63,7 @@ async fn three_probes_are_answered_judged_blind_and_reported() {
         ..Options::default()
     })
     .await;
-    let probes = write(&kai, "probes.jsonl", PROBES);
+    let probes = write(&kai, "probes.jsonl", &named_probes());
     let o = eval(
         &kai,
         &[
@@ -109,8 +118,18 @@ async fn three_probes_are_answered_judged_blind_and_reported() {
         // The fake judge always prefers answer 1, so the choice is the arm
         // shown first: the verdict was mapped back correctly.
         assert_eq!(p["choice"], p["shown_first"], "{p}");
-        assert!(p["answer_a"].as_str().unwrap().starts_with("echo: "), "{p}");
+        let a = p["answer_a"].as_str().unwrap();
+        let b = p["answer_b"].as_str().unwrap();
+        assert!(a.starts_with("echo (gpt-6.1-sol): "), "{p}");
+        assert!(b.starts_with("echo (gpt-5.5): "), "{p}");
     }
+    // Seed 7 shows each arm first at least once, so an order that ignored
+    // the seed would not match the report below.
+    let firsts: Vec<&str> = probes
+        .iter()
+        .map(|p| p["shown_first"].as_str().unwrap())
+        .collect();
+    assert!(firsts.contains(&"a") && firsts.contains(&"b"), "{firsts:?}");
 
     // Each arm's question reached the model API with its arm's model, and
     // each judge prompt showed the answers in the order the report says.
@@ -124,6 +143,22 @@ async fn three_probes_are_answered_judged_blind_and_reported() {
         .filter(|t| t.starts_with(EVAL_JUDGE))
         .collect();
     assert_eq!(judged.len(), 3, "{judged:#?}");
+    for p in probes {
+        let (one, two) = match p["shown_first"].as_str() {
+            Some("a") => (&p["answer_a"], &p["answer_b"]),
+            Some("b") => (&p["answer_b"], &p["answer_a"]),
+            other => panic!("shown_first {other:?}: {p}"),
+        };
+        let shown = format!(
+            "Answer 1:\n{}\n\nAnswer 2:\n{}\n",
+            one.as_str().unwrap(),
+            two.as_str().unwrap()
+        );
+        assert!(
+            judged.iter().any(|j| j.contains(&shown)),
+            "no judge prompt showed {shown:?}: {judged:#?}"
+        );
+    }
     assert!(kai.claude_ran().is_none(), "{:?}", kai.claude_ran());
 
     // The same seed gives the same order.
@@ -313,8 +348,9 @@ async fn ctrl_c_writes_the_partial_report() {
             let _ = tx.send(line);
         }
     });
-    let mut said = Vec::new();
-    let judged = |said: &mut Vec<String>| {
+    let said = std::cell::RefCell::new(Vec::new());
+    let judged = || {
+        let mut said = said.borrow_mut();
         said.extend(rx.try_iter());
         said.iter().any(|l| l.contains("p1 judged"))
     };
@@ -325,26 +361,20 @@ async fn ctrl_c_writes_the_partial_report() {
             .filter_map(support::fake_responses::last_user_text)
             .any(|t| t == "slow 60")
     };
-    for _ in 0..600 {
-        if judged(&mut said) && streaming() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let going = support::poll_until(std::time::Duration::from_secs(30), || {
+        (judged() && streaming()).then_some(())
+    });
     assert!(
-        judged(&mut said) && streaming(),
-        "the run never got going: {said:?}"
+        going.await.is_some(),
+        "the run never got going: {:?}",
+        said.borrow()
     );
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let mut status = None;
-    for _ in 0..600 {
-        status = child.try_wait().unwrap();
-        if status.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let status = status.expect("kai eval exits after Ctrl-C");
+    let child = std::cell::RefCell::new(child);
+    let status = support::poll_until(std::time::Duration::from_secs(30), || {
+        child.borrow_mut().try_wait().unwrap()
+    });
+    let status = status.await.expect("kai eval exits after Ctrl-C");
     assert_eq!(status.code(), Some(1));
     let r = report(&kai, "partial.json");
     let ids: Vec<&str> = r["probes"]
@@ -357,9 +387,8 @@ async fn ctrl_c_writes_the_partial_report() {
 
     // No codex of this test's (every agent here has its CODEX_HOME) is left.
     let home = kai.path("codex-home").display().to_string();
-    let mut left = Vec::new();
-    for _ in 0..100 {
-        left = kai::agent::proctree::snapshot()
+    let left = || {
+        kai::agent::proctree::snapshot()
             .into_iter()
             .filter(|p| p.pid != kai.pid())
             .filter(|p| {
@@ -367,11 +396,10 @@ async fn ctrl_c_writes_the_partial_report() {
                     .is_ok_and(|e| String::from_utf8_lossy(&e).contains(&home))
             })
             .map(|p| p.pid)
-            .collect::<Vec<_>>();
-        if left.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(left.is_empty(), "agents left running: {left:?}");
+            .collect::<Vec<_>>()
+    };
+    let gone = support::poll_until(std::time::Duration::from_secs(5), || {
+        left().is_empty().then_some(())
+    });
+    assert!(gone.await.is_some(), "agents left running: {:?}", left());
 }

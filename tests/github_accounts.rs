@@ -32,7 +32,7 @@ async fn a_review_runs_as_the_owners_account_with_the_chat_sudo_rule() {
         println!("SKIPPED: {why}");
         return;
     }
-    let _lock = accounts::LOCK.lock().await;
+    let _lock = accounts::hold().await;
     accounts::remove_stale_sudoers();
     let svc = accounts::ensure(SERVICE);
     let agent = accounts::ensure(AGENT_A);

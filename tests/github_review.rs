@@ -177,19 +177,37 @@ async fn only_signed_deliveries_for_owned_repos_do_anything() {
         s.deliver("pull_request", D2, huge, Some("")).await,
         StatusCode::PAYLOAD_TOO_LARGE
     );
-    // Nothing reached GitHub, the model or the disk. The empty deliveries
-    // directory is the proof: a job would only reach GitHub after the
-    // worker's 2 s settle time, longer than this short look.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(s.gh.requests().is_empty(), "{:?}", s.gh.requests());
+    // A job waits 2 s before it runs, so a short look would see nothing
+    // either way. Instead a real job goes last: jobs run one at a time,
+    // oldest first, so once it is done any job the deliveries above had
+    // queued has run. PR #404 is unknown to GitHub: its job fails at its
+    // first request, with no agent turn, and the owner is told.
+    assert_eq!(signed(&s, D3, "opened", 404).await, StatusCode::ACCEPTED);
+    assert!(s.wait_done(D3).await.starts_with("failed"));
+    s.kai
+        .wait_any(ALICE, 60, |t| t.contains("acme/app#404"))
+        .await;
+    // Its last write: until then a temporary file may sit beside it.
+    s.wait_record(D3, "summary_told").await;
+    // Nothing but that job reached GitHub, the model, Telegram or the disk.
+    let requests = s.gh.requests();
+    assert!(
+        requests.iter().all(|r| r.contains("/pulls/404")),
+        "{requests:#?}"
+    );
     assert!(s.kai.api.requests().is_empty());
+    let told = s.kai.tg.messages(ALICE);
+    assert!(
+        told.iter().all(|m| m.text.contains("acme/app#404")),
+        "{told:#?}"
+    );
     let dir = s.kai.path("data/github/deliveries");
-    let kept: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.flatten().count())
-        .into_iter()
+    let kept: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(kept, vec![0], "{}", dir.display());
-    assert!(s.kai.tg.messages(ALICE).is_empty());
+    assert_eq!(kept, vec![format!("{D3}.json")], "{}", dir.display());
 }
 
 /// `kill -9` right after the 202: the delivery was on disk, so the next

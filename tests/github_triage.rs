@@ -19,6 +19,7 @@ use support::kai::ALICE;
 const D1: &str = "a1111111-cc78-11e3-81ab-4c9367dc0958";
 const D2: &str = "a2222222-cc78-11e3-81ab-4c9367dc0958";
 const D3: &str = "a3333333-cc78-11e3-81ab-4c9367dc0958";
+const D4: &str = "a4444444-cc78-11e3-81ab-4c9367dc0958";
 
 /// A 20 KB issue body that tries to make the agent close the issue, drop
 /// its labels and rename it.
@@ -152,14 +153,38 @@ async fn codex_owner_triages_a_hostile_issue_with_labels_and_one_comment() {
         "only issues the search found are candidates"
     );
 
+    let seen = s.gh.requests().len();
     assert_eq!(
         s.signed_json("issues", D1, &opened(5)).await,
         StatusCode::OK
     );
-    // The 200 says the redelivery was known and not queued; the count is
-    // a second look.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // A later delivery proves the worker ran past the redelivery: jobs run
+    // one at a time, oldest first, so had the redelivery queued #5 again,
+    // it would have run before this one. Issue #404 is unknown to GitHub,
+    // so its job fails at its first request, with no agent turn.
+    assert_eq!(
+        s.signed_json("issues", D4, &opened(404)).await,
+        StatusCode::ACCEPTED
+    );
+    assert!(s.wait_done(D4).await.starts_with("failed"));
+    // A second run of #5 would read it from GitHub again (and then find
+    // its own comment and tell the owner "posted before").
+    let since = s.gh.requests().split_off(seen);
+    assert!(
+        since.iter().all(|r| r.contains("/issues/404")),
+        "the redelivery did work: {since:#?}"
+    );
     assert_eq!(s.gh.comments(REPO, 5).len(), 1);
+    assert_eq!(triage_prompts(&s).len(), 1, "one turn in all");
+    s.kai
+        .wait_any(ALICE, 60, |t| t.contains("acme/app#404"))
+        .await;
+    let messages = s.kai.tg.messages(ALICE);
+    let about_5: Vec<_> = messages
+        .iter()
+        .filter(|m| m.text.contains("acme/app#5"))
+        .collect();
+    assert_eq!(about_5.len(), 1, "the owner was told twice: {about_5:#?}");
     assert!(s.kai.claude_ran().is_none(), "{:?}", s.kai.claude_ran());
 }
 

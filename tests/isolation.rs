@@ -20,7 +20,7 @@ use support::kai::{Kai, Options, ALICE, BOB};
 /// What every test shares: the accounts, the exact binaries the sudoers
 /// rules name, and the lock that serialises tests touching /etc/sudoers.d.
 struct Env {
-    _lock: tokio::sync::MutexGuard<'static, ()>,
+    _lock: accounts::Held,
     svc: Account,
     a: Account,
     b: Account,
@@ -40,7 +40,7 @@ impl Env {
             println!("SKIPPED {test}: {why}");
             return None;
         }
-        let lock = accounts::LOCK.lock().await;
+        let lock = accounts::hold().await;
         accounts::remove_stale_sudoers();
         let svc = accounts::ensure(SERVICE);
         let a = accounts::ensure(AGENT_A);
@@ -168,20 +168,19 @@ fn assert_tree_owned_by(root: i32, owner: &Account, other: &Account) {
 
 /// Polls until no process of `accounts` is alive; returns the leftovers.
 async fn wait_no_process_of(accounts: &[&Account], within: Duration) -> Vec<String> {
-    let start = Instant::now();
-    loop {
-        let left: Vec<String> = accounts
+    let left = || -> Vec<String> {
+        accounts
             .iter()
             .flat_map(|a| accounts::processes_of(a.uid))
             .filter_map(|pid| {
                 accounts::describe(pid)
                     .map(|(uid, comm, cmd)| format!("{pid} uid={uid} {comm} {cmd}"))
             })
-            .collect();
-        if left.is_empty() || start.elapsed() > within {
-            return left;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+            .collect()
+    };
+    match support::poll_until(within, || left().is_empty().then_some(())).await {
+        Some(()) => Vec::new(),
+        None => left(),
     }
 }
 

@@ -101,14 +101,10 @@ async fn the_version_probe_gets_no_token() {
     kai.wait_text(ALICE, 90, |t| t.contains("echo: hello"))
         .await;
 
-    let mut env = None;
-    for _ in 0..200 {
-        if let Ok(text) = std::fs::read_to_string(&dump) {
-            env = Some(text);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let env = support::poll_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&dump).ok()
+    })
+    .await;
     let env = env.unwrap_or_else(|| panic!("the version probe never ran\n{}", kai.log()));
     assert!(!env.contains("TELEGRAM"), "{env}");
     assert!(!env.contains(FakeTelegram::TOKEN), "{env}");

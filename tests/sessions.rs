@@ -75,13 +75,8 @@ async fn a_conversation_survives_its_codex_dying_between_turns() {
     for pid in &pids {
         unsafe { libc::kill(*pid, libc::SIGKILL) };
     }
-    for _ in 0..100 {
-        if all_gone(&pids) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(all_gone(&pids));
+    let gone = support::poll_until(Duration::from_secs(5), || all_gone(&pids).then_some(()));
+    assert!(gone.await.is_some(), "codex outlived SIGKILL: {pids:?}");
 
     ask(&kai, "and now").await;
     assert!(context_of(&kai, "and now").contains("remember apple"));
@@ -164,11 +159,11 @@ async fn a_killed_daemon_leaves_no_orphan_and_the_restart_tells_the_user() {
     assert!(!agents.is_empty());
     kai.stop(libc::SIGKILL, Duration::from_secs(5))
         .expect("kai dies on SIGKILL");
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !all_gone(&agents) && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(all_gone(&agents), "codex outlived a killed kai: {agents:?}");
+    let gone = support::poll_until(Duration::from_secs(15), || all_gone(&agents).then_some(()));
+    assert!(
+        gone.await.is_some(),
+        "codex outlived a killed kai: {agents:?}"
+    );
 
     let before = kai.tg.messages(ALICE).len();
     kai.spawn();
@@ -192,15 +187,12 @@ async fn an_idle_agent_is_stopped_after_agent_idle_seconds_and_resumes() {
     let before = thread(&kai).expect("thread id persisted");
     let pid = kai.agent_pid(ALICE).await;
 
-    let mut gone = false;
-    for _ in 0..300 {
-        if all_gone(&[pid]) {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(gone, "the idle agent {pid} is still running\n{}", kai.log());
+    let gone = support::poll_until(Duration::from_secs(15), || all_gone(&[pid]).then_some(()));
+    assert!(
+        gone.await.is_some(),
+        "the idle agent {pid} is still running\n{}",
+        kai.log()
+    );
     let status = kai.status(ALICE).await;
     assert!(status.contains("Agent: stopped"), "{status}");
 

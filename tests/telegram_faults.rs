@@ -408,14 +408,10 @@ async fn a_rejected_token_stops_the_daemon_with_a_clear_error() {
         ..Options::default()
     })
     .await;
-    let mut status = None;
-    for _ in 0..300 {
-        status = kai.exited();
-        if status.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let status = {
+        let kai = std::cell::RefCell::new(&mut kai);
+        support::poll_until(Duration::from_secs(15), || kai.borrow_mut().exited()).await
+    };
     let log = kai.log();
     let status = status.unwrap_or_else(|| panic!("kai kept running on a rejected token:\n{log}"));
     assert_eq!(status.code(), Some(78), "{log}");

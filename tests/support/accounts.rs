@@ -1,9 +1,11 @@
 //! Real OS accounts for the isolation tests: a service account and two
 //! agent accounts (created once, reused by later runs), sudoers files
-//! written to docs/design.md's contract, and commands run as another account.
+//! written to docs/design.md's contract, commands run as another account,
+//! and the lock that lets one test at a time, in any process, use them.
 //! Everything here needs root.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -18,8 +20,69 @@ pub const AGENT_B: &str = "kaiagentb";
 
 /// Every test that uses these accounts or /etc/sudoers.d holds this: the
 /// sudoers rules are global and "no process of the agent accounts" must not
-/// see another test's agents.
+/// see another test's agents. Within one test binary; [`hold`] takes it
+/// together with the lock that spans binaries.
 pub static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The file whose exclusive `flock` spans processes. The accounts and
+/// /etc/sudoers.d belong to the machine, not to one checkout, so the lock
+/// does too: /run/lock (or /tmp where there is none), never the target dir.
+pub fn lock_file() -> PathBuf {
+    let dir = if Path::new("/run/lock").is_dir() {
+        "/run/lock"
+    } else {
+        "/tmp"
+    };
+    Path::new(dir).join("kai-test-accounts.lock")
+}
+
+/// What a test holds while it uses the accounts: [`LOCK`] against the
+/// other tests of its binary, and an exclusive `flock` on [`lock_file`]
+/// against every other process (two test binaries run at once by nextest
+/// or a developer, or the tests of another checkout): each would otherwise
+/// remove the other's sudoers files and kill the other's agents. The
+/// kernel drops the `flock` when the file closes, also when a test process
+/// is killed, so a crash leaves no stale lock.
+pub struct Held {
+    _file: std::fs::File,
+    _in_process: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Waits for both locks; hold the result for the whole test.
+pub async fn hold() -> Held {
+    let in_process = LOCK.lock().await;
+    // flock blocks: off the test's runtime, which serves its fakes.
+    let file = tokio::task::spawn_blocking(|| {
+        let path = lock_file();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            // A link planted in the shared /tmp must not redirect root.
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        loop {
+            // SAFETY: flock(2) on a descriptor this closure owns.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return file;
+            }
+            let e = std::io::Error::last_os_error();
+            assert!(
+                e.kind() == std::io::ErrorKind::Interrupted,
+                "cannot lock {}: {e}",
+                path.display()
+            );
+        }
+    })
+    .await
+    .unwrap();
+    Held {
+        _file: file,
+        _in_process: in_process,
+    }
+}
 
 /// Why the isolation tests cannot run here, if they cannot.
 pub fn unavailable() -> Option<String> {

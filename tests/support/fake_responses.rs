@@ -21,6 +21,10 @@
 //! - a `kai eval` judge prompt: `{"winner": "1", …}`, or prose when the
 //!   probe contains `judge-garbage`.
 //!
+//! Anywhere in the text of a request that is no judge prompt,
+//! [`MODEL_MARKER`] makes the default reply name the model asked:
+//! `echo (<model>): <text>`, so two arms of `kai eval` answer differently.
+//!
 //! Anywhere in the text, [`SLOW_MARKER`] followed by a number of seconds
 //! makes the reply `slow N` would be (a review prompt starts with kai's own
 //! words, so a test puts the marker in the PR's text).
@@ -43,6 +47,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::loopback::{read_request, send_event, write_plain, write_sse_head, Loopback, Recorded};
+
+/// Makes the echo name the model the request asked for.
+pub const MODEL_MARKER: &str = "[name your model]";
 
 /// The first line of a `kai eval` judge prompt (src/eval/judge.rs).
 pub use kai::eval::judge::JUDGE_HEADER as EVAL_JUDGE;
@@ -240,11 +247,16 @@ async fn serve_connection(mut socket: TcpStream, requests: Recorded) {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let text = last_user_text(&body).unwrap_or_default();
     let call = marked_path(&text).map(|path| (answers_a_tool_call(&body), tool_call(&body, &path)));
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
     requests.lock().unwrap().push(body);
     let _ = match call {
         Some((false, call)) => call_tool(&mut socket, &call).await,
         Some((true, _)) => {
             stream_reply(&mut socket, &["tool call done".to_owned()], Duration::ZERO).await
+        }
+        None if text.contains(MODEL_MARKER) && !text.starts_with(EVAL_JUDGE) => {
+            let reply = format!("echo ({model}): {text}");
+            stream_reply(&mut socket, &split_in(&reply, 3), Duration::ZERO).await
         }
         None => match text.find(SLOW_MARKER) {
             Some(i) => {
