@@ -15,9 +15,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::launch::{launch, Host, Launch, LaunchError};
+use crate::agent::codex::version::CodexVersion;
+use crate::agent::launch::{launch, Launch, LaunchError};
 use crate::agent::prompt::{Prompt, TurnInput};
-use crate::agent::version::CodexVersion;
 use crate::agent::{AgentError, AgentEvent, Session};
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
@@ -25,6 +25,7 @@ use crate::files::access::UserFiles;
 use crate::files::workspace::mb;
 use crate::files::MAX_UPLOAD;
 use crate::models::{self, Models};
+use crate::process::sudo::Host;
 use crate::state::{ChatState, StateStore};
 use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;
@@ -629,7 +630,7 @@ pub fn login_hint(backend: Backend, os_user: &str, bin: &Path, own_account: bool
 /// but not be stopped, nor files reach it).
 fn sudo_refused(backend: Backend, os_user: &str, bin: &Path, shared: &Shared) -> String {
     let svc = &shared.cfg.service_user;
-    let kai = crate::agent::process::sudo_kai_commands(&shared.host.reaper).join(", ");
+    let kai = crate::process::sudo::sudo_kai_commands(&shared.host.reaper).join(", ");
     let rule = match backend {
         Backend::Codex => format!("`{svc} ALL=({os_user}) NOPASSWD:SETENV: {}, {kai}`", bin.display()),
         Backend::Claude => format!(

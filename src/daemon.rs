@@ -11,16 +11,16 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::launch::Host;
-use crate::agent::process::find_sudo;
-use crate::agent::version::{self, CodexVersion};
+use crate::agent::codex::version::{self, CodexVersion};
 use crate::catalog::Backend;
 use crate::chat::Shared;
 use crate::config::Config;
+use crate::process::sudo::{find_sudo, Host};
+use crate::retry::Backoff;
 use crate::router::Router;
 use crate::state::StateStore;
 use crate::systemd;
-use crate::telegram::api::{Backoff, Outgoing, Telegram, TelegramError};
+use crate::telegram::api::{Outgoing, Telegram, TelegramError};
 use crate::telegram::commands::MENU;
 use crate::telegram::split::quote;
 

@@ -14,6 +14,8 @@ pub mod hints;
 pub mod logging;
 pub mod models;
 pub mod osuser;
+pub mod process;
+pub mod retry;
 pub mod router;
 pub mod state;
 pub mod systemd;

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Parser;
 use kai::cli::{Cli, Cmd};
 use kai::config::{self, LoadOptions};
-use kai::{agent, daemon, eval, files, hints, logging};
+use kai::{daemon, eval, files, hints, logging, process};
 
 /// `kai run`'s exit status when the configuration is invalid: EX_CONFIG from
 /// sysexits.h. The systemd unit lists it in `RestartPreventExitStatus=`
@@ -105,7 +105,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             }
         }
         Cmd::Reap { pid } => {
-            let n = agent::proctree::kill_tree(pid, agent::process::current_uid());
+            let n = process::tree::kill_tree(pid, process::tree::current_uid());
             eprintln!("kai reap: killed {n} process(es) in the tree of {pid}");
             Ok(ExitCode::SUCCESS)
         }

@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::telegram::api::{Backoff, POLL_SECONDS};
+use crate::retry::Backoff;
+use crate::telegram::api::{retry_after, POLL_SECONDS};
 use teloxide::types::{Message, UpdateKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -78,7 +79,7 @@ impl Router {
                 }
                 Err(e) => {
                     let wait = match &e {
-                        PollError::Telegram(e) => backoff.after(e),
+                        PollError::Telegram(e) => backoff.after(retry_after(e)),
                         PollError::NoAnswer(_) => backoff.step(),
                     };
                     tracing::warn!("getUpdates failed ({e}); retrying in {wait:?}");

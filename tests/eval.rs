@@ -359,7 +359,7 @@ async fn ctrl_c_writes_the_partial_report() {
     let home = kai.path("codex-home").display().to_string();
     let mut left = Vec::new();
     for _ in 0..100 {
-        left = kai::agent::proctree::snapshot()
+        left = kai::process::tree::snapshot()
             .into_iter()
             .filter(|p| p.pid != kai.pid())
             .filter(|p| {

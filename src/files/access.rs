@@ -13,9 +13,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use super::workspace::{self, WorkspaceError};
-use crate::agent::launch::Host;
-use crate::agent::process::{is_sudo_refusal, sudo_kai};
 use crate::config::User;
+use crate::process::sudo::{is_sudo_refusal, sudo_kai, Host};
 
 /// The longest a helper may take (a 50 MB file read from a local disk
 /// takes well under a second; this only bounds a hung one).

@@ -25,8 +25,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::launch::Host;
 use crate::config::Config;
+use crate::process::sudo::Host;
 use crate::telegram::api::Telegram;
 
 #[derive(Debug, thiserror::Error)]

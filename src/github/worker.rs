@@ -15,9 +15,10 @@ use super::client::Client;
 use super::deliveries::{next_batch, Deliveries, Job, JobKind};
 use super::review::{self, ReviewInput, MARKER};
 use super::{notify, owner};
-use crate::agent::launch::{Host, Launch};
+use crate::agent::launch::Launch;
 use crate::agent::oneshot::{one_turn, OneShotError};
 use crate::config::{Config, User};
+use crate::process::sudo::Host;
 
 /// A job waits this long after the newest event for its pull request, so
 /// a burst of pushes is reviewed once, at its last head.

@@ -2,18 +2,24 @@
 //! `initialized`, then `thread/start` (or `thread/resume`), then one
 //! `turn/start` per message with the reply streamed as notifications until
 //! `turn/completed`. Unknown notifications and item types are skipped: the
-//! protocol grows faster than this bridge.
+//! protocol grows faster than this bridge. Everything codex-only lives in
+//! this folder: the JSON-RPC messages (`jsonrpc.rs`) and client (`rpc.rs`),
+//! and the start-up version check (`version.rs`).
+
+pub mod jsonrpc;
+pub mod rpc;
+pub mod version;
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::jsonrpc::RpcError;
-use super::process::{AgentProcess, SpawnSpec};
+use self::jsonrpc::RpcError;
+use self::rpc::{Answerer, CallError, RpcClient};
 use super::prompt::TurnInput;
 use super::reply::ReplyText;
-use super::rpc::{Answerer, CallError, RpcClient};
 use super::{Access, AgentError, AgentEvent, StartSpec};
+use crate::process::spawn::{AgentProcess, SpawnSpec};
 
 /// How long the handshake and control calls may take before the agent is
 /// declared unresponsive (turns themselves are bounded by the caller).
@@ -243,7 +249,7 @@ impl CodexSession {
                 Some(AgentEvent::Text(self.reply.render()))
             }
             "item/started" => activity(p.get("item")?).map(AgentEvent::Activity),
-            super::rpc::LINE_TOO_LONG => Some(AgentEvent::Warning(super::line_too_long(
+            rpc::LINE_TOO_LONG => Some(AgentEvent::Warning(super::line_too_long(
                 p.get("bytes").and_then(Value::as_u64).unwrap_or(0),
             ))),
             "error" => {
