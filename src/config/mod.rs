@@ -128,7 +128,7 @@ pub struct User {
     pub model: String,
     pub workspace: PathBuf,
     /// The repositories whose GitHub events run as this user.
-    pub github: Option<github::GithubEntry>,
+    pub github: Option<users::GithubEntry>,
 }
 
 #[derive(Debug, Clone)]

@@ -2,16 +2,17 @@
 //! a webhook server that checks, records and answers deliveries at once;
 //! one worker that turns them into pull request reviews and issue triages
 //! by the owning user's agent, posted on GitHub and summed up in their
-//! Telegram chat; and a notifier that tells the owner what happens in
-//! their repositories. Nothing here knows codex from claude:
+//! Telegram chat (`job_summary.rs`); and a notifier (`notice_sender.rs`)
+//! that tells the owner what happens in their repositories
+//! (`event_notice.rs`). Nothing here knows codex from claude:
 //! `agent::launch` does.
 
 pub mod client;
 pub mod deliveries;
+pub mod event_notice;
 pub mod events;
-pub mod notices;
-pub mod notifier;
-pub mod notify;
+pub mod job_summary;
+pub mod notice_sender;
 pub mod review;
 pub mod signature;
 pub mod triage;
@@ -85,7 +86,7 @@ pub async fn start(
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
     };
     let client = client::Client::new(&gh.api_url, token)?;
-    let notifier = notifier::Notifier {
+    let notifier = notice_sender::Notifier {
         cfg: Arc::clone(&cfg),
         client: client.clone(),
         deliveries: Arc::clone(&deliveries),

@@ -6,21 +6,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The webhook secret; never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Secret(bytes.into())
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+use crate::config::token::Secret;
 
 /// Whether `header` (the value of `X-Hub-Signature-256`) signs `body`.
 pub fn verify(secret: &Secret, header: Option<&str>, body: &[u8]) -> bool {
@@ -30,7 +16,7 @@ pub fn verify(secret: &Secret, header: Option<&str>, body: &[u8]) -> bool {
     let Ok(sig) = hex::decode(hex_sig) else {
         return false;
     };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&secret.0) else {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose()) else {
         return false;
     };
     mac.update(body);
@@ -41,7 +27,7 @@ pub fn verify(secret: &Secret, header: Option<&str>, body: &[u8]) -> bool {
 /// sign their deliveries with it).
 pub fn sign(secret: &Secret, body: &[u8]) -> String {
     // HMAC takes a key of any length; the error arm cannot happen.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(&secret.0) {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose()) {
         Ok(m) => m,
         Err(_) => return String::new(),
     };

@@ -15,7 +15,8 @@ use tokio::sync::Notify;
 
 use super::deliveries::{Accepted, Deliveries, Job, JobKind, Work};
 use super::events::{self, Happening, IssueAction, PrAction};
-use super::signature::{self, Secret};
+use super::signature;
+use crate::config::token::Secret;
 use crate::config::Config;
 
 /// GitHub sends at most 25 MiB; anything bigger is answered 413.
@@ -141,7 +142,7 @@ fn accept(intake: &Intake, event: &str, delivery: &str, body: &[u8]) -> Answer {
         } if owner.triage => Some(job(JobKind::Triage, *number, None)),
         _ => None,
     };
-    let notice = (owner.notify && super::notices::is_told(&e.what)).then(|| e.clone());
+    let notice = (owner.notify && super::event_notice::is_told(&e.what)).then(|| e.clone());
     if job.is_none() && notice.is_none() {
         tracing::debug!(repo = e.repo, delivery, user = %user.name, "nothing to do for this event");
         return Answer::Ignored;
