@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::codex::version::CodexVersion;
+use crate::agent::input::TurnInput;
 use crate::agent::launch::{launch, Launch, LaunchError};
-use crate::agent::prompt::{Prompt, TurnInput};
 use crate::agent::{AgentError, AgentEvent, Session};
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
@@ -26,6 +26,7 @@ use crate::files::workspace::mb;
 use crate::files::MAX_UPLOAD;
 use crate::models::{self, Models};
 use crate::process::sudo::Host;
+use crate::state::prompt::Prompt;
 use crate::state::{ChatState, StateStore};
 use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;

@@ -6,10 +6,10 @@
 
 pub mod claude;
 pub mod codex;
+pub mod input;
 pub mod launch;
 pub mod ndjson;
 pub mod oneshot;
-pub mod prompt;
 pub mod reply;
 
 /// What the user is told when the agent sent a line over the NDJSON cap.
@@ -146,13 +146,13 @@ impl Session {
     }
 
     pub async fn send(&mut self, text: &str, model: &str) -> Result<(), AgentError> {
-        self.send_input(&prompt::TurnInput::text(text), model).await
+        self.send_input(&input::TurnInput::text(text), model).await
     }
 
     /// Starts a turn with text and images.
     pub async fn send_input(
         &mut self,
-        input: &prompt::TurnInput,
+        input: &input::TurnInput,
         model: &str,
     ) -> Result<(), AgentError> {
         match self {

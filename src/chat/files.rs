@@ -5,10 +5,11 @@
 use tokio::time::Instant;
 
 use super::{Chat, Input, Upload};
-use crate::agent::prompt::{Attachment, Prompt, TurnImage, TurnInput};
+use crate::agent::input::{TurnImage, TurnInput};
 use crate::catalog::Backend;
 use crate::files::access::FileError;
 use crate::files::{name, MAX_INLINE_IMAGE, MAX_PHOTO, MAX_UPLOAD};
+use crate::state::prompt::{Attachment, Prompt};
 
 /// How long a media group waits for its next part: Telegram sends each
 /// photo of an album as a message of its own, usually within a second.

@@ -15,8 +15,8 @@ use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::mpsc;
 
 use self::stream::{control_answer, refusal, ClaudeStream, Parsed, TOO_LONG_TYPE};
+use super::input::TurnInput;
 use super::ndjson::{Frame, LineReader};
-use super::prompt::TurnInput;
 use super::{Access, AgentError, AgentEvent, StartSpec};
 use crate::process::spawn::AgentProcess;
 use base64::Engine;

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use self::jsonrpc::RpcError;
 use self::rpc::{Answerer, CallError, RpcClient};
-use super::prompt::TurnInput;
+use super::input::TurnInput;
 use super::reply::ReplyText;
 use super::{Access, AgentError, AgentEvent, StartSpec};
 use crate::process::spawn::{AgentProcess, SpawnSpec};
