@@ -13,16 +13,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::codex::version::{self, CodexVersion};
 use crate::catalog::Backend;
-use crate::chat::Shared;
+use crate::chat::{recovery, Shared};
 use crate::config::Config;
 use crate::process::sudo::{find_sudo, Host};
 use crate::retry::Backoff;
 use crate::router::Router;
 use crate::state::StateStore;
 use crate::systemd;
-use crate::telegram::api::{Outgoing, Telegram, TelegramError};
+use crate::telegram::api::{Telegram, TelegramError};
 use crate::telegram::commands::MENU;
-use crate::telegram::split::quote;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -94,10 +93,12 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         let tg = tg.clone();
         tokio::spawn(async move { tg.set_commands(MENU).await });
     }
-    tell_interrupted(&shared).await;
+    recovery::tell_interrupted(&shared).await;
 
     let mut router = Router::new(Arc::clone(&shared));
-    router.resume_queued();
+    for (chat, user) in recovery::queued(&shared) {
+        router.open(chat, user);
+    }
     router.run(systemd::watchdog_interval()).await;
     stop_github(github).await;
     tracing::info!("stopped");
@@ -177,30 +178,4 @@ async fn codex_version(cfg: &Config, limit: Duration) -> Option<CodexVersion> {
         tracing::warn!("{w}");
     }
     Some(v)
-}
-
-/// Users whose reply was cut off by a crash or restart learn about it.
-async fn tell_interrupted(shared: &Shared) {
-    for chat in shared.store.interrupted_chats() {
-        let mut state = shared.store.load(chat);
-        state.turn_in_flight = false;
-        let what = state
-            .answering
-            .take()
-            .map(|t| format!(" («{}»)", quote(&t, 200)))
-            .unwrap_or_default();
-        if let Err(e) = shared.store.save(chat, &state) {
-            tracing::error!("{e}");
-        }
-        let tg = shared.tg.clone();
-        tokio::spawn(async move {
-            let msg = Outgoing::plain(format!("⚠️ Kai restarted while answering your last message{what}, so that reply was cut off. Please send it again."));
-            if let Err(e) = tg.deliver(chat, &msg).await {
-                tracing::warn!(
-                    chat,
-                    "could not tell the user about an interrupted reply: {e}"
-                );
-            }
-        });
-    }
 }

@@ -10,7 +10,6 @@ pub mod daemon;
 pub mod eval;
 pub mod files;
 pub mod github;
-pub mod hints;
 pub mod logging;
 pub mod models;
 pub mod osuser;

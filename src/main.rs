@@ -3,9 +3,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use kai::chat::hints;
 use kai::cli::{Cli, Cmd};
 use kai::config::{self, LoadOptions};
-use kai::{daemon, eval, files, hints, logging, process};
+use kai::{daemon, eval, files, logging, process};
 
 /// `kai run`'s exit status when the configuration is invalid: EX_CONFIG from
 /// sysexits.h. The systemd unit lists it in `RestartPreventExitStatus=`

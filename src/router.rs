@@ -195,22 +195,10 @@ impl Router {
         })
     }
 
-    /// Starts the chats that had messages waiting when the daemon last
-    /// stopped: each answers its saved queue first. (Private chats only, so
-    /// the chat id is the user's Telegram id.)
-    pub fn resume_queued(&mut self) {
-        for chat in self.shared.store.chats_with_queue() {
-            match self.shared.cfg.user_by_telegram_id(chat).cloned() {
-                Some(user) => {
-                    tracing::info!(chat, "answering messages queued before the restart");
-                    self.actor(chat, user);
-                }
-                None => tracing::warn!(
-                    chat,
-                    "messages were queued for a user no longer in the users file; not answered"
-                ),
-            }
-        }
+    /// Starts the chat's actor now, without waiting for a message: for
+    /// chats with messages queued before a restart (`chat/recovery.rs`).
+    pub fn open(&mut self, chat: i64, user: User) {
+        self.actor(chat, user);
     }
 }
 
