@@ -1,14 +1,13 @@
 //! `kai run`: start the GitHub webhook server (when configured) at once,
 //! so deliveries are taken even while Telegram is down; connect to
 //! Telegram, tell systemd we are ready only once the Bot API answered,
-//! serve until SIGTERM/SIGINT, then stop every chat and every agent before
-//! exiting.
+//! serve until told to stop (`main` cancels the token on SIGTERM/SIGINT),
+//! then stop every chat and every agent before returning.
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::codex::version::{self, CodexVersion};
@@ -27,8 +26,6 @@ use crate::telegram::commands::MENU;
 pub enum DaemonError {
     #[error(transparent)]
     Telegram(#[from] TelegramError),
-    #[error("cannot install signal handlers: {0}")]
-    Signals(std::io::Error),
     #[error("cannot find the kai executable (needed to stop agents run as other users): {0}")]
     SelfPath(std::io::Error),
     #[error("no bot token was loaded")]
@@ -41,10 +38,13 @@ pub enum DaemonError {
     TokenRejected(String),
 }
 
-pub async fn run(cfg: Config) -> Result<(), DaemonError> {
-    let shutdown = CancellationToken::new();
+/// Serves until `shutdown` is cancelled (by `main` on SIGTERM/SIGINT, or
+/// by a test driving the daemon in-process), then stops every chat, every
+/// agent and the GitHub tasks before returning. A chat whose turn that cuts
+/// off records it itself (`chat/recovery.rs`), so the next start tells its
+/// user.
+pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
     let store = StateStore::new(&cfg.data_dir);
-    watch_signals(shutdown.clone())?;
     let token = cfg.token.clone().ok_or(DaemonError::NoToken)?;
     let tg = Telegram::new(token.expose(), &cfg.telegram_api_url)?;
     let cfg = Arc::new(cfg);
@@ -142,25 +142,6 @@ async fn connect(
             _ = shutdown.cancelled() => return Ok(None),
         }
     }
-}
-
-/// Cancels `shutdown` on SIGTERM/SIGINT. Each chat whose turn that cuts
-/// off records it itself (`Chat::turn`), so the next start tells its user.
-fn watch_signals(shutdown: CancellationToken) -> Result<(), DaemonError> {
-    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-        }
-        systemd::notify(&[
-            systemd::State::Stopping,
-            systemd::State::Status("stopping: interrupting running turns"),
-        ]);
-        shutdown.cancel();
-    });
-    Ok(())
 }
 
 /// The longest the codex version probe may take at start.
