@@ -1,6 +1,6 @@
 //! The chat's side of files: storing what the user sent in their inbox
 //! (as their account) before it is queued or answered, handing the agent
-//! its images, and `/get` and `/ls`. Part of the chat's actor (`chat.rs`).
+//! its images, and `/get` and `/ls`. Part of the chat's actor (`chat/mod.rs`).
 
 use tokio::time::Instant;
 

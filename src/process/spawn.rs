@@ -130,7 +130,7 @@ impl AgentProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group, so helpers that leave the tree can
-            // still be found (see proctree).
+            // still be found (see `tree.rs`).
             .process_group(0)
             .kill_on_drop(true);
         let shown = match &spec.run_as {
