@@ -4,13 +4,13 @@
 //! vendor-specific leaks out. Starting processes as another account is
 //! `process/`'s job.
 
-pub mod claude;
+pub(crate) mod claude;
 pub mod codex;
-pub mod input;
+pub(crate) mod input;
 pub mod launch;
 pub mod ndjson;
-pub mod oneshot;
-pub mod reply;
+pub(crate) mod oneshot;
+pub(crate) mod reply;
 
 /// What the user is told when the agent sent a line over the NDJSON cap.
 pub fn line_too_long(bytes: u64) -> String {

@@ -4,8 +4,8 @@
 //! accepts is exactly what the daemon will run with.
 
 pub mod envfile;
-pub mod github;
-pub mod problem;
+pub(crate) mod github;
+pub(crate) mod problem;
 pub mod token;
 pub mod users;
 

@@ -6,8 +6,8 @@
 //! answer without knowing which arm wrote which.
 
 pub mod judge;
-pub mod probes;
-pub mod report;
+pub(crate) mod probes;
+pub(crate) mod report;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

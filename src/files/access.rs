@@ -5,7 +5,7 @@
 //! its stdout; a refusal comes back as the helper's last stderr line, which
 //! is already worded for the user.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -75,10 +75,6 @@ impl UserFiles {
             runner,
             workspace: user.workspace.clone(),
         }
-    }
-
-    pub fn workspace(&self) -> &Path {
-        &self.workspace
     }
 
     /// Stores `data` as `<workspace>/inbox/<name>` (or a numbered variant);

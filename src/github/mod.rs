@@ -8,17 +8,17 @@
 //! `agent::launch` does.
 
 pub mod client;
-pub mod deliveries;
+pub(crate) mod deliveries;
 pub mod event_notice;
 pub mod events;
-pub mod job_summary;
-pub mod notice_sender;
-pub mod review;
+pub(crate) mod job_summary;
+pub(crate) mod notice_sender;
+pub(crate) mod review;
 pub mod signature;
 pub mod triage;
 mod triage_job;
 pub mod webhook;
-pub mod worker;
+pub(crate) mod worker;
 
 use std::sync::Arc;
 

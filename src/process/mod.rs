@@ -5,7 +5,7 @@
 //! process tree (`tree.rs`). The agents, the file helpers (`files/`) and the
 //! daemon all use it.
 
-pub mod env;
-pub mod spawn;
+pub(crate) mod env;
+pub(crate) mod spawn;
 pub mod sudo;
 pub mod tree;

@@ -9,7 +9,7 @@
 //! conversation id lets anyone who can read it resume that conversation.
 //! The messages waiting in a chat's queue are `prompt.rs`'s [`Prompt`]s.
 
-pub mod prompt;
+pub(crate) mod prompt;
 
 use std::fs::{DirBuilder, OpenOptions, Permissions};
 use std::io::Write;

@@ -4,7 +4,7 @@
 //! working directory from the process, so unlike codex it is started in the
 //! workspace (under sudo with `-D`).
 
-pub mod stream;
+pub(crate) mod stream;
 
 use std::collections::VecDeque;
 use std::time::Duration;

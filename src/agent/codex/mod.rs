@@ -9,8 +9,8 @@
 
 pub mod jsonrpc;
 mod policy;
-pub mod rpc;
-pub mod version;
+pub(crate) mod rpc;
+pub(crate) mod version;
 
 use std::time::Duration;
 
