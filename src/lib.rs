@@ -5,8 +5,8 @@
 //! maps every module; README.md is the operator manual.
 //!
 //! `main.rs` is a thin edge (argument parsing, signals, exit codes). What
-//! it, the integration tests and the benchmarks use is exported here;
-//! everything else stays inside the crate.
+//! it, the integration tests, the benchmarks and the fuzz targets use is
+//! exported here; everything else stays inside the crate.
 
 pub mod agent;
 pub mod catalog;
