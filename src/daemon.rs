@@ -1,35 +1,31 @@
 //! `kai run`: start the GitHub webhook server (when configured) at once,
 //! so deliveries are taken even while Telegram is down; connect to
 //! Telegram, tell systemd we are ready only once the Bot API answered,
-//! serve until SIGTERM/SIGINT, then stop every chat and every agent before
-//! exiting.
+//! serve until told to stop (`main` cancels the token on SIGTERM/SIGINT),
+//! then stop every chat and every agent before returning.
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::launch::Host;
-use crate::agent::process::find_sudo;
-use crate::agent::version::{self, CodexVersion};
+use crate::agent::codex::version::{self, CodexVersion};
 use crate::catalog::Backend;
-use crate::chat::Shared;
+use crate::chat::{recovery, Shared};
 use crate::config::Config;
+use crate::process::sudo::{find_sudo, Host};
+use crate::retry::Backoff;
 use crate::router::Router;
 use crate::state::StateStore;
 use crate::systemd;
-use crate::telegram::api::{Backoff, Outgoing, Telegram, TelegramError};
+use crate::telegram::api::{Telegram, TelegramError};
 use crate::telegram::commands::MENU;
-use crate::telegram::split::quote;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
     Telegram(#[from] TelegramError),
-    #[error("cannot install signal handlers: {0}")]
-    Signals(std::io::Error),
     #[error("cannot find the kai executable (needed to stop agents run as other users): {0}")]
     SelfPath(std::io::Error),
     #[error("no bot token was loaded")]
@@ -42,10 +38,13 @@ pub enum DaemonError {
     TokenRejected(String),
 }
 
-pub async fn run(cfg: Config) -> Result<(), DaemonError> {
-    let shutdown = CancellationToken::new();
+/// Serves until `shutdown` is cancelled (by `main` on SIGTERM/SIGINT, or
+/// by a test driving the daemon in-process), then stops every chat, every
+/// agent and the GitHub tasks before returning. A chat whose turn that cuts
+/// off records it itself (`chat/recovery.rs`), so the next start tells its
+/// user.
+pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
     let store = StateStore::new(&cfg.data_dir);
-    watch_signals(shutdown.clone())?;
     let token = cfg.token.clone().ok_or(DaemonError::NoToken)?;
     let tg = Telegram::new(token.expose(), &cfg.telegram_api_url)?;
     let cfg = Arc::new(cfg);
@@ -94,10 +93,12 @@ pub async fn run(cfg: Config) -> Result<(), DaemonError> {
         let tg = tg.clone();
         tokio::spawn(async move { tg.set_commands(MENU).await });
     }
-    tell_interrupted(&shared).await;
+    recovery::tell_interrupted(&shared).await;
 
     let mut router = Router::new(Arc::clone(&shared));
-    router.resume_queued();
+    for (chat, user) in recovery::queued(&shared) {
+        router.open(chat, user);
+    }
     router.run(systemd::watchdog_interval()).await;
     stop_github(github).await;
     tracing::info!("stopped");
@@ -143,25 +144,6 @@ async fn connect(
     }
 }
 
-/// Cancels `shutdown` on SIGTERM/SIGINT. Each chat whose turn that cuts
-/// off records it itself (`Chat::turn`), so the next start tells its user.
-fn watch_signals(shutdown: CancellationToken) -> Result<(), DaemonError> {
-    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-        }
-        systemd::notify(&[
-            systemd::State::Stopping,
-            systemd::State::Status("stopping: interrupting running turns"),
-        ]);
-        shutdown.cancel();
-    });
-    Ok(())
-}
-
 /// The longest the codex version probe may take at start.
 const PROBE_LIMIT: Duration = Duration::from_secs(10);
 
@@ -177,30 +159,4 @@ async fn codex_version(cfg: &Config, limit: Duration) -> Option<CodexVersion> {
         tracing::warn!("{w}");
     }
     Some(v)
-}
-
-/// Users whose reply was cut off by a crash or restart learn about it.
-async fn tell_interrupted(shared: &Shared) {
-    for chat in shared.store.interrupted_chats() {
-        let mut state = shared.store.load(chat);
-        state.turn_in_flight = false;
-        let what = state
-            .answering
-            .take()
-            .map(|t| format!(" («{}»)", quote(&t, 200)))
-            .unwrap_or_default();
-        if let Err(e) = shared.store.save(chat, &state) {
-            tracing::error!("{e}");
-        }
-        let tg = shared.tg.clone();
-        tokio::spawn(async move {
-            let msg = Outgoing::plain(format!("⚠️ Kai restarted while answering your last message{what}, so that reply was cut off. Please send it again."));
-            if let Err(e) = tg.deliver(chat, &msg).await {
-                tracing::warn!(
-                    chat,
-                    "could not tell the user about an interrupted reply: {e}"
-                );
-            }
-        });
-    }
 }

@@ -1,5 +1,12 @@
-//! Kai: a Telegram gateway to coding-agent CLIs, one OS account per user.
-//! `main.rs` is a thin edge; everything here is testable on its own.
+//! Kai: a daemon that lets a small team talk over Telegram to coding agents
+//! (OpenAI Codex CLI, Claude Code), each Telegram user's agent running under
+//! their own OS account, plus the GitHub automation (reviews, triage,
+//! notices) that runs beside it. docs/design.md explains how it works and
+//! maps every module; README.md is the operator manual.
+//!
+//! `main.rs` is a thin edge (argument parsing, signals, exit codes). What
+//! it, the integration tests, the benchmarks and the fuzz targets use is
+//! exported here; everything else stays inside the crate.
 
 pub mod agent;
 pub mod catalog;
@@ -10,11 +17,12 @@ pub mod daemon;
 pub mod eval;
 pub mod files;
 pub mod github;
-pub mod hints;
 pub mod logging;
-pub mod models;
+mod models;
 pub mod osuser;
-pub mod router;
-pub mod state;
+pub mod process;
+mod retry;
+mod router;
+mod state;
 pub mod systemd;
 pub mod telegram;

@@ -3,9 +3,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use kai::chat::hints;
 use kai::cli::{Cli, Cmd};
 use kai::config::{self, LoadOptions};
-use kai::{agent, daemon, eval, files, hints, logging};
+use kai::{daemon, eval, files, logging, process, systemd};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
 
 /// `kai run`'s exit status when the configuration is invalid: EX_CONFIG from
 /// sysexits.h. The systemd unit lists it in `RestartPreventExitStatus=`
@@ -105,7 +108,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             }
         }
         Cmd::Reap { pid } => {
-            let n = agent::proctree::kill_tree(pid, agent::process::current_uid());
+            let n = process::tree::kill_tree(pid, process::tree::current_uid());
             eprintln!("kai reap: killed {n} process(es) in the tree of {pid}");
             Ok(ExitCode::SUCCESS)
         }
@@ -155,7 +158,12 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            match runtime.block_on(daemon::run(cfg)) {
+            let shutdown = CancellationToken::new();
+            let served = runtime.block_on(async {
+                watch_signals(shutdown.clone())?;
+                Ok::<_, std::io::Error>(daemon::run(cfg, shutdown).await)
+            });
+            match served.context("cannot install signal handlers")? {
                 // A rejected token is configuration too: no restart fixes it.
                 Err(e @ daemon::DaemonError::TokenRejected(_)) => {
                     eprintln!("kai: {e}");
@@ -165,6 +173,26 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// Cancels `shutdown` on SIGTERM/SIGINT, telling systemd we are stopping;
+/// `daemon::run` then winds down. Each chat whose turn that cuts off
+/// records it itself (`chat/recovery.rs`), so the next start tells its user.
+fn watch_signals(shutdown: CancellationToken) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+        systemd::notify(&[
+            systemd::State::Stopping,
+            systemd::State::Status("stopping: interrupting running turns"),
+        ]);
+        shutdown.cancel();
+    });
+    Ok(())
 }
 
 /// Runs a file helper (run through sudo as an agent's account): its output

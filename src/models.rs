@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use crate::agent::launch::{self, Host, Launch};
+use crate::agent::launch::{self, Launch};
 use crate::agent::Session;
 use crate::catalog::{self, Backend};
+use crate::process::sudo::Host;
 
 /// How long `/models` and `/model` wait for the CLI before using the catalog.
 const ASK_LIMIT: Duration = Duration::from_secs(20);

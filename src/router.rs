@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::telegram::api::{Backoff, POLL_SECONDS};
+use crate::retry::Backoff;
+use crate::telegram::api::{retry_after, POLL_SECONDS};
 use teloxide::types::{Message, UpdateKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -78,7 +79,7 @@ impl Router {
                 }
                 Err(e) => {
                     let wait = match &e {
-                        PollError::Telegram(e) => backoff.after(e),
+                        PollError::Telegram(e) => backoff.after(retry_after(e)),
                         PollError::NoAnswer(_) => backoff.step(),
                     };
                     tracing::warn!("getUpdates failed ({e}); retrying in {wait:?}");
@@ -194,22 +195,10 @@ impl Router {
         })
     }
 
-    /// Starts the chats that had messages waiting when the daemon last
-    /// stopped: each answers its saved queue first. (Private chats only, so
-    /// the chat id is the user's Telegram id.)
-    pub fn resume_queued(&mut self) {
-        for chat in self.shared.store.chats_with_queue() {
-            match self.shared.cfg.user_by_telegram_id(chat).cloned() {
-                Some(user) => {
-                    tracing::info!(chat, "answering messages queued before the restart");
-                    self.actor(chat, user);
-                }
-                None => tracing::warn!(
-                    chat,
-                    "messages were queued for a user no longer in the users file; not answered"
-                ),
-            }
-        }
+    /// Starts the chat's actor now, without waiting for a message: for
+    /// chats with messages queued before a restart (`chat/recovery.rs`).
+    pub fn open(&mut self, chat: i64, user: User) {
+        self.actor(chat, user);
     }
 }
 

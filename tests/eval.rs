@@ -388,7 +388,7 @@ async fn ctrl_c_writes_the_partial_report() {
     // No codex of this test's (every agent here has its CODEX_HOME) is left.
     let home = kai.path("codex-home").display().to_string();
     let left = || {
-        kai::agent::proctree::snapshot()
+        kai::process::tree::snapshot()
             .into_iter()
             .filter(|p| p.pid != kai.pid())
             .filter(|p| {

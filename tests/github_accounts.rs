@@ -10,7 +10,8 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kai::github::signature::{sign, Secret};
+use kai::config::token::Secret;
+use kai::github::signature::sign;
 use serde_json::json;
 use support::accounts::{self, SudoersFile, AGENT_A, SERVICE};
 use support::codex_home;

@@ -10,7 +10,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use kai::github::signature::{sign, Secret};
+use kai::config::token::Secret;
+use kai::github::signature::sign;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -9,9 +9,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kai::agent::launch::{launch_read_only, Host, Launch};
+use kai::agent::launch::{launch_read_only, Launch};
 use kai::agent::{AgentEvent, Session};
 use kai::catalog::{self, Backend};
+use kai::process::sudo::Host;
 use support::codex_home;
 use support::fake_anthropic::{self, FakeAnthropic};
 use support::fake_responses::{attempted_files, FakeResponses, CREATE_FILE_MARKER};
@@ -55,7 +56,7 @@ async fn one_turn(mut session: Session, text: &str, model: &str) -> Result<Strin
 
 fn host() -> Host {
     Host {
-        sudo: kai::agent::process::find_sudo(),
+        sudo: kai::process::sudo::find_sudo(),
         reaper: PathBuf::from(env!("CARGO_BIN_EXE_kai")),
     }
 }

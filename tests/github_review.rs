@@ -8,8 +8,9 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
+use kai::config::token::Secret;
 use kai::github::client::delivery_mark;
-use kai::github::signature::{sign, Secret};
+use kai::github::signature::sign;
 use reqwest::StatusCode;
 use serde_json::json;
 use support::fake_anthropic;

@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kai::agent::proctree;
+use kai::process::tree as proctree;
 use support::accounts::{self, Account, SudoersFile, AGENT_A, AGENT_B, SERVICE};
 use support::codex_home;
 use support::kai::{Kai, Options, ALICE, BOB};
@@ -426,7 +426,7 @@ async fn a_missing_sudoers_rule_is_a_clear_error_not_a_hang() {
         env.svc.name,
         env.b.name,
         env.codex.display(),
-        kai::agent::process::sudo_kai_commands(&env.kai).join(", ")
+        kai::process::sudo::sudo_kai_commands(&env.kai).join(", ")
     );
     assert!(
         log.contains("sudoers contract") && log.contains(&wanted),

@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use kai::github::signature::{sign, Secret};
+use kai::config::token::Secret;
+use kai::github::signature::sign;
 use serde_json::json;
 
 use crate::support::fake_github::{FakeGithub, FakePr, TOKEN};

@@ -1,5 +1,5 @@
 //! A signed webhook delivery (`kai::github::events::parse`) and the
-//! Telegram notice made of it (`kai::github::notices::render`). The payload
+//! Telegram notice made of it (`kai::github::event_notice::render`). The payload
 //! is GitHub's, but its text is anyone's: titles, comments, commit messages.
 //!
 //! The first byte picks the `X-GitHub-Event`; the rest is the body.
@@ -13,7 +13,7 @@
 #![no_main]
 
 use kai::github::events::{parse, Happening, BODY_CAP, PUSH_LIST_CAP};
-use kai::github::notices::render;
+use kai::github::event_notice::render;
 use libfuzzer_sys::fuzz_target;
 
 const EVENTS: [&str; 6] = [

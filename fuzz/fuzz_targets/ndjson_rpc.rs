@@ -1,6 +1,6 @@
 //! What an agent writes on stdout, through the daemon's whole read path:
 //! NDJSON framing (`kai::agent::ndjson`) then JSON-RPC decoding
-//! (`kai::agent::jsonrpc::decode`). The input is the raw stream.
+//! (`kai::agent::codex::jsonrpc::decode`). The input is the raw stream.
 //!
 //! Properties:
 //! - framing depends only on the bytes, never on how reads cut them: whole,
@@ -15,7 +15,7 @@
 //!   (floats included: kai parses them exactly, `float_roundtrip`).
 #![no_main]
 
-use kai::agent::jsonrpc::{decode, notification, request, response, Message, RpcError};
+use kai::agent::codex::jsonrpc::{decode, notification, request, response, Message, RpcError};
 use kai::agent::ndjson::{Frame, MAX_LINE};
 use kai_fuzz::stream::{expected_frames, read_frames, seed_of, Split};
 use libfuzzer_sys::fuzz_target;

@@ -231,7 +231,7 @@ let
     ++ binaryErrors
     ++ miscErrors;
 
-  # The rules of src/config/github.rs: repos written owner/name, each owned by
+  # The rules of src/config/users.rs: repos written owner/name, each owned by
   # one user, and repos only with the listener on.
   # Each half 1-100 of GitHub's characters, and neither `.` nor `..`.
   repoPart = p: match "[A-Za-z0-9._-]{1,100}" p != null && p != "." && p != "..";

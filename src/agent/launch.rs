@@ -6,20 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::process::{RunAs, SpawnSpec};
 use super::{Access, AgentError, Session, StartSpec};
 use crate::catalog::Backend;
 use crate::config::{Config, User};
 use crate::osuser;
-
-/// What does not change from one launch to the next on this host.
-#[derive(Debug, Clone)]
-pub struct Host {
-    /// The sudo binary (the setuid wrapper on NixOS).
-    pub sudo: PathBuf,
-    /// This kai binary, run as `kai reap` to stop an agent of another account.
-    pub reaper: PathBuf,
-}
+use crate::process::spawn::{RunAs, SpawnSpec};
+use crate::process::sudo::Host;
 
 /// One agent to start.
 #[derive(Debug, Clone)]

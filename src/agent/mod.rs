@@ -1,19 +1,16 @@
 //! Agent CLIs behind one small interface: start a session, send a message,
 //! read events until the turn is done, interrupt, close. Each backend speaks
-//! its own protocol in its own file; nothing vendor-specific leaks out.
+//! its own protocol in its own folder (`codex/`, `claude/`); nothing
+//! vendor-specific leaks out. Starting processes as another account is
+//! `process/`'s job.
 
-pub mod claude;
-pub mod claude_stream;
+pub(crate) mod claude;
 pub mod codex;
-pub mod jsonrpc;
+pub(crate) mod input;
 pub mod launch;
 pub mod ndjson;
-pub mod oneshot;
-pub mod process;
-pub mod proctree;
-pub mod prompt;
-pub mod reply;
-pub mod version;
+pub(crate) mod oneshot;
+pub(crate) mod reply;
 
 /// What the user is told when the agent sent a line over the NDJSON cap.
 pub fn line_too_long(bytes: u64) -> String {
@@ -23,12 +20,11 @@ pub fn line_too_long(bytes: u64) -> String {
         ndjson::MAX_LINE / (1024 * 1024)
     )
 }
-pub mod rpc;
-
 use std::path::PathBuf;
 
 use crate::catalog::Backend;
-pub use process::{RunAs, SpawnSpec};
+use crate::process::spawn::{AgentProcess, ProcessError, SpawnSpec};
+use crate::process::sudo::is_sudo_refusal;
 
 /// What a running turn reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +50,7 @@ pub enum AgentEvent {
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     #[error(transparent)]
-    Process(#[from] process::ProcessError),
+    Process(#[from] ProcessError),
     #[error("the agent exited{}", detail_suffix(.detail))]
     Exited { detail: String },
     #[error("the agent did not answer `{0}` in time")]
@@ -78,10 +74,10 @@ pub enum AgentError {
 impl AgentError {
     /// The process ended: its last stderr lines are the best clue why, and
     /// when sudo wrote them, the refusal is told apart from an agent crash.
-    pub fn exited(process: &process::AgentProcess) -> Self {
+    pub fn exited(process: &AgentProcess) -> Self {
         let detail = process.stderr_tail();
         match process.sudo_account() {
-            Some(os_user) if process::is_sudo_refusal(&detail) => AgentError::SudoRefused {
+            Some(os_user) if is_sudo_refusal(&detail) => AgentError::SudoRefused {
                 os_user: os_user.to_string(),
                 detail,
             },
@@ -150,13 +146,13 @@ impl Session {
     }
 
     pub async fn send(&mut self, text: &str, model: &str) -> Result<(), AgentError> {
-        self.send_input(&prompt::TurnInput::text(text), model).await
+        self.send_input(&input::TurnInput::text(text), model).await
     }
 
     /// Starts a turn with text and images.
     pub async fn send_input(
         &mut self,
-        input: &prompt::TurnInput,
+        input: &input::TurnInput,
         model: &str,
     ) -> Result<(), AgentError> {
         match self {

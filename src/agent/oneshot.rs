@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use super::launch::{launch_read_only, Host, Launch};
+use super::launch::{launch_read_only, Launch};
 use super::AgentEvent;
+use crate::process::sudo::Host;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OneShotError {

@@ -1,14 +1,15 @@
 //! The chat's side of files: storing what the user sent in their inbox
 //! (as their account) before it is queued or answered, handing the agent
-//! its images, and `/get` and `/ls`. Part of the chat's actor (`chat.rs`).
+//! its images, and `/get` and `/ls`. Part of the chat's actor (`chat/mod.rs`).
 
 use tokio::time::Instant;
 
 use super::{Chat, Input, Upload};
-use crate::agent::prompt::{Attachment, Prompt, TurnImage, TurnInput};
+use crate::agent::input::{TurnImage, TurnInput};
 use crate::catalog::Backend;
 use crate::files::access::FileError;
 use crate::files::{name, MAX_INLINE_IMAGE, MAX_PHOTO, MAX_UPLOAD};
+use crate::state::prompt::{Attachment, Prompt};
 
 /// How long a media group waits for its next part: Telegram sends each
 /// photo of an album as a message of its own, usually within a second.

@@ -1,45 +1,19 @@
 //! The GitHub side of the configuration (docs/design.md, "GitHub automation"):
-//! the listener, the API, the job limit, the two secrets, and each user's
-//! `github` field. With `GITHUB_WEBHOOK_LISTEN` unset there is no server
+//! the listener, the API, the job limit and the two secrets. Each user's
+//! `github` field is read and checked with the users file (`users.rs`);
+//! its tests are here, beside the rest of the GitHub settings. With `GITHUB_WEBHOOK_LISTEN` unset there is no server
 //! and no GitHub work at all.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use super::problem::{Origin, Problem};
-use super::token::{self, Token};
-use super::users::{UserEntry, UsersError};
+use super::token::{self, Secret, Token};
 use super::{Checker, User, Vars};
-use crate::github::signature::Secret;
 
 /// `LoadCredential=` names the NixOS module passes.
 pub const SECRET_CREDENTIAL: &str = "github-webhook-secret";
 pub const TOKEN_CREDENTIAL: &str = "github-token";
-
-/// A user's `github` field in the users file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GithubEntry {
-    /// `owner/name` of each repository this user owns.
-    #[serde(default)]
-    pub repos: Vec<String>,
-    /// Review pull requests of those repos.
-    #[serde(default)]
-    pub review: bool,
-    /// Triage new issues of those repos.
-    #[serde(default)]
-    pub triage: bool,
-    /// Tell this user's chat what happens in those repos (default true).
-    #[serde(default = "yes")]
-    pub notify: bool,
-}
-
-fn yes() -> bool {
-    true
-}
 
 /// The GitHub token: a [`Token`] like the bot's, never printed.
 pub type GithubToken = Token;
@@ -142,55 +116,6 @@ fn secret(vars: &Vars, file_key: &str, credential: &str, env_key: &str) -> Resul
              the systemd credential `{credential}`, or (development only) set {env_key}"
         ),
     })
-}
-
-/// Checks every user's `github` field: repos written `owner/name`, each
-/// owned by one user only.
-pub(super) fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
-    let mut errors = Vec::new();
-    // GitHub names are case-insensitive: `O/R` and `o/r` are one repo.
-    let mut owners: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, u) in entries.iter().enumerate() {
-        let Some(g) = &u.github else { continue };
-        if g.repos.is_empty() {
-            errors.push(UsersError {
-                field: format!("users[{i}].github.repos"),
-                message: "no repositories: list `owner/name`s, or set github to null".into(),
-            });
-        }
-        for (j, repo) in g.repos.iter().enumerate() {
-            let field = format!("users[{i}].github.repos[{j}]");
-            if !is_repo(repo) {
-                errors.push(UsersError {
-                    field,
-                    message: format!("`{repo}` is not a repository written owner/name"),
-                });
-            } else if let Some(prev) = owners.insert(repo.to_ascii_lowercase(), i) {
-                let message = if prev == i {
-                    format!("`{repo}` is listed twice")
-                } else {
-                    format!(
-                        "`{repo}` is also owned by users[{prev}] (`{}`); a repository belongs to one user",
-                        entries[prev].name
-                    )
-                };
-                errors.push(UsersError { field, message });
-            }
-        }
-    }
-    errors
-}
-
-/// `owner/name` with GitHub's characters only.
-pub fn is_repo(s: &str) -> bool {
-    let ok = |p: &str| {
-        (1..=100).contains(&p.len())
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            && p != "."
-            && p != ".."
-    };
-    matches!(s.split_once('/'), Some((o, n)) if ok(o) && ok(n))
 }
 
 #[cfg(test)]

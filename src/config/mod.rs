@@ -5,9 +5,9 @@
 
 mod checker;
 pub mod envfile;
-pub mod github;
+pub(crate) mod github;
 mod keys;
-pub mod problem;
+pub(crate) mod problem;
 mod sharing;
 pub mod token;
 pub mod users;
@@ -41,7 +41,7 @@ pub struct User {
     pub model: String,
     pub workspace: PathBuf,
     /// The repositories whose GitHub events run as this user.
-    pub github: Option<github::GithubEntry>,
+    pub github: Option<users::GithubEntry>,
 }
 
 #[derive(Debug, Clone)]

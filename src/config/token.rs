@@ -1,7 +1,8 @@
 //! The bot token, which must never sit in the Nix store: read from a file
 //! named by `TELEGRAM_BOT_TOKEN_FILE`, from the systemd credential
 //! `telegram-bot-token`, or (for development) `TELEGRAM_BOT_TOKEN`. The
-//! GitHub secrets are looked up the same way ([`lookup`]).
+//! GitHub secrets are looked up the same way ([`lookup`]); the webhook
+//! secret is a [`Secret`], bytes that never print themselves either.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -23,6 +24,27 @@ impl Token {
 
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// The webhook secret; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+
+    /// The bytes, for the one place that signs with them (`github/signature.rs`).
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
     }
 }
 

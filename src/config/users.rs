@@ -1,6 +1,7 @@
 //! `users.json`: who may talk to the bot, as which OS account, on which
 //! backend. Strict on purpose: an unknown field is almost always a typo that
-//! would otherwise silently drop a setting.
+//! would otherwise silently drop a setting. A user's `github` field (the
+//! repositories they own) is part of the file, so it is checked here too.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,7 +24,29 @@ pub struct UserEntry {
     pub workspace: Option<PathBuf>,
     /// Repositories whose GitHub events this user's agent handles.
     #[serde(default)]
-    pub github: Option<super::github::GithubEntry>,
+    pub github: Option<GithubEntry>,
+}
+
+/// A user's `github` field in the users file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubEntry {
+    /// `owner/name` of each repository this user owns.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    /// Review pull requests of those repos.
+    #[serde(default)]
+    pub review: bool,
+    /// Triage new issues of those repos.
+    #[serde(default)]
+    pub triage: bool,
+    /// Tell this user's chat what happens in those repos (default true).
+    #[serde(default = "yes")]
+    pub notify: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,7 +134,7 @@ pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<UsersError>> {
             }
         }
     }
-    errors.extend(super::github::check_entries(&file.users));
+    errors.extend(check_entries(&file.users));
     if file.users.is_empty() {
         errors.push(UsersError {
             field: "users".into(),
@@ -166,6 +189,55 @@ fn is_valid_os_user(name: &str) -> bool {
     matches!(bytes.next(), Some(b) if b.is_ascii_lowercase() || b == b'_')
         && name.len() <= 32
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Checks every user's `github` field: repos written `owner/name`, each
+/// owned by one user only.
+fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
+    let mut errors = Vec::new();
+    // GitHub names are case-insensitive: `O/R` and `o/r` are one repo.
+    let mut owners: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, u) in entries.iter().enumerate() {
+        let Some(g) = &u.github else { continue };
+        if g.repos.is_empty() {
+            errors.push(UsersError {
+                field: format!("users[{i}].github.repos"),
+                message: "no repositories: list `owner/name`s, or set github to null".into(),
+            });
+        }
+        for (j, repo) in g.repos.iter().enumerate() {
+            let field = format!("users[{i}].github.repos[{j}]");
+            if !is_repo(repo) {
+                errors.push(UsersError {
+                    field,
+                    message: format!("`{repo}` is not a repository written owner/name"),
+                });
+            } else if let Some(prev) = owners.insert(repo.to_ascii_lowercase(), i) {
+                let message = if prev == i {
+                    format!("`{repo}` is listed twice")
+                } else {
+                    format!(
+                        "`{repo}` is also owned by users[{prev}] (`{}`); a repository belongs to one user",
+                        entries[prev].name
+                    )
+                };
+                errors.push(UsersError { field, message });
+            }
+        }
+    }
+    errors
+}
+
+/// `owner/name` with GitHub's characters only.
+pub fn is_repo(s: &str) -> bool {
+    let ok = |p: &str| {
+        (1..=100).contains(&p.len())
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && p != "."
+            && p != ".."
+    };
+    matches!(s.split_once('/'), Some((o, n)) if ok(o) && ok(n))
 }
 
 #[cfg(test)]

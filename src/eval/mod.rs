@@ -6,8 +6,8 @@
 //! answer without knowing which arm wrote which.
 
 pub mod judge;
-pub mod probes;
-pub mod report;
+pub(crate) mod probes;
+pub(crate) mod report;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,12 +17,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::launch::{Host, Launch};
+use crate::agent::codex::version::cli_version;
+use crate::agent::launch::Launch;
 use crate::agent::oneshot::one_turn;
-use crate::agent::process::find_sudo;
-use crate::agent::version::cli_version;
 use crate::catalog::{self, Backend};
 use crate::config::{Config, User};
+use crate::process::sudo::{find_sudo, Host};
 use judge::{Arm, Choice};
 use report::{ArmInfo, Arms, ProbeResult, Report};
 

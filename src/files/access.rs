@@ -5,7 +5,7 @@
 //! its stdout; a refusal comes back as the helper's last stderr line, which
 //! is already worded for the user.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -13,9 +13,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use super::workspace::{self, WorkspaceError};
-use crate::agent::launch::Host;
-use crate::agent::process::{is_sudo_refusal, sudo_kai};
 use crate::config::User;
+use crate::process::sudo::{is_sudo_refusal, sudo_kai, Host};
 
 /// The longest a helper may take (a 50 MB file read from a local disk
 /// takes well under a second; this only bounds a hung one).
@@ -76,10 +75,6 @@ impl UserFiles {
             runner,
             workspace: user.workspace.clone(),
         }
-    }
-
-    pub fn workspace(&self) -> &Path {
-        &self.workspace
     }
 
     /// Stores `data` as `<workspace>/inbox/<name>` (or a numbered variant);

@@ -3,8 +3,8 @@
 //! the user's OS account (`access.rs`), inside the workspace
 //! (`workspace.rs`), under the Bot API's size limits.
 
-pub mod access;
-pub mod name;
+pub(crate) mod access;
+pub(crate) mod name;
 pub mod workspace;
 
 /// The Bot API serves bots files up to 20 MB (`getFile`).

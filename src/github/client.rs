@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::github::GithubToken;
-use crate::telegram::api::Backoff;
+use crate::retry::Backoff;
 
 /// How many times one call is tried before the job gives up.
 const TRIES: usize = 5;

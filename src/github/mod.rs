@@ -2,24 +2,25 @@
 //! a webhook server that checks, records and answers deliveries at once;
 //! one worker that turns them into pull request reviews and issue triages
 //! by the owning user's agent, posted on GitHub and summed up in their
-//! Telegram chat; and a notifier that tells the owner what happens in
-//! their repositories. Nothing here knows codex from claude:
+//! Telegram chat (`job_summary.rs`); and a notifier (`notice_sender.rs`)
+//! that tells the owner what happens in their repositories
+//! (`event_notice.rs`). Nothing here knows codex from claude:
 //! `agent::launch` does.
 
 pub mod client;
-pub mod deliveries;
+pub(crate) mod deliveries;
+pub mod event_notice;
 pub mod events;
+pub(crate) mod job_summary;
 pub mod listener;
-pub mod notices;
-pub mod notifier;
-pub mod notify;
-pub mod review;
+pub(crate) mod notice_sender;
+pub(crate) mod review;
 pub mod signature;
 pub mod spool;
 pub mod triage;
 mod triage_job;
 pub mod webhook;
-pub mod worker;
+pub(crate) mod worker;
 
 use std::sync::Arc;
 
@@ -27,8 +28,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::launch::Host;
 use crate::config::Config;
+use crate::process::sudo::Host;
 use crate::telegram::api::Telegram;
 
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +90,7 @@ pub async fn start(
         "GitHub webhook server listening");
     let server = listener::serve(listener, intake, cap, shutdown.clone());
     let client = client::Client::new(&gh.api_url, token)?;
-    let notifier = notifier::Notifier {
+    let notifier = notice_sender::Notifier {
         cfg: Arc::clone(&cfg),
         client: client.clone(),
         deliveries: Arc::clone(&deliveries),

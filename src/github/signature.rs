@@ -6,21 +6,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The webhook secret; never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Secret(bytes.into())
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+use crate::config::token::Secret;
 
 /// Whether `header` (the value of `X-Hub-Signature-256`) signs `body`.
 pub fn verify(secret: &Secret, header: Option<&str>, body: &[u8]) -> bool {
@@ -46,7 +32,7 @@ impl Check {
         let hex_sig = header?.trim().strip_prefix("sha256=")?;
         let mut claimed = [0u8; 32];
         hex::decode_to_slice(hex_sig, &mut claimed).ok()?;
-        let mac = Hmac::<Sha256>::new_from_slice(&secret.0).ok()?;
+        let mac = Hmac::<Sha256>::new_from_slice(secret.expose()).ok()?;
         Some(Check { mac, claimed })
     }
 
@@ -64,7 +50,7 @@ impl Check {
 /// sign their deliveries with it).
 pub fn sign(secret: &Secret, body: &[u8]) -> String {
     // HMAC takes a key of any length; the error arm cannot happen.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(&secret.0) {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose()) {
         Ok(m) => m,
         Err(_) => return String::new(),
     };

@@ -7,9 +7,10 @@
 
 use super::client::{ClientError, Found, Issue};
 use super::deliveries::Job;
+use super::job_summary::Outcome;
 use super::review::new_boundary;
 use super::triage::{self, Triage, TriageInput};
-use super::worker::{agent_failure, posted_before, Outcome, Worker};
+use super::worker::{agent_failure, posted_before, Worker};
 use crate::config::User;
 
 impl Worker {

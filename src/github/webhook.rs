@@ -22,8 +22,9 @@ use tokio::time::Instant;
 use super::deliveries::{self, Accepted, Deliveries, Job, JobKind, Work};
 use super::events::{self, Happening, IssueAction, PrAction};
 use super::listener::Throttle;
-use super::signature::{Check, Secret};
+use super::signature::Check;
 use super::spool::{Refused, Spool};
+use crate::config::token::Secret;
 use crate::config::Config;
 
 /// GitHub sends at most 25 MiB; anything bigger is answered 413.
@@ -270,7 +271,7 @@ fn accept(
         } if owner.triage => Some(job(JobKind::Triage, *number, None)),
         _ => None,
     };
-    let notice = (owner.notify && super::notices::is_told(&e.what)).then(|| e.clone());
+    let notice = (owner.notify && super::event_notice::is_told(&e.what)).then(|| e.clone());
     if job.is_none() && notice.is_none() {
         tracing::debug!(repo = e.repo, delivery, user = %user.name, "nothing to do for this event");
         return Answer::Ignored;

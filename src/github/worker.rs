@@ -13,11 +13,13 @@ use tracing::Instrument;
 
 use super::client::Client;
 use super::deliveries::{next_batch, Deliveries, Job, JobKind};
+use super::job_summary::{self, Outcome};
+use super::owner;
 use super::review::{self, ReviewInput, MARKER};
-use super::{notify, owner};
-use crate::agent::launch::{Host, Launch};
+use crate::agent::launch::Launch;
 use crate::agent::oneshot::{one_turn, OneShotError};
 use crate::config::{Config, User};
+use crate::process::sudo::Host;
 
 /// A job waits this long after the newest event for its pull request, so
 /// a burst of pushes is reviewed once, at its last head.
@@ -32,22 +34,6 @@ pub struct Worker {
     /// Wakes the notifier when a job's summary is ready.
     pub tell: Arc<Notify>,
     pub job_timeout: Duration,
-}
-
-/// How a job ended, as recorded and told.
-pub enum Outcome {
-    Posted {
-        title: String,
-        url: String,
-        comment_url: String,
-        /// A triage's gist for the owner's chat.
-        detail: Option<String>,
-    },
-    Failed {
-        title: Option<String>,
-        url: Option<String>,
-        why: String,
-    },
 }
 
 impl Worker {
@@ -92,7 +78,7 @@ impl Worker {
             };
             // The notifier tells the owner, also after a Telegram outage
             // or a restart; this worker goes on with the next job.
-            let text = notify::summary(job.kind, &job.repo, job.number, &outcome);
+            let text = job_summary::summary(job.kind, &job.repo, job.number, &outcome);
             match self
                 .deliveries
                 .finish_and_tell(&batch.run.id, &record, text)

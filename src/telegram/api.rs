@@ -14,6 +14,7 @@ use teloxide::types::{
 use teloxide::{ApiError, Bot, RequestError};
 
 use super::split::{split, units};
+use crate::retry::Backoff;
 
 /// How long a long poll waits for updates; the HTTP timeout sits above it.
 pub const POLL_SECONDS: u32 = 20;
@@ -43,39 +44,12 @@ impl TelegramError {
     }
 }
 
-/// Waits between retries of the Bot API: Telegram's own `retry_after` when
-/// it gives one, otherwise a delay that doubles from `first` up to 30 s.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    first: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    const MAX: Duration = Duration::from_secs(30);
-
-    pub fn new(first: Duration) -> Self {
-        Backoff { first, next: first }
-    }
-
-    /// The next doubling delay.
-    pub fn step(&mut self) -> Duration {
-        let wait = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
-        wait
-    }
-
-    /// The delay after `err`: `retry_after` if Telegram set it, else a step.
-    pub fn after(&mut self, err: &RequestError) -> Duration {
-        match err {
-            RequestError::RetryAfter(s) => s.duration(),
-            _ => self.step(),
-        }
-    }
-
-    /// Back to the first delay, after a success.
-    pub fn reset(&mut self) {
-        self.next = self.first;
+/// Telegram's own `retry_after`, when it gave one: the wait it asks for
+/// before the next call (see [`Backoff::after`]).
+pub fn retry_after(err: &RequestError) -> Option<Duration> {
+    match err {
+        RequestError::RetryAfter(s) => Some(s.duration()),
+        _ => None,
     }
 }
 
@@ -275,7 +249,7 @@ impl Telegram {
             if !is_transient(&err) {
                 return Err(err);
             }
-            let wait = backoff.after(&err);
+            let wait = backoff.after(retry_after(&err));
             if started.elapsed() + wait > DELIVERY_PATIENCE {
                 tracing::error!("giving up on {what} after {:?}: {err}", started.elapsed());
                 return Err(err);
@@ -319,15 +293,15 @@ mod tests {
     use teloxide::types::Seconds;
 
     #[test]
-    fn backoff_doubles_to_a_cap_honours_retry_after_and_resets() {
+    fn telegrams_retry_after_is_honoured_over_the_doubling() {
         let mut b = Backoff::new(Duration::from_secs(2));
-        let steps: Vec<u64> = (0..6).map(|_| b.step().as_secs()).collect();
-        assert_eq!(steps, vec![2, 4, 8, 16, 30, 30]);
+        b.step();
+        let asked = RequestError::RetryAfter(Seconds::from_seconds(7));
+        assert_eq!(b.after(retry_after(&asked)), Duration::from_secs(7));
         assert_eq!(
-            b.after(&RequestError::RetryAfter(Seconds::from_seconds(7))),
-            Duration::from_secs(7)
+            retry_after(&RequestError::Io(std::io::Error::other("x").into())),
+            None
         );
-        b.reset();
-        assert_eq!(b.step(), Duration::from_secs(2));
+        assert_eq!(b.after(None), Duration::from_secs(4));
     }
 }

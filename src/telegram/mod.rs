@@ -1,9 +1,9 @@
 //! Everything that speaks the Bot API or shapes text for it.
 
 pub mod api;
-pub mod commands;
-pub mod files;
-pub mod format;
-pub mod outbox;
-pub mod split;
-pub mod stream;
+pub(crate) mod commands;
+pub(crate) mod files;
+pub(crate) mod format;
+pub(crate) mod outbox;
+pub(crate) mod split;
+pub(crate) mod stream;

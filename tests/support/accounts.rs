@@ -10,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use kai::agent::proctree;
+use kai::process::tree as proctree;
 
 /// The account the daemon runs as.
 pub const SERVICE: &str = "kaisvc";
@@ -203,7 +203,7 @@ fn sudoers_escape(p: &Path) -> String {
 /// `<kai> inbox-put *`, …) as it, with NOPASSWD and SETENV. No ALL, and no
 /// wildcard but the subcommands' arguments.
 pub fn contract_line(service: &str, agent: &str, codex: &Path, kai: &Path) -> String {
-    let kai = kai::agent::process::sudo_kai_commands(Path::new(&sudoers_escape(kai)));
+    let kai = kai::process::sudo::sudo_kai_commands(Path::new(&sudoers_escape(kai)));
     format!(
         "{service} ALL=({agent}) NOPASSWD:SETENV: {}, {}",
         sudoers_escape(codex),
@@ -306,7 +306,7 @@ pub fn kill_leftovers(accounts: &[&Account]) {
 
 /// `/proc/<pid>/status` Uid (real), `comm`, and the command line.
 pub fn describe(pid: i32) -> Option<(u32, String, String)> {
-    let uid = kai::agent::proctree::snapshot()
+    let uid = kai::process::tree::snapshot()
         .into_iter()
         .find(|p| p.pid == pid)?
         .uid;

@@ -6,7 +6,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kai::github::signature::{sign, Secret};
+use kai::config::token::Secret;
+use kai::github::signature::sign;
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kai::agent::proctree;
+use kai::process::tree as proctree;
 
 use super::codex_home;
 use super::fake_anthropic::{self, FakeAnthropic};

@@ -22,6 +22,11 @@ pub struct ProcInfo {
     pub uid: u32,
 }
 
+/// The daemon's own account, whose processes it may signal itself.
+pub fn current_uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
 /// A snapshot of every visible live process: `/proc` on Linux (no process
 /// to start, and it works where `ps` is missing), `ps` elsewhere (macOS has
 /// no `/proc`).

@@ -1,8 +1,10 @@
 //! Claude Code as a persistent `stream-json` process, one per chat. Messages
 //! and control requests go in as JSON lines on stdin; events come out as
-//! JSON lines on stdout (parsed in `claude_stream`). The CLI takes its
+//! JSON lines on stdout (parsed in `claude/stream.rs`). The CLI takes its
 //! working directory from the process, so unlike codex it is started in the
 //! workspace (under sudo with `-D`).
+
+pub(crate) mod stream;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -12,11 +14,11 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::mpsc;
 
-use super::claude_stream::{control_answer, refusal, ClaudeStream, Parsed};
+use self::stream::{control_answer, refusal, ClaudeStream, Parsed, TOO_LONG_TYPE};
+use super::input::TurnInput;
 use super::ndjson::{Frame, LineReader};
-use super::process::AgentProcess;
-use super::prompt::TurnInput;
 use super::{Access, AgentError, AgentEvent, StartSpec};
+use crate::process::spawn::AgentProcess;
 use base64::Engine;
 
 /// How long the CLI may take to answer a control request.
@@ -25,10 +27,6 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Nobody could answer a permission prompt over Telegram; the OS account is
 /// the isolation boundary (the same choice as codex's approval policy).
 const PERMISSION_MODE: &str = "bypassPermissions";
-
-/// The event type the reader makes up (the CLI never sends it) for a line
-/// it skipped as too long.
-pub const TOO_LONG_TYPE: &str = "kai_line_too_long";
 
 pub struct ClaudeSession {
     process: AgentProcess,

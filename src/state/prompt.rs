@@ -1,8 +1,7 @@
-//! What one turn sends the agent: the user's text and the files they sent
-//! with it. [`Prompt`] is what a chat queues (durably, in its state file);
-//! [`TurnInput`] is what the backend receives, images included: codex
-//! reads an image from its path (`localImage`), Claude Code takes its
-//! bytes in the message (the chat reads them as the user's account).
+//! One message a user sent, as a chat queues it (durably, in its state
+//! file, `state/mod.rs`): the text, and the files stored in the workspace's
+//! inbox. The turn turns it into what the backend receives
+//! (`agent/input.rs`).
 
 use std::path::PathBuf;
 
@@ -96,32 +95,6 @@ impl Prompt {
             (_, 0) => self.text.clone(),
             (true, n) => format!("({n} file(s))"),
             (false, n) => format!("{} (+{n} file(s))", self.text),
-        }
-    }
-}
-
-/// An image as the backend receives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TurnImage {
-    pub path: PathBuf,
-    pub media_type: String,
-    /// The bytes, for backends that take them inline (Claude Code); `None`
-    /// when only the path is passed.
-    pub data: Option<Vec<u8>>,
-}
-
-/// What one `turn/start` (codex) or user message (claude) carries.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TurnInput {
-    pub text: String,
-    pub images: Vec<TurnImage>,
-}
-
-impl TurnInput {
-    pub fn text(text: &str) -> Self {
-        TurnInput {
-            text: text.to_string(),
-            images: Vec::new(),
         }
     }
 }

@@ -7,6 +7,9 @@
 //! usually 0022): the directories kai creates are 0700, or 0711 for the data
 //! dir that agents pass through to their workspaces, and files are 0600. A
 //! conversation id lets anyone who can read it resume that conversation.
+//! The messages waiting in a chat's queue are `prompt.rs`'s [`Prompt`]s.
+
+pub(crate) mod prompt;
 
 use std::fs::{DirBuilder, OpenOptions, Permissions};
 use std::io::Write;
@@ -15,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::prompt::Prompt;
+use self::prompt::Prompt;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

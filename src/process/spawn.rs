@@ -14,11 +14,11 @@
 //! `sudo -n -u <os_user> <this kai binary> reap <pid>`, because the service
 //! account may not signal another account's processes.
 //!
-//! Every process kai starts gets an allow-listed environment ([`child_env`]):
+//! Every process kai starts gets an allow-listed environment (`env.rs`):
 //! never the bot token or anything else of the daemon's.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,68 +26,11 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use super::proctree;
-
-/// Variables an agent may inherit from the daemon, whatever the account:
-/// locale, time zone, proxies and CA bundles. Never the bot token.
-const PASS_ALWAYS: &[&str] = &[
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "NIX_SSL_CERT_FILE",
-];
-
-/// Variables that only make sense for the daemon's own account: another
-/// account gets its own HOME, PATH (sudo's secure_path) and agent config.
-const PASS_SAME_ACCOUNT: &[&str] = &[
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "CODEX_HOME",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "CLAUDE_CONFIG_DIR",
-    "KAI_TEST_API_KEY",
-];
+use super::env::child_env;
+use super::sudo::reap_command;
+use super::tree::{self, current_uid};
 
 const STDERR_TAIL_LINES: usize = 20;
-
-/// The environment a child of kai starts with: the allow-listed variables
-/// that are set, and with `same_account` (a process under the daemon's own
-/// account) also those that only make sense there. Nothing else of the
-/// daemon's environment (the bot token in development, systemd's
-/// credentials directory) ever reaches a child.
-pub fn child_env(same_account: bool) -> Vec<(String, String)> {
-    let same: &[&str] = if same_account { PASS_SAME_ACCOUNT } else { &[] };
-    PASS_ALWAYS
-        .iter()
-        .chain(same)
-        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-        .collect()
-}
-
-/// A command for a helper kai runs under its own account (the codex version
-/// probe): the same allow-listed environment as an agent of that account.
-pub fn clean_command(program: &Path) -> Command {
-    let mut c = Command::new(program);
-    c.env_clear()
-        .envs(child_env(true))
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    c
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -187,7 +130,7 @@ impl AgentProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group, so helpers that leave the tree can
-            // still be found (see proctree).
+            // still be found (see `tree.rs`).
             .process_group(0)
             .kill_on_drop(true);
         let shown = match &spec.run_as {
@@ -280,9 +223,9 @@ impl AgentProcess {
         match &self.run_as {
             RunAs::Service => {
                 let uid = current_uid();
-                proctree::kill_tree(self.pid, uid);
-                if !proctree::wait_gone(self.pid, uid, Duration::from_secs(2)).await {
-                    proctree::kill_tree(self.pid, uid);
+                tree::kill_tree(self.pid, uid);
+                if !tree::wait_gone(self.pid, uid, Duration::from_secs(2)).await {
+                    tree::kill_tree(self.pid, uid);
                 }
             }
             RunAs::Account {
@@ -308,7 +251,7 @@ impl AgentProcess {
                         tracing::error!(os_user = %name, "could not run sudo to stop the agent: {e}")
                     }
                 }
-                proctree::wait_gone(self.pid, *uid, Duration::from_secs(2)).await;
+                tree::wait_gone(self.pid, *uid, Duration::from_secs(2)).await;
             }
         }
         let _ = self.child.start_kill();
@@ -326,7 +269,7 @@ impl Drop for AgentProcess {
         // still leave nothing behind, synchronously.
         match &self.run_as {
             RunAs::Service => {
-                proctree::kill_tree(self.pid, current_uid());
+                tree::kill_tree(self.pid, current_uid());
             }
             RunAs::Account {
                 name, sudo, reaper, ..
@@ -335,62 +278,6 @@ impl Drop for AgentProcess {
             }
         }
     }
-}
-
-/// The kai subcommands the sudoers contract lets the service account run as
-/// an agent's account, each as `<kai> <subcommand> *` (never the bare
-/// binary): stopping an agent, and moving files in and out of the
-/// workspace (`files/access.rs`). `nixos-module/lib.nix` renders the same
-/// list (`kaiSubcommands`).
-pub const SUDO_SUBCOMMANDS: &[&str] = &["reap", "inbox-put", "workspace-read", "workspace-ls"];
-
-/// The sudoers commands for those subcommands of the kai binary `kai`.
-pub fn sudo_kai_commands(kai: &Path) -> Vec<String> {
-    SUDO_SUBCOMMANDS
-        .iter()
-        .map(|sub| format!("{} {sub} *", kai.display()))
-        .collect()
-}
-
-/// `sudo -n -u <os_user> <kai> <sub>`, one of [`SUDO_SUBCOMMANDS`], with
-/// nothing of the daemon's environment but `PATH` (the helper needs no
-/// secret); the caller adds the subcommand's arguments.
-pub fn sudo_kai(sudo: &Path, os_user: &str, kai: &Path, sub: &str) -> std::process::Command {
-    let mut c = std::process::Command::new(sudo);
-    c.env_clear();
-    if let Ok(path) = std::env::var("PATH") {
-        c.env("PATH", path);
-    }
-    c.args(["-n", "-u", os_user]).arg(kai).arg(sub);
-    c
-}
-
-/// `sudo -n -u <os_user> <kai> reap <pid>`: the one command the sudoers
-/// contract grants for stopping an agent, used when stopping it and when
-/// dropping it.
-fn reap_command(sudo: &Path, os_user: &str, reaper: &Path, pid: i32) -> std::process::Command {
-    let mut c = sudo_kai(sudo, os_user, reaper, "reap");
-    c.arg(pid.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    c
-}
-
-/// Whether sudo's stderr says it refused to run the command (as opposed to
-/// the agent dying after it started). sudo has no machine-readable refusal,
-/// so these are its messages for a missing or narrower rule.
-pub fn is_sudo_refusal(stderr: &str) -> bool {
-    [
-        "a password is required",
-        "not allowed to execute",
-        "is not in the sudoers",
-        "a terminal is required",
-        // A claude rule without `CWD=*` (sudo -D refused).
-        "use the -D option",
-    ]
-    .iter()
-    .any(|s| stderr.contains(s))
 }
 
 /// Removes terminal colour codes: codex colours its log lines even into a
@@ -415,52 +302,9 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
-pub fn current_uid() -> u32 {
-    nix::unistd::getuid().as_raw()
-}
-
-/// Finds `sudo` the way an operator expects: the setuid wrapper on NixOS,
-/// else the usual places, else PATH.
-pub fn find_sudo() -> PathBuf {
-    for p in ["/run/wrappers/bin/sudo", "/usr/bin/sudo", "/bin/sudo"] {
-        if Path::new(p).exists() {
-            return PathBuf::from(p);
-        }
-    }
-    PathBuf::from("sudo")
-}
-
 #[cfg(test)]
 mod tests {
-
-    /// The sudoers rules `lib.nix` renders and the runtime's list (the
-    /// sudo advice, the tests' contract line) name the same subcommands.
-    #[test]
-    fn lib_nix_names_the_same_sudo_subcommands() {
-        let lib = include_str!("../../nixos-module/lib.nix");
-        let start = lib
-            .find("kaiSubcommands = [")
-            .expect("kaiSubcommands in lib.nix");
-        let list = &lib[start..];
-        let list = &list[..list.find("];").expect("the list ends")];
-        let names: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
-        assert_eq!(names, super::SUDO_SUBCOMMANDS);
-    }
-
     use super::strip_ansi;
-
-    #[test]
-    fn sudo_refusals_are_told_from_agent_crashes() {
-        use super::is_sudo_refusal;
-        assert!(is_sudo_refusal("sudo: a password is required"));
-        assert!(is_sudo_refusal(
-            "Sorry, user kai is not allowed to execute '/bin/codex app-server' as alice on host."
-        ));
-        assert!(is_sudo_refusal(
-            "sudo: you are not permitted to use the -D option with /usr/bin/claude"
-        ));
-        assert!(!is_sudo_refusal("Error: thread panicked at codex-rs/core"));
-    }
 
     #[test]
     fn strips_colour_codes_only() {

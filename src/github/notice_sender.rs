@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::Client;
 use super::deliveries::{Deliveries, PendingNotice, Tell};
+use super::event_notice;
 use super::events::Happening;
-use super::notices;
 use super::owner;
 use crate::config::{Config, User};
 use crate::telegram::api::{Outgoing, Telegram};
@@ -88,7 +88,7 @@ impl Notifier {
                         return true;
                     }
                 }
-                let Some(message) = notices::render(event) else {
+                let Some(message) = event_notice::render(event) else {
                     self.mark(p, "nothing to tell");
                     return true;
                 };

@@ -1,8 +1,25 @@
 //! What the owner's Telegram chat is told about a job: the pull request or
 //! issue (`o/r#N`, title, link) and what was posted, or why nothing was.
+//! The worker (`worker.rs`, `triage_job.rs`) ends each job in an [`Outcome`]
+//! and the notifier (`notice_sender.rs`) sends its summary.
 
 use super::deliveries::JobKind;
-use super::worker::Outcome;
+
+/// How a job ended, as recorded and told.
+pub enum Outcome {
+    Posted {
+        title: String,
+        url: String,
+        comment_url: String,
+        /// A triage's gist for the owner's chat.
+        detail: Option<String>,
+    },
+    Failed {
+        title: Option<String>,
+        url: Option<String>,
+        why: String,
+    },
+}
 
 pub fn summary(kind: JobKind, repo: &str, number: u64, outcome: &Outcome) -> String {
     match outcome {

@@ -11,8 +11,12 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::reply::ReplyText;
-use super::AgentEvent;
+use crate::agent::reply::ReplyText;
+use crate::agent::AgentEvent;
+
+/// The event type the reader (`claude/mod.rs`) makes up for a line it
+/// skipped as too long; the CLI never sends it.
+pub const TOO_LONG_TYPE: &str = "kai_line_too_long";
 
 #[derive(Debug, Default)]
 pub struct ClaudeStream {
@@ -87,9 +91,9 @@ impl ClaudeStream {
                 Parsed::Event(self.on_assistant(v))
             }
             "result" => self.on_result(v),
-            super::claude::TOO_LONG_TYPE => Parsed::Event(AgentEvent::Warning(
-                super::line_too_long(v.get("bytes").and_then(Value::as_u64).unwrap_or(0)),
-            )),
+            TOO_LONG_TYPE => Parsed::Event(AgentEvent::Warning(crate::agent::line_too_long(
+                v.get("bytes").and_then(Value::as_u64).unwrap_or(0),
+            ))),
             "control_response" => {
                 let (request_id, error) = control_answer(v).unwrap_or_default();
                 Parsed::ControlResponse { request_id, error }
@@ -366,8 +370,7 @@ mod tests {
             s.on_line(&json!({"type": "some_future_event", "x": 1})),
             Parsed::Event(AgentEvent::Alive)
         );
-        let dropped =
-            json!({"type": super::super::claude::TOO_LONG_TYPE, "bytes": 17 * 1024 * 1024});
+        let dropped = json!({"type": TOO_LONG_TYPE, "bytes": 17 * 1024 * 1024});
         assert!(matches!(
             s.on_line(&dropped),
             Parsed::Event(AgentEvent::Warning(w)) if w.contains("17.0 MiB") && w.contains("16 MiB")

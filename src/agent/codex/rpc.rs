@@ -13,7 +13,7 @@ use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 
 use super::jsonrpc::{self, Message, RpcError};
-use super::ndjson::{Frame, LineReader};
+use crate::agent::ndjson::{Frame, LineReader};
 
 /// A notification the reader makes up (never sent by an agent) when it
 /// skipped a line over the limit.

@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::process::clean_command;
 use crate::catalog::{self, Backend};
+use crate::process::env::clean_command;
 
 /// What `/status` and the log say about the installed codex.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,13 +5,19 @@
 //! `CODEX_HOME` / `CLAUDE_CONFIG_DIR` / `ANTHROPIC_API_KEY`; one under
 //! another account runs with that account's home (`sudo -H`) and nothing
 //! of those.
+//!
+//! The chat gives the same advice when an agent cannot start: the login
+//! an account lacks ([`login_hint`]), the sudoers rule the operator must
+//! add ([`sudo_refused`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::Shared;
 use crate::catalog::Backend;
 use crate::config::Config;
 use crate::osuser;
+use crate::process::sudo::sudo_kai_commands;
 
 /// What was found for one account and backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +47,7 @@ impl Hint {
 }
 
 /// The environment the agents of the daemon's own account inherit (the
-/// variables of `process::child_env` that decide where credentials are).
+/// variables of `process/env.rs::child_env` that decide where credentials are).
 pub type Env = BTreeMap<String, String>;
 
 /// One hint per distinct OS account and backend in use, sorted.
@@ -161,6 +167,55 @@ pub fn as_account(os_user: &str, own_account: bool, command: &str) -> String {
     } else {
         format!("sudo -u {os_user} -H {command}")
     }
+}
+
+/// What a user whose account is not logged in to its agent CLI reads: who
+/// must log in, and how.
+pub(super) fn login_hint(backend: Backend, os_user: &str, bin: &Path, own_account: bool) -> String {
+    if backend == Backend::Claude {
+        let how = format!(
+            "`{}`",
+            as_account(os_user, own_account, &bin.display().to_string())
+        );
+        return format!(
+            "🔑 `{os_user}` is not logged in to Claude Code on this host, so I cannot run your request.\n\n\
+             Claude credentials belong to each account: someone with a shell as `{os_user}` on the host starts \
+             Claude Code (for example {how}) and runs /login, or gives that account an API key \
+             (`ANTHROPIC_API_KEY` in the `env` of its ~/.claude/settings.json); then send your message again."
+        );
+    }
+    let how = format!("`{}`", login_command(os_user, bin, own_account));
+    format!(
+        "🔑 `{os_user}` is not logged in to Codex on this host, so I cannot run your request.\n\n\
+         Codex credentials belong to each account: someone with a shell as `{os_user}` on the host runs\n\n\
+         codex login\n\n(for example {how}), then send your message again."
+    )
+}
+
+/// The advice for a sudo refusal: the whole contract rule, the kai
+/// subcommands included (granting only the agent binary would let it start
+/// but not be stopped, nor files reach it).
+pub(super) fn sudo_refused(backend: Backend, os_user: &str, bin: &Path, shared: &Shared) -> String {
+    let svc = &shared.cfg.service_user;
+    let kai = sudo_kai_commands(&shared.host.reaper).join(", ");
+    let rule = match backend {
+        Backend::Codex => format!("`{svc} ALL=({os_user}) NOPASSWD:SETENV: {}, {kai}`", bin.display()),
+        Backend::Claude => format!(
+            "`{svc} ALL=({os_user}) NOPASSWD:SETENV: {kai}` and `{svc} ALL=({os_user}) CWD=* NOPASSWD:SETENV: {}`",
+            bin.display()
+        ),
+    };
+    tracing::error!(
+        os_user,
+        "sudo refused to start the agent; the sudoers contract rule for {os_user} is missing: {rule}"
+    );
+    format!(
+        "⚠️ I am not allowed to start the agent as `{os_user}`: the sudoers rule is missing.\n\
+         The operator must allow the service user to run {} as {os_user} (NOPASSWD, SETENV{}) — `{} -l` shows the current rules.",
+        bin.display(),
+        if backend == Backend::Claude { ", and CWD=* so Claude Code can start in your workspace" } else { "" },
+        shared.host.sudo.display()
+    )
 }
 
 pub fn render(hints: &[Hint]) -> String {

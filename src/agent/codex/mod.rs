@@ -2,31 +2,33 @@
 //! `initialized`, then `thread/start` (or `thread/resume`), then one
 //! `turn/start` per message with the reply streamed as notifications until
 //! `turn/completed`. Unknown notifications and item types are skipped: the
-//! protocol grows faster than this bridge.
+//! protocol grows faster than this bridge. Everything codex-only lives in
+//! this folder: the JSON-RPC messages (`jsonrpc.rs`) and client (`rpc.rs`),
+//! what kai lets the agent do and answers its requests (`policy.rs`), and
+//! the start-up version check (`version.rs`).
+
+pub mod jsonrpc;
+mod policy;
+pub(crate) mod rpc;
+pub(crate) mod version;
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::jsonrpc::RpcError;
-use super::process::{AgentProcess, SpawnSpec};
-use super::prompt::TurnInput;
+use self::policy::{
+    answer_server_request, check_read_only, decline_server_request, APPROVAL_POLICY,
+    READ_ONLY_SANDBOX, SANDBOX,
+};
+use self::rpc::{Answerer, CallError, RpcClient};
+use super::input::TurnInput;
 use super::reply::ReplyText;
-use super::rpc::{Answerer, CallError, RpcClient};
 use super::{Access, AgentError, AgentEvent, StartSpec};
+use crate::process::spawn::{AgentProcess, SpawnSpec};
 
 /// How long the handshake and control calls may take before the agent is
 /// declared unresponsive (turns themselves are bounded by the caller).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The agent runs under the Telegram user's own OS account, which is the
-/// isolation boundary; inside it, like Claude's bypassPermissions, it acts
-/// without asking (nobody could answer an approval prompt over Telegram).
-const APPROVAL_POLICY: &str = "never";
-const SANDBOX: &str = "danger-full-access";
-/// A job over untrusted text runs in codex's own read-only sandbox, on top
-/// of the OS account.
-const READ_ONLY_SANDBOX: &str = "read-only";
 
 pub struct CodexSession {
     rpc: RpcClient,
@@ -243,7 +245,7 @@ impl CodexSession {
                 Some(AgentEvent::Text(self.reply.render()))
             }
             "item/started" => activity(p.get("item")?).map(AgentEvent::Activity),
-            super::rpc::LINE_TOO_LONG => Some(AgentEvent::Warning(super::line_too_long(
+            rpc::LINE_TOO_LONG => Some(AgentEvent::Warning(super::line_too_long(
                 p.get("bytes").and_then(Value::as_u64).unwrap_or(0),
             ))),
             "error" => {
@@ -337,25 +339,6 @@ impl CodexSession {
     }
 }
 
-/// Whether a `thread/start` answer says the thread is sandboxed read-only
-/// and never asks for approval; otherwise what it says instead.
-fn check_read_only(result: &Value) -> Result<(), String> {
-    let sandbox = result.pointer("/sandbox/type").and_then(Value::as_str);
-    let approval = result.get("approvalPolicy").and_then(Value::as_str);
-    match (sandbox, approval) {
-        (Some("readOnly"), Some("never")) => Ok(()),
-        _ => Err(format!(
-            "codex would run it with sandbox {} and approval policy {}",
-            result
-                .get("sandbox")
-                .map_or("(none)".into(), Value::to_string),
-            result
-                .get("approvalPolicy")
-                .map_or("(none)".into(), Value::to_string)
-        )),
-    }
-}
-
 /// Asks a short-lived app-server, with no conversation, which models the
 /// installed codex offers; it is stopped afterwards whatever happened.
 pub async fn list_models(spawn: &SpawnSpec) -> Result<Vec<String>, AgentError> {
@@ -398,107 +381,9 @@ fn activity(item: &Value) -> Option<String> {
     }
 }
 
-/// Answers the server's requests. With approval policy `never` none should
-/// come; if one does, accept it (the OS account is the boundary) rather than
-/// leave the turn hanging, and refuse what cannot be answered meaningfully.
-fn answer_server_request(method: &str, _params: &Value) -> Result<Value, RpcError> {
-    match method {
-        "item/commandExecution/requestApproval" | "item/fileChange/requestApproval" => {
-            Ok(json!({"decision": "accept"}))
-        }
-        "execCommandApproval" | "applyPatchApproval" => Ok(json!({"decision": "approved"})),
-        "item/tool/requestUserInput" => Ok(json!({"answers": {}})),
-        "mcpServer/elicitation/request" => Ok(json!({"action": "decline"})),
-        other => Err(RpcError {
-            code: -32601,
-            message: format!("kai does not support `{other}`"),
-            data: None,
-        }),
-    }
-}
-
-/// Answers the server's requests in a read-only job: every approval is
-/// declined. With `read-only` and an accepting client, codex 0.169 does
-/// write files (through `apply_patch` and commands it asks to escalate), so
-/// declining is what keeps the job read-only, not the sandbox setting alone.
-fn decline_server_request(method: &str, _params: &Value) -> Result<Value, RpcError> {
-    tracing::warn!(method, "declined an approval request from a read-only job");
-    match method {
-        "item/commandExecution/requestApproval" | "item/fileChange/requestApproval" => {
-            Ok(json!({"decision": "decline"}))
-        }
-        "execCommandApproval" | "applyPatchApproval" => Ok(json!({"decision": "denied"})),
-        "item/permissions/requestApproval" => Ok(json!({"permissions": {}})),
-        "item/tool/requestUserInput" => Ok(json!({"answers": {}})),
-        "mcpServer/elicitation/request" => Ok(json!({"action": "decline"})),
-        other => Err(RpcError {
-            code: -32601,
-            message: format!("kai does not support `{other}` in a read-only job"),
-            data: None,
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_job_runs_only_when_codex_confirms_read_only() {
-        let ok = json!({"sandbox": {"type": "readOnly", "networkAccess": false}, "approvalPolicy": "never"});
-        assert!(check_read_only(&ok).is_ok());
-        for bad in [
-            json!({"sandbox": {"type": "dangerFullAccess"}, "approvalPolicy": "never"}),
-            json!({"sandbox": {"type": "workspaceWrite"}, "approvalPolicy": "never"}),
-            json!({"sandbox": {"type": "readOnly"}, "approvalPolicy": "on-request"}),
-            json!({"thread": {"id": "t"}}),
-        ] {
-            let e = check_read_only(&bad).unwrap_err();
-            assert!(e.contains("codex would run it"), "{e}");
-        }
-    }
-
-    #[test]
-    fn a_read_only_job_accepts_nothing() {
-        for m in [
-            "item/commandExecution/requestApproval",
-            "item/fileChange/requestApproval",
-            "execCommandApproval",
-            "applyPatchApproval",
-            "item/permissions/requestApproval",
-            "item/tool/requestUserInput",
-            "mcpServer/elicitation/request",
-            "something/new",
-        ] {
-            if let Ok(answer) = decline_server_request(m, &Value::Null) {
-                let text = answer.to_string();
-                assert!(
-                    !text.contains("accept") && !text.contains("approved"),
-                    "{m}: {text}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn every_server_request_gets_an_answer() {
-        for m in [
-            "item/commandExecution/requestApproval",
-            "applyPatchApproval",
-            "item/tool/requestUserInput",
-            "something/new",
-        ] {
-            let _ = answer_server_request(m, &Value::Null);
-        }
-        assert_eq!(
-            answer_server_request("execCommandApproval", &Value::Null).unwrap(),
-            json!({"decision": "approved"})
-        );
-        assert_eq!(
-            answer_server_request("x/y", &Value::Null).unwrap_err().code,
-            -32601
-        );
-    }
 
     #[test]
     fn activity_lines_are_short_and_known_types_only() {

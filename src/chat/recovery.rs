@@ -1,0 +1,99 @@
+//! What a restart must not lose, in one place. A chat's state file keeps
+//! the messages waiting in its queue and, while a turn runs, a mark and
+//! the message being answered. On the next start the daemon tells each
+//! user whose reply was cut off ([`tell_interrupted`]), the router starts
+//! every chat that still has messages waiting ([`queued`]), and each chat
+//! answers them first ([`waiting`]). A media group still arriving at
+//! shutdown is stored and queued, so it is answered then too.
+
+use std::collections::VecDeque;
+
+use super::{Chat, Shared};
+use crate::config::User;
+use crate::state::prompt::Prompt;
+use crate::state::ChatState;
+use crate::telegram::api::Outgoing;
+use crate::telegram::split::quote;
+
+impl Chat {
+    /// Marks the turn as running before anything is sent, so a daemon
+    /// stopped or killed from here on leaves the mark for the next start.
+    pub(super) fn mark_answering(&mut self, prompt: &Prompt) {
+        self.state.turn_in_flight = true;
+        self.state.answering = Some(prompt.shown());
+        self.save();
+    }
+
+    /// Clears the mark once the whole reply was delivered, so a daemon
+    /// killed while delivering still tells the user. A turn cut off by the
+    /// daemon stopping keeps it, and the next start tells them once.
+    pub(super) fn mark_answered(&mut self) {
+        self.state.turn_in_flight = false;
+        self.state.answering = None;
+        self.save();
+    }
+
+    /// At shutdown: a media group still arriving is stored and queued as
+    /// it is; the queue is durable, so the next start answers it.
+    pub(super) async fn keep_arriving_album(&mut self) {
+        if let Some(p) = self.finish_album().await {
+            tracing::info!(
+                "stopping while a media group was arriving; it is queued for the next start"
+            );
+            self.enqueue(p);
+        }
+    }
+}
+
+/// The messages that were waiting when the daemon last stopped, which a
+/// chat answers before anything new.
+pub(super) fn waiting(state: &ChatState) -> VecDeque<Prompt> {
+    state.queued.iter().cloned().collect()
+}
+
+/// Users whose reply was cut off by a crash or restart learn about it,
+/// once: the mark is cleared before they are told.
+pub async fn tell_interrupted(shared: &Shared) {
+    for chat in shared.store.interrupted_chats() {
+        let mut state = shared.store.load(chat);
+        state.turn_in_flight = false;
+        let what = state
+            .answering
+            .take()
+            .map(|t| format!(" («{}»)", quote(&t, 200)))
+            .unwrap_or_default();
+        if let Err(e) = shared.store.save(chat, &state) {
+            tracing::error!("{e}");
+        }
+        let tg = shared.tg.clone();
+        tokio::spawn(async move {
+            let msg = Outgoing::plain(format!("⚠️ Kai restarted while answering your last message{what}, so that reply was cut off. Please send it again."));
+            if let Err(e) = tg.deliver(chat, &msg).await {
+                tracing::warn!(
+                    chat,
+                    "could not tell the user about an interrupted reply: {e}"
+                );
+            }
+        });
+    }
+}
+
+/// The chats that had messages waiting when the daemon last stopped, for
+/// the router to start at once. (Private chats only, so the chat id is the
+/// user's Telegram id.)
+pub fn queued(shared: &Shared) -> Vec<(i64, User)> {
+    let mut chats = Vec::new();
+    for chat in shared.store.chats_with_queue() {
+        match shared.cfg.user_by_telegram_id(chat).cloned() {
+            Some(user) => {
+                tracing::info!(chat, "answering messages queued before the restart");
+                chats.push((chat, user));
+            }
+            None => tracing::warn!(
+                chat,
+                "messages were queued for a user no longer in the users file; not answered"
+            ),
+        }
+    }
+    chats
+}
