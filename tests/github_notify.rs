@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::fake_github::{FakeGithub, BOT_LOGIN};
 use support::github_kai::{GithubKai, REPO};
-use support::kai::ALICE;
+use support::kai::{Options, ALICE, BOB};
 
 fn repo() -> Value {
     json!({"full_name": REPO, "default_branch": "main"})
@@ -244,4 +244,64 @@ async fn notices_survive_a_telegram_outage_and_kill_9() {
     exactly_one(&texts, "Issue acme/app#1 closed");
     exactly_one(&texts, "Issue acme/app#1 reopened");
     assert_eq!(s.wait_record(&id(1), "told").await, "sent");
+}
+
+/// One owner who blocked the bot does not hold back another owner's
+/// notices: Telegram's 403 for alice's chat puts her notices on a backoff
+/// of their own, bob's are told at once, and alice's arrive once she
+/// unblocks the bot. Before, the notifier retried the oldest pending notice
+/// every 15 s and nothing behind it was ever sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_owner_does_not_hold_back_the_others() {
+    const BOB_REPO: &str = "acme/web";
+    let s = GithubKai::launch(
+        Options {
+            users: vec![("alice", ALICE), ("bob", BOB)],
+            claude_tripwire: true,
+            users_github: vec![
+                (ALICE, json!({"repos": [REPO]})),
+                (BOB, json!({"repos": [BOB_REPO]})),
+            ],
+            ..Options::default()
+        },
+        FakeGithub::start().await,
+    )
+    .await;
+    s.kai.tg.block_chat(ALICE);
+    let for_bob = |n: u64| {
+        let mut e = issue("opened", n);
+        e["repository"]["full_name"] = json!(BOB_REPO);
+        e
+    };
+    // Alice's two notices are older than bob's.
+    for (id, event) in [
+        ("a0000000-0000-4000-8000-000000000001", issue("opened", 1)),
+        ("a0000000-0000-4000-8000-000000000002", issue("closed", 1)),
+        ("a0000000-0000-4000-8000-000000000003", for_bob(2)),
+    ] {
+        assert_eq!(
+            s.signed_json("issues", id, &event).await,
+            StatusCode::ACCEPTED
+        );
+    }
+    let bob = s
+        .kai
+        .tg
+        .wait_messages(BOB, Duration::from_secs(10), |m| !m.is_empty())
+        .await;
+    assert!(
+        bob.is_some(),
+        "bob's notice waited behind alice's blocked chat\n{}",
+        s.kai.log()
+    );
+    assert!(s.kai.tg.messages(ALICE).is_empty());
+    s.kai.tg.unblock_chat(ALICE);
+    // Her backoff is at most 30 s; both arrive, in order.
+    let alice = s
+        .kai
+        .tg
+        .wait_messages(ALICE, Duration::from_secs(60), |m| m.len() >= 2)
+        .await
+        .unwrap_or_else(|| panic!("alice's notices never came\n{}", s.kai.log()));
+    assert!(alice[0].text.contains("opened") && alice[1].text.contains("closed"));
 }

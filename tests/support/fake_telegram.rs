@@ -118,6 +118,8 @@ struct State_ {
     commands: Value,
     reject_formatting: bool,
     faults: Vec<FaultRule>,
+    /// Chats whose user blocked the bot: every sendMessage to them is 403.
+    blocked: Vec<i64>,
     /// Bumped by every getUpdates; an older long poll that sees a newer one gets 409, like Telegram.
     poll_generation: u64,
     /// Files users sent, by file_id: (file_path, bytes).
@@ -346,6 +348,21 @@ impl FakeTelegram {
         self.add_fault(method, n, Fault::Hang);
     }
 
+    /// The user of `chat` blocks the bot: sending there is refused with
+    /// Telegram's 403 until `unblock_chat`.
+    pub fn block_chat(&self, chat: i64) {
+        self.inner.state.lock().unwrap().blocked.push(chat);
+    }
+
+    pub fn unblock_chat(&self, chat: i64) {
+        self.inner
+            .state
+            .lock()
+            .unwrap()
+            .blocked
+            .retain(|c| *c != chat);
+    }
+
     /// Drops every fault not yet used up: Telegram is back.
     pub fn clear_faults(&self) {
         self.inner.state.lock().unwrap().faults.clear();
@@ -521,6 +538,9 @@ fn dispatch(st: &mut State_, method: &str, p: &Value) -> Reply {
         }
         "sendMessage" => {
             let (chat_id, text, parse_mode) = text_params(p);
+            if st.blocked.contains(&chat_id) {
+                return error(403, "Forbidden: bot was blocked by the user");
+            }
             if let Some(err) = check_text(st, &text, &parse_mode, false) {
                 return err;
             }

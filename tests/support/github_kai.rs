@@ -62,23 +62,28 @@ impl GithubKai {
         env: Vec<(String, String)>,
         nofile: Option<u64>,
     ) -> GithubKai {
-        let kai = Kai::start(Options {
+        let opts = Options {
             nofile,
             claude_tripwire: backend == "codex",
             user_backends: vec![(ALICE, backend, None)],
             users_github: vec![(ALICE, github)],
-            extra_env: vec![
-                ("GITHUB_WEBHOOK_LISTEN".into(), "127.0.0.1:0".into()),
-                ("GITHUB_API_URL".into(), gh.url()),
-                ("GITHUB_WEBHOOK_SECRET".into(), SECRET.into()),
-                ("GITHUB_TOKEN".into(), TOKEN.into()),
-            ]
-            .into_iter()
-            .chain(env)
-            .collect(),
+            extra_env: env,
             ..Options::default()
-        })
-        .await;
+        };
+        Self::launch(opts, gh).await
+    }
+
+    /// Kai with `opts` (its users and their `github` fields) plus the
+    /// webhook listener on port 0 and `gh` as the GitHub API.
+    pub async fn launch(mut opts: Options, gh: FakeGithub) -> GithubKai {
+        let github_env: Vec<(String, String)> = vec![
+            ("GITHUB_WEBHOOK_LISTEN".into(), "127.0.0.1:0".into()),
+            ("GITHUB_API_URL".into(), gh.url()),
+            ("GITHUB_WEBHOOK_SECRET".into(), SECRET.into()),
+            ("GITHUB_TOKEN".into(), TOKEN.into()),
+        ];
+        opts.extra_env.splice(0..0, github_env);
+        let kai = Kai::start(opts).await;
         let s = GithubKai {
             kai,
             gh,
