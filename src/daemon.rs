@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::codex::version::{self, CodexVersion};
+use crate::agent::launch::{runs_as_root, Launch, LaunchError};
 use crate::catalog::Backend;
 use crate::chat::{recovery, Shared};
 use crate::config::Config;
@@ -73,6 +74,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
         }
     };
     tracing::info!(bot = %bot, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
+    warn_claude_as_root(&cfg);
     systemd::notify(&[systemd::State::Ready, systemd::State::Status("ready")]);
 
     // systemd's watchdog runs from READY=1: the check must leave the
@@ -159,4 +161,21 @@ async fn codex_version(cfg: &Config, limit: Duration) -> Option<CodexVersion> {
         tracing::warn!("{w}");
     }
     Some(v)
+}
+
+/// Claude Code will not hold a conversation as root: an operator who runs
+/// kai as root with a claude user on the service account (the quick start
+/// on a root shell) learns it here, not from the first chat.
+fn warn_claude_as_root(cfg: &Config) {
+    for u in cfg.users.iter().filter(|u| u.backend == Backend::Claude) {
+        let Some(bin) = cfg.agent_bin(Backend::Claude) else {
+            continue;
+        };
+        if runs_as_root(&Launch::scratch(cfg, u, Backend::Claude, bin, &u.model)) {
+            tracing::warn!(user = %u.name, os_user = %u.os_user,
+                "{}; their chats are answered with this until then (reviews, triage and eval \
+                 still run, read-only)",
+                LaunchError::ClaudeAsRoot(u.os_user.clone()));
+        }
+    }
 }

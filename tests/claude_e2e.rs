@@ -560,3 +560,40 @@ async fn photos_and_documents_reach_claude_and_come_back() {
     let up = up.unwrap_or_else(|| panic!("no upload: {:#?}", kai.tg.messages(ALICE)));
     assert_eq!(up[0].bytes, pdf, "/get sends the exact bytes");
 }
+
+/// Claude Code refuses bypassPermissions as root: a claude user whose agent
+/// would run as root (kai itself run as root, the user on the service
+/// account) is told so plainly, and the operator at start; nothing reaches
+/// the model. Before, the CLI's own refusal surfaced as an agent crash.
+/// Only as root, where the case exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_conversation_as_root_is_refused_plainly() {
+    if !nix_is_root() {
+        eprintln!("skipped: needs root (the case is a claude agent running as root)");
+        return;
+    }
+    let kai = Kai::start(Options {
+        user_backends: vec![(ALICE, "claude", None)],
+        ..Options::default()
+    })
+    .await;
+    kai.tg.send_text(ALICE, "hello as root");
+    let text = kai
+        .wait_text(ALICE, 60, |t| {
+            t.contains("refuses to hold a conversation as root")
+        })
+        .await;
+    assert!(text.contains("os_user"), "{text}");
+    assert!(
+        kai.log()
+            .contains("their chats are answered with this until then"),
+        "no warning at start\n{}",
+        kai.log()
+    );
+    assert!(kai.claude_api.requests().is_empty());
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid(2) cannot fail and touches nothing.
+    unsafe { libc::geteuid() == 0 }
+}

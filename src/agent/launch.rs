@@ -62,6 +62,12 @@ pub enum LaunchError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "Claude Code refuses to hold a conversation as root (the OS account `{0}`): it will not \
+         run with bypassPermissions under root or sudo. Give this user an unprivileged OS \
+         account (os_user), or run kai as an unprivileged account"
+    )]
+    ClaudeAsRoot(String),
     #[error(transparent)]
     Agent(#[from] AgentError),
 }
@@ -69,7 +75,21 @@ pub enum LaunchError {
 /// Checks the account and directories, then starts a chat's agent: it acts
 /// as its OS account may, and its conversation persists for `resume`.
 pub async fn launch(host: &Host, l: &Launch) -> Result<Session, LaunchError> {
+    if l.backend == Backend::Claude && runs_as_root(l) {
+        // Said plainly, instead of the CLI's own refusal read as a crash.
+        return Err(LaunchError::ClaudeAsRoot(l.os_user.clone()));
+    }
     start(host, l, Access::Full).await
+}
+
+/// Whether the agent of `l` would run as root. Read-only jobs never ask
+/// Claude Code for bypassPermissions, so only conversations care.
+pub fn runs_as_root(l: &Launch) -> bool {
+    if l.own_account {
+        nix::unistd::geteuid().is_root()
+    } else {
+        osuser::by_name(&l.os_user).is_some_and(|a| a.uid == 0)
+    }
 }
 
 /// Starts an agent for one turn over untrusted text (a pull request, an

@@ -83,6 +83,7 @@ impl Chat {
                 sudo_refused(self.user.backend, os_user, bin, &self.shared)
             }
             LaunchError::NoAccount(_)
+            | LaunchError::ClaudeAsRoot(_)
             | LaunchError::MissingDir { .. }
             | LaunchError::CreateDir { .. } => {
                 tracing::error!("could not start the agent: {e}");
