@@ -108,7 +108,7 @@ impl Deliveries {
     /// Marks a delivery's job done; the record stays on disk so a
     /// redelivery is known.
     pub fn finish(&self, id: &str, outcome: &str) -> Result<(), DeliveriesError> {
-        self.update(id, |r| r.outcome = Some(outcome.to_string()))
+        self.update(id, |r| r.finish(outcome, None))
     }
 
     /// Marks a delivery's job done and keeps `summary` for its owner,
@@ -119,19 +119,12 @@ impl Deliveries {
         outcome: &str,
         summary: String,
     ) -> Result<(), DeliveriesError> {
-        self.update(id, |r| {
-            r.outcome = Some(outcome.to_string());
-            r.summary = Some(summary);
-        })
+        self.update(id, |r| r.finish(outcome, Some(summary)))
     }
 
     /// Marks what was told of a delivery done (sent, or why not).
     pub fn told(&self, id: &str, tell: &Tell, outcome: &str) -> Result<(), DeliveriesError> {
-        let outcome = outcome.to_string();
-        match tell {
-            Tell::Event(_) => self.update(id, |r| r.told = Some(outcome)),
-            Tell::Summary { .. } => self.update(id, |r| r.summary_told = Some(outcome)),
-        }
+        self.update(id, |r| r.mark_told(tell, outcome))
     }
 
     fn update(&self, id: &str, change: impl FnOnce(&mut Record)) -> Result<(), DeliveriesError> {
@@ -147,13 +140,13 @@ impl Deliveries {
     /// What became of a delivery's job: `None` if unknown or still pending.
     #[cfg(test)]
     pub fn outcome(&self, id: &str) -> Option<String> {
-        read(&self.path(id))?.outcome
+        read(&self.path(id))?.outcome().map(str::to_string)
     }
 
     /// What became of a delivery's notice: `None` if unknown or pending.
     #[cfg(test)]
     pub fn told_outcome(&self, id: &str) -> Option<String> {
-        read(&self.path(id))?.told
+        read(&self.path(id))?.told().map(str::to_string)
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -187,7 +180,7 @@ impl Deliveries {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .filter_map(|p| read(&p))
             .collect();
-        out.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
+        out.sort_by(|a, b| a.arrival().cmp(&b.arrival()));
         out
     }
 

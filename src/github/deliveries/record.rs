@@ -40,27 +40,27 @@ pub struct Work {
 /// written by an older kai (a bare job, before notices) still read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Record {
-    pub(super) id: String,
+    id: String,
     /// Arrival order (nanoseconds since the epoch, made unique).
-    pub(super) seq: u64,
+    seq: u64,
     /// The agent job the delivery asks for, if any.
     #[serde(default)]
-    pub(super) job: Option<Job>,
+    job: Option<Job>,
     /// `None` while the job is pending; what became of it once done.
     #[serde(default)]
-    pub(super) outcome: Option<String>,
+    outcome: Option<String>,
     /// What the owner is to be told, if anything.
     #[serde(default)]
-    pub(super) notice: Option<Event>,
+    notice: Option<Event>,
     /// `None` while the notice is pending; what became of it once done.
     #[serde(default)]
-    pub(super) told: Option<String>,
+    told: Option<String>,
     /// What the owner is told about the finished job.
     #[serde(default)]
-    pub(super) summary: Option<String>,
+    summary: Option<String>,
     /// `None` while the summary is pending; what became of it once done.
     #[serde(default)]
-    pub(super) summary_told: Option<String>,
+    summary_told: Option<String>,
 }
 
 impl Record {
@@ -78,15 +78,49 @@ impl Record {
         }
     }
 
-    pub(super) fn job_pending(&self) -> bool {
+    /// Its job is done, `outcome` saying how; `summary`, if any, is what
+    /// its owner is to be told of it.
+    pub(super) fn finish(&mut self, outcome: &str, summary: Option<String>) {
+        self.outcome = Some(outcome.to_string());
+        if summary.is_some() {
+            self.summary = summary;
+        }
+    }
+
+    /// `tell` was told (or given up on), `outcome` saying how.
+    pub(super) fn mark_told(&mut self, tell: &Tell, outcome: &str) {
+        let outcome = Some(outcome.to_string());
+        match tell {
+            Tell::Event(_) => self.told = outcome,
+            Tell::Summary { .. } => self.summary_told = outcome,
+        }
+    }
+
+    /// Where it stands in arrival order (ties, which `seq` prevents within
+    /// one run, broken by id).
+    pub(super) fn arrival(&self) -> (u64, &str) {
+        (self.seq, &self.id)
+    }
+
+    #[cfg(test)]
+    pub(super) fn outcome(&self) -> Option<&str> {
+        self.outcome.as_deref()
+    }
+
+    #[cfg(test)]
+    pub(super) fn told(&self) -> Option<&str> {
+        self.told.as_deref()
+    }
+
+    fn job_pending(&self) -> bool {
         self.job.is_some() && self.outcome.is_none()
     }
 
-    pub(super) fn notice_pending(&self) -> bool {
+    fn notice_pending(&self) -> bool {
         self.notice.is_some() && self.told.is_none()
     }
 
-    pub(super) fn summary_pending(&self) -> bool {
+    fn summary_pending(&self) -> bool {
         self.summary.is_some() && self.summary_told.is_none()
     }
 
