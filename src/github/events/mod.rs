@@ -4,7 +4,9 @@
 //! approve or ask for changes; pushes to the default branch. Everything
 //! else is `None` (answered `202` and ignored). Only the few fields kai
 //! uses are kept — cut to what a Telegram line shows — because the event is
-//! written to disk before the answer and GitHub sends up to 25 MiB.
+//! written to disk before the answer and GitHub sends up to 25 MiB. This
+//! file is what is kept (the delivery queue stores it as it is); reading
+//! GitHub's payloads into it is `parse.rs`.
 
 mod parse;
 
