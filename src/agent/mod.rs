@@ -196,23 +196,23 @@ impl Session {
     /// Whether the agent process is gone (it died while idle, say).
     pub fn has_exited(&mut self) -> bool {
         match self {
-            Session::Codex(s) => s.has_exited(),
-            Session::Claude(s) => s.has_exited(),
+            Session::Codex(s) => s.process.has_exited(),
+            Session::Claude(s) => s.process.has_exited(),
         }
     }
 
     pub fn pid(&self) -> i32 {
         match self {
-            Session::Codex(s) => s.pid(),
-            Session::Claude(s) => s.pid(),
+            Session::Codex(s) => s.process.pid(),
+            Session::Claude(s) => s.process.pid(),
         }
     }
 
     /// Stops the agent and every process it started.
     pub async fn close(self) {
         match self {
-            Session::Codex(s) => s.close().await,
-            Session::Claude(s) => s.close().await,
+            Session::Codex(mut s) => s.process.terminate().await,
+            Session::Claude(mut s) => s.process.terminate().await,
         }
     }
 }

@@ -29,7 +29,9 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
 const PERMISSION_MODE: &str = "bypassPermissions";
 
 pub struct ClaudeSession {
-    process: AgentProcess,
+    /// Its life (pid, exit, close) is the same for every backend, so
+    /// `Session` handles it for both.
+    pub(super) process: AgentProcess,
     stdin: ChildStdin,
     lines: mpsc::UnboundedReceiver<Value>,
     stream: ClaudeStream,
@@ -204,18 +206,6 @@ impl ClaudeSession {
 
     pub fn session_id(&self) -> Option<&str> {
         self.stream.session_id()
-    }
-
-    pub fn pid(&self) -> i32 {
-        self.process.pid()
-    }
-
-    pub fn has_exited(&mut self) -> bool {
-        self.process.has_exited()
-    }
-
-    pub async fn close(mut self) {
-        self.process.terminate().await;
     }
 
     fn request_id(&mut self) -> String {

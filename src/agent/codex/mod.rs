@@ -32,7 +32,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct CodexSession {
     rpc: RpcClient,
-    process: AgentProcess,
+    /// Its life (pid, exit, close) is the same for every backend, so
+    /// `Session` handles it for both.
+    pub(super) process: AgentProcess,
     thread_id: String,
     turn_id: Option<String>,
     reply: ReplyText,
@@ -300,18 +302,6 @@ impl CodexSession {
 
     pub fn thread_id(&self) -> &str {
         &self.thread_id
-    }
-
-    pub fn pid(&self) -> i32 {
-        self.process.pid()
-    }
-
-    pub fn has_exited(&mut self) -> bool {
-        self.process.has_exited()
-    }
-
-    pub async fn close(mut self) {
-        self.process.terminate().await;
     }
 
     async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {

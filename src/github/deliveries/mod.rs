@@ -1,116 +1,33 @@
 //! The durable, deduplicated queue of accepted webhook deliveries, one JSON
 //! file per `X-GitHub-Delivery` in `$KAI_DATA_DIR/github/deliveries` (dirs
-//! 0700, files 0600: PR titles are not everybody's business).
+//! 0700, files 0600: PR titles are not everybody's business). What a file
+//! holds is `record.rs`; how it is written is `file.rs`; which pending job
+//! runs next is `batch.rs`.
 //!
-//! A delivery is written (temporary file, fsync, rename, fsync of the
-//! directory) before the webhook answers `202`, so a `kill -9` right after
-//! the answer loses nothing: the next start finds it pending and runs it.
-//! Its file stays after the work is done, marked done, so a redelivery of
-//! the same id — also after a restart — is recognised and never run twice.
+//! A delivery is written before the webhook answers `202`, so a `kill -9`
+//! right after the answer loses nothing: the next start finds it pending
+//! and runs it. Its file stays after the work is done, marked done, so a
+//! redelivery of the same id — also after a restart — is recognised and
+//! never run twice.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+mod batch;
+mod file;
+mod record;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+pub use batch::next_batch;
+pub use record::{Job, JobKind, Pending, PendingNotice, Tell, Work};
 
-use super::events::Event;
+use file::read;
+use record::{now_nanos, Record};
 
 /// Done records older than this are removed at start: GitHub lets an
 /// operator redeliver for a few days, not for a month.
 const KEEP_DONE: Duration = Duration::from_secs(30 * 24 * 3600);
-
-/// What a delivery asks for. Only what the job needs is kept, never the
-/// whole payload (GitHub sends up to 25 MiB).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Job {
-    pub kind: JobKind,
-    /// `owner/name`.
-    pub repo: String,
-    pub number: u64,
-    /// The head commit the event was about (a review's newest head).
-    #[serde(default)]
-    pub head_sha: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    Review,
-    Triage,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Record {
-    id: String,
-    /// Arrival order (nanoseconds since the epoch, made unique).
-    seq: u64,
-    /// The agent job the delivery asks for, if any.
-    #[serde(default)]
-    job: Option<Job>,
-    /// `None` while the job is pending; what became of it once done.
-    #[serde(default)]
-    outcome: Option<String>,
-    /// What the owner is to be told, if anything.
-    #[serde(default)]
-    notice: Option<Event>,
-    /// `None` while the notice is pending; what became of it once done.
-    #[serde(default)]
-    told: Option<String>,
-    /// What the owner is told about the finished job.
-    #[serde(default)]
-    summary: Option<String>,
-    /// `None` while the summary is pending; what became of it once done.
-    #[serde(default)]
-    summary_told: Option<String>,
-}
-
-impl Record {
-    fn job_pending(&self) -> bool {
-        self.job.is_some() && self.outcome.is_none()
-    }
-
-    fn notice_pending(&self) -> bool {
-        self.notice.is_some() && self.told.is_none()
-    }
-
-    fn summary_pending(&self) -> bool {
-        self.summary.is_some() && self.summary_told.is_none()
-    }
-}
-
-/// A delivery whose job waits to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
-    pub id: String,
-    pub seq: u64,
-    pub job: Job,
-}
-
-/// Something of a delivery that waits to be told to the repo's owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingNotice {
-    pub id: String,
-    pub tell: Tell,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tell {
-    /// An event in the repository (if its owner wants notices).
-    Event(Event),
-    /// How the delivery's job ended (always told).
-    Summary { repo: String, text: String },
-}
-
-/// What one delivery asks of kai: a job, a notice, or both.
-#[derive(Debug, Clone)]
-pub struct Work {
-    pub job: Option<Job>,
-    pub notice: Option<Event>,
-}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Accepted {
@@ -167,17 +84,8 @@ impl Deliveries {
         if path.exists() {
             return Ok(Accepted::Duplicate);
         }
-        let record = Record {
-            id: id.to_string(),
-            seq: self.next_seq(),
-            job: work.job,
-            outcome: None,
-            notice: work.notice,
-            told: None,
-            summary: None,
-            summary_told: None,
-        };
-        self.write(&path, &record)?;
+        let record = Record::new(id, self.next_seq(), work);
+        file::write(&self.dir, &path, &record)?;
         Ok(Accepted::New)
     }
 
@@ -185,48 +93,22 @@ impl Deliveries {
     pub fn pending(&self) -> Vec<Pending> {
         self.records()
             .into_iter()
-            .filter(Record::job_pending)
-            .filter_map(|r| {
-                Some(Pending {
-                    job: r.job?,
-                    id: r.id,
-                    seq: r.seq,
-                })
-            })
+            .filter_map(Record::pending_job)
             .collect()
     }
 
     /// Notices and job summaries not yet told, oldest delivery first.
     pub fn pending_notices(&self) -> Vec<PendingNotice> {
-        let mut out = Vec::new();
-        for r in self.records() {
-            if r.notice_pending() {
-                if let Some(e) = &r.notice {
-                    out.push(PendingNotice {
-                        id: r.id.clone(),
-                        tell: Tell::Event(e.clone()),
-                    });
-                }
-            }
-            if r.summary_pending() {
-                if let (Some(job), Some(text)) = (&r.job, &r.summary) {
-                    out.push(PendingNotice {
-                        id: r.id.clone(),
-                        tell: Tell::Summary {
-                            repo: job.repo.clone(),
-                            text: text.clone(),
-                        },
-                    });
-                }
-            }
-        }
-        out
+        self.records()
+            .iter()
+            .flat_map(Record::pending_notices)
+            .collect()
     }
 
     /// Marks a delivery's job done; the record stays on disk so a
     /// redelivery is known.
     pub fn finish(&self, id: &str, outcome: &str) -> Result<(), DeliveriesError> {
-        self.update(id, |r| r.outcome = Some(outcome.to_string()))
+        self.update(id, |r| r.finish(outcome, None))
     }
 
     /// Marks a delivery's job done and keeps `summary` for its owner,
@@ -237,19 +119,12 @@ impl Deliveries {
         outcome: &str,
         summary: String,
     ) -> Result<(), DeliveriesError> {
-        self.update(id, |r| {
-            r.outcome = Some(outcome.to_string());
-            r.summary = Some(summary);
-        })
+        self.update(id, |r| r.finish(outcome, Some(summary)))
     }
 
     /// Marks what was told of a delivery done (sent, or why not).
     pub fn told(&self, id: &str, tell: &Tell, outcome: &str) -> Result<(), DeliveriesError> {
-        let outcome = outcome.to_string();
-        match tell {
-            Tell::Event(_) => self.update(id, |r| r.told = Some(outcome)),
-            Tell::Summary { .. } => self.update(id, |r| r.summary_told = Some(outcome)),
-        }
+        self.update(id, |r| r.mark_told(tell, outcome))
     }
 
     fn update(&self, id: &str, change: impl FnOnce(&mut Record)) -> Result<(), DeliveriesError> {
@@ -259,19 +134,19 @@ impl Deliveries {
             return Ok(());
         };
         change(&mut record);
-        self.write(&path, &record)
+        file::write(&self.dir, &path, &record)
     }
 
     /// What became of a delivery's job: `None` if unknown or still pending.
     #[cfg(test)]
     pub fn outcome(&self, id: &str) -> Option<String> {
-        read(&self.path(id))?.outcome
+        read(&self.path(id))?.outcome().map(str::to_string)
     }
 
     /// What became of a delivery's notice: `None` if unknown or pending.
     #[cfg(test)]
     pub fn told_outcome(&self, id: &str) -> Option<String> {
-        read(&self.path(id))?.told
+        read(&self.path(id))?.told().map(str::to_string)
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -305,7 +180,7 @@ impl Deliveries {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .filter_map(|p| read(&p))
             .collect();
-        out.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
+        out.sort_by(|a, b| a.arrival().cmp(&b.arrival()));
         out
     }
 
@@ -324,91 +199,17 @@ impl Deliveries {
                 .is_some_and(|age| age > KEEP_DONE);
             // A temporary file is a write that never finished: its delivery
             // was never answered 202, so GitHub counts it failed.
-            let done = || {
-                read(&p).is_some_and(|r| {
-                    !r.job_pending() && !r.notice_pending() && !r.summary_pending()
-                })
-            };
+            let done = || read(&p).is_some_and(|r| r.all_done());
             if is_tmp || (old && done()) {
                 let _ = std::fs::remove_file(&p);
             }
         }
-    }
-
-    /// Writes `record` so that `path` holds either the old or the whole new
-    /// content, even across a crash or power loss.
-    fn write(&self, path: &Path, record: &Record) -> Result<(), DeliveriesError> {
-        let err = |source| DeliveriesError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let tmp = path.with_extension("tmp");
-        let bytes = serde_json::to_vec(record).map_err(|e| err(e.into()))?;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(err)?;
-        f.write_all(&bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(err)?;
-        std::fs::File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(err)
-    }
-}
-
-fn read(path: &Path) -> Option<Record> {
-    let bytes = std::fs::read(path).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// The clock as a delivery's `seq` counts it.
-fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
-impl Pending {
-    /// How long ago the delivery arrived.
-    pub fn age(&self) -> Duration {
-        Duration::from_nanos(now_nanos().saturating_sub(self.seq))
     }
 }
 
 /// GitHub's delivery ids are GUIDs; anything else could name another file.
 pub fn is_delivery_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-}
-
-/// What the worker does next: run `run`, and mark `superseded` done
-/// without running them — older events for the same pull request, whose
-/// head the newest one replaces (a burst of `synchronize` is one review).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Batch {
-    pub run: Pending,
-    pub superseded: Vec<Pending>,
-}
-
-/// The oldest pending job and every other pending job for the same pull
-/// request, folded into the newest of them.
-pub fn next_batch(pending: &[Pending]) -> Option<Batch> {
-    let first = pending.first()?;
-    let same = |p: &&Pending| {
-        p.job.kind == first.job.kind
-            && p.job.repo == first.job.repo
-            && p.job.number == first.job.number
-    };
-    let mut group: Vec<Pending> = pending.iter().filter(same).cloned().collect();
-    let run = group.pop()?;
-    Some(Batch {
-        run,
-        superseded: group,
-    })
 }
 
 #[cfg(test)]

@@ -1,99 +1,12 @@
-//! What a signed webhook delivery says happened, reduced to what kai acts
-//! on or tells the owner: pull requests opened, closed, merged, reopened or
-//! pushed to; issues opened, closed or reopened; comments; reviews that
-//! approve or ask for changes; pushes to the default branch. Everything
-//! else is `None` (answered `202` and ignored). Only the few fields kai
-//! uses are kept — cut to what a Telegram line shows — because the event is
-//! written to disk before the answer and GitHub sends up to 25 MiB.
+//! Reading a delivery: GitHub's webhook payloads, as far as kai reads
+//! them — one shape per event, with only the fields kept — and their
+//! reduction to an [`Event`], each text cut to what a Telegram line shows.
+//! GitHub always sends these fields; defaults keep a hand-written test
+//! delivery short.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// The most of a comment or review body kept for the notification.
-pub const BODY_CAP: usize = 300;
-/// Commits of a push listed by name; the rest are counted.
-pub const PUSH_LIST_CAP: usize = 5;
-/// The most of a title kept.
-const TITLE_CAP: usize = 200;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    /// `owner/name`, as GitHub spells it.
-    pub repo: String,
-    pub what: Happening,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Happening {
-    PullRequest {
-        action: PrAction,
-        number: u64,
-        title: String,
-        url: String,
-        by: String,
-        head_sha: String,
-    },
-    Issue {
-        action: IssueAction,
-        number: u64,
-        title: String,
-        url: String,
-        by: String,
-    },
-    Comment {
-        number: u64,
-        on_pull_request: bool,
-        title: String,
-        url: String,
-        by: String,
-        /// The first [`BODY_CAP`] characters.
-        body: String,
-        /// The whole body starts with one of kai's own markers.
-        kai_marked: bool,
-    },
-    Review {
-        number: u64,
-        title: String,
-        url: String,
-        by: String,
-        approved: bool,
-        body: String,
-    },
-    Push {
-        branch: String,
-        by: String,
-        compare_url: String,
-        /// Up to [`PUSH_LIST_CAP`] commits: short sha and first line.
-        commits: Vec<(String, String)>,
-        /// All commits of the push, listed or not.
-        total: usize,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrAction {
-    Opened,
-    Reopened,
-    /// New commits on the PR: reviewed again, not told.
-    Synchronize,
-    Closed,
-    Merged,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IssueAction {
-    Opened,
-    Closed,
-    Reopened,
-}
-
-/// The first lines of every comment kai posts.
-pub const KAI_MARKERS: [&str; 2] = [super::review::MARKER, super::triage::MARKER];
-
-// The payload shapes, as far as kai reads them. GitHub always sends these
-// fields; defaults keep a hand-written test delivery short.
+use super::{Event, Happening, IssueAction, PrAction, BODY_CAP, KAI_MARKERS, PUSH_LIST_CAP};
 
 #[derive(Deserialize)]
 struct Repository {
@@ -221,6 +134,9 @@ struct Pusher {
     #[serde(default)]
     name: String,
 }
+
+/// The most of a title kept.
+const TITLE_CAP: usize = 200;
 
 /// What `event` (the `X-GitHub-Event` header) with `body` says happened;
 /// `Ok(None)` for events and actions kai neither acts on nor tells.
