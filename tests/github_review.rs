@@ -294,6 +294,42 @@ async fn a_review_is_posted_once_whatever_github_answered() {
     assert!(told.contains("acme/app#1"), "{told}");
 }
 
+/// Kai's comment is found past GitHub's first page: on a pull request with
+/// 150 comments, the one an earlier run posted for this delivery (the
+/// newest, so on the second page) means the job is done, not run and
+/// posted again. Before, only the first 100 comments were read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_past_the_first_page_is_still_found() {
+    let s = start("codex", "plain").await;
+    for i in 0..150 {
+        s.gh.add_comment(REPO, 1, &format!("comment {i} by a busy team"));
+    }
+    let earlier = format!(
+        "## Review by Kai\n\nfrom before the crash\n\n{}",
+        delivery_mark(D1)
+    );
+    s.gh.add_comment(REPO, 1, &earlier);
+    assert_eq!(signed(&s, D1, "opened", 1).await, StatusCode::ACCEPTED);
+    assert!(s.wait_done(D1).await.starts_with("posted"));
+    assert_eq!(
+        s.gh.comments(REPO, 1).len(),
+        151,
+        "a second review was posted"
+    );
+    assert!(s.kai.api.requests().is_empty(), "the agent ran again");
+    s.kai
+        .wait_any(ALICE, 60, |t| t.contains("posted before kai restarted"))
+        .await;
+    // The look after a post GitHub created but answered 502 for reads
+    // every page too: one comment, not two.
+    s.gh.fail_posts_after_creating(&[502]);
+    assert_eq!(signed(&s, D2, "synchronize", 1).await, StatusCode::ACCEPTED);
+    assert!(s.wait_done(D2).await.starts_with("posted"));
+    let comments = s.gh.comments(REPO, 1);
+    assert_eq!(comments.len(), 152, "the review was posted twice");
+    assert!(comments[151].ends_with(&delivery_mark(D2)));
+}
+
 /// A claude owner's review runs on the real Claude Code CLI, with no tools.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_owner_review_runs_on_claude_without_tools() {

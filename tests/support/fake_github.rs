@@ -256,15 +256,23 @@ async fn files(
     axum::Json(Value::Array(list)).into_response()
 }
 
+/// Pages as GitHub does: `per_page` (default 30, at most 100) from `page`
+/// (default 1), oldest first.
 async fn list_comments(
     State(fake): State<FakeGithub>,
     Path((o, r, n)): Path<(String, String, u64)>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
     let repo = format!("{o}/{r}");
+    let num = |k: &str, default: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let per_page = num("per_page", 30).clamp(1, 100);
+    let page = num("page", 1).max(1);
     let list: Vec<Value> = fake
         .comments(&repo, n)
         .into_iter()
         .enumerate()
+        .skip((page - 1) * per_page)
+        .take(per_page)
         .map(|(i, b)| {
             json!({"id": i + 1, "body": b,
                    "html_url": format!("https://github.com/{repo}/pull/{n}#issuecomment-{}", i + 1)})

@@ -11,8 +11,11 @@ use super::answers::Comment;
 use super::send::{decode, JSON};
 use super::{Client, ClientError};
 
-/// Comments read of one issue or pull request: GitHub's first page.
+/// Comments asked for per page (GitHub's most).
 const COMMENTS_PER_PAGE: usize = 100;
+/// Pages read at most: kai's own comment is among the newest, which come
+/// last (GitHub lists oldest first), so every page up to this bound is read.
+const MAX_COMMENT_PAGES: usize = 30;
 
 /// The hidden last line of every comment kai posts: the delivery it
 /// answers. Delivery ids are GUIDs only the repository's admins see, so a
@@ -72,23 +75,47 @@ impl Client {
         Ok(marked(comments, &delivery_mark(key)))
     }
 
-    /// The first page of comments on an issue or pull request.
+    /// The comments on an issue or pull request, every page (up to
+    /// [`MAX_COMMENT_PAGES`]), oldest first.
     async fn issue_comments(&self, repo: &str, n: u64) -> Result<Vec<Comment>, ClientError> {
         let what = format!("the comments of {repo}#{n}");
-        let path = format!("/repos/{repo}/issues/{n}/comments?per_page={COMMENTS_PER_PAGE}");
-        self.get(&what, &path).await
+        let mut all = Vec::new();
+        for page in 1..=MAX_COMMENT_PAGES {
+            let path = format!(
+                "/repos/{repo}/issues/{n}/comments?per_page={COMMENTS_PER_PAGE}&page={page}"
+            );
+            let got: Vec<Comment> = self.get(&what, &path).await?;
+            let last = got.len() < COMMENTS_PER_PAGE;
+            all.extend(got);
+            if last {
+                break;
+            }
+        }
+        Ok(all)
     }
 
     /// One look (no retries) for a comment containing `needle`, between
-    /// the tries of a post.
+    /// the tries of a post: every page, as `issue_comments` reads them.
     pub(super) async fn find_comment(&self, comments_path: &str, needle: &str) -> Option<String> {
-        let url = format!("{}{comments_path}?per_page={COMMENTS_PER_PAGE}", self.base);
-        let resp = self.request(Method::GET, &url, JSON).send().await.ok()?;
-        if !resp.status().is_success() {
-            return None;
+        for page in 1..=MAX_COMMENT_PAGES {
+            let url = format!(
+                "{}{comments_path}?per_page={COMMENTS_PER_PAGE}&page={page}",
+                self.base
+            );
+            let resp = self.request(Method::GET, &url, JSON).send().await.ok()?;
+            if !resp.status().is_success() {
+                return None;
+            }
+            let got: Vec<Comment> = serde_json::from_slice(&resp.bytes().await.ok()?).ok()?;
+            let last = got.len() < COMMENTS_PER_PAGE;
+            if let Some(url) = marked(got, needle) {
+                return Some(url);
+            }
+            if last {
+                break;
+            }
         }
-        let comments: Vec<Comment> = serde_json::from_slice(&resp.bytes().await.ok()?).ok()?;
-        marked(comments, needle)
+        None
     }
 }
 
