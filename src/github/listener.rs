@@ -44,7 +44,10 @@ pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Room past the cap for connections that were made way for but have not
-/// closed yet: the count of descriptors stays bounded whatever the rate.
+/// closed yet: past it the accept loop waits for them to close (new
+/// connections wait in the kernel's backlog, holding none of kai's
+/// descriptors), so the count stays bounded however fast they come, and a
+/// newcomer is never refused only because kai was slow to close the old.
 const EVICTION_SLACK: usize = 32;
 
 /// hyper's read buffer per connection: a head must fit (GitHub's are about
@@ -86,7 +89,15 @@ pub async fn serve(
     let full = Throttle::new(Duration::from_secs(10));
     let failed = Throttle::new(Duration::from_secs(10));
     loop {
+        while slots.over_slack() {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                _ = slots.freed.notified() => {}
+            }
+        }
         let accepted = tokio::select! {
+            biased;
             _ = shutdown.cancelled() => break,
             r = listener.accept() => r,
         };
@@ -189,6 +200,8 @@ fn finished(r: Result<(), hyper::Error>) {
 struct Slots {
     cap: usize,
     inner: Mutex<Inner>,
+    /// Signalled whenever a connection closes.
+    freed: tokio::sync::Notify,
 }
 
 struct Inner {
@@ -214,6 +227,7 @@ impl Slots {
                 open: 0,
                 waiting: VecDeque::new(),
             }),
+            freed: tokio::sync::Notify::new(),
         }
     }
 
@@ -226,9 +240,6 @@ impl Slots {
     fn admit(slots: &Arc<Slots>) -> Option<Slot> {
         let mut inner = slots.lock();
         if inner.open >= slots.cap {
-            if inner.open >= slots.cap + EVICTION_SLACK {
-                return None;
-            }
             let (_, oldest) = inner.waiting.pop_front()?;
             oldest.cancel();
         }
@@ -243,6 +254,12 @@ impl Slots {
             made_way,
             head: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Whether so many connections were made way for and have not closed
+    /// yet that the accept loop must wait for them.
+    fn over_slack(&self) -> bool {
+        self.lock().open >= self.cap + EVICTION_SLACK
     }
 
     /// At a stop: nobody waits for a head any more.
@@ -271,6 +288,8 @@ impl Drop for Slot {
         let mut inner = self.slots.lock();
         inner.open -= 1;
         inner.waiting.retain(|(id, _)| *id != self.id);
+        drop(inner);
+        self.slots.freed.notify_one();
     }
 }
 
@@ -340,9 +359,19 @@ mod tests {
     #[test]
     fn connections_made_way_for_but_not_yet_closed_are_bounded() {
         let slots = Arc::new(Slots::new(1));
-        // Each newcomer cancels the one before, but none of them has closed.
-        let held: Vec<Slot> = std::iter::from_fn(|| Slots::admit(&slots)).collect();
+        // Each newcomer cancels the one before, but none of them has closed:
+        // past the slack the accept loop stops taking newcomers.
+        let mut held = Vec::new();
+        while !slots.over_slack() {
+            held.push(Slots::admit(&slots).unwrap());
+        }
         assert_eq!(held.len(), 1 + EVICTION_SLACK);
+        assert!(held[..EVICTION_SLACK]
+            .iter()
+            .all(|s| s.made_way.is_cancelled()));
+        // One of them closing lets the next one in.
+        held.remove(0);
+        assert!(!slots.over_slack());
         drop(held);
         assert_eq!(slots.lock().open, 0);
         assert!(slots.lock().waiting.is_empty());
