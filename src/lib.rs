@@ -26,3 +26,4 @@ mod router;
 mod state;
 pub mod systemd;
 pub mod telegram;
+pub(crate) mod transcribe;

@@ -11,6 +11,7 @@
 //! - `hints.rs`: the operator's advice (logging in, the sudoers rule), also
 //!   `kai login-hints`;
 //! - `files.rs`: what the user sends and fetches (uploads, `/get`, `/ls`);
+//! - `voice.rs`: voice notes and audio files, transcribed;
 //! - `recovery.rs`: what survives a restart (the queue, the interrupted turn).
 
 mod commands;
@@ -20,6 +21,7 @@ mod input;
 pub(crate) mod recovery;
 mod session;
 mod turn;
+mod voice;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,6 +42,8 @@ use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;
 use crate::telegram::files::Remote;
 use crate::telegram::outbox::Outbox;
+use crate::transcribe::Transcriber;
+pub use voice::Recording;
 
 /// What the router hands a chat.
 #[derive(Debug)]
@@ -48,6 +52,8 @@ pub enum Input {
     Command(Command),
     /// Files (a photo, a document, or a media group's parts), with the caption.
     Upload(Upload),
+    /// A voice note or audio file, to be transcribed (`voice.rs`).
+    Voice(Recording),
 }
 
 /// Files a user sent in one message (one part of a media group, when
@@ -71,6 +77,8 @@ pub struct Shared {
     pub codex: Option<CodexVersion>,
     /// sudo and the reaper, for starting and stopping agents.
     pub host: Host,
+    /// The transcription endpoint; `None` when voice is off.
+    pub transcriber: Option<Transcriber>,
 }
 
 /// Whether a turn runs, and whether the user asked it to stop: what
