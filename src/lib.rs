@@ -27,3 +27,4 @@ mod state;
 pub mod systemd;
 pub mod telegram;
 pub(crate) mod transcribe;
+pub mod usage;

@@ -12,6 +12,7 @@
 //!   `kai login-hints`;
 //! - `files.rs`: what the user sends and fetches (uploads, `/get`, `/ls`);
 //! - `voice.rs`: voice notes and audio files, transcribed;
+//! - `usage.rs`: `/usage`, the figures the agent reported;
 //! - `recovery.rs`: what survives a restart (the queue, the interrupted turn).
 
 mod commands;
@@ -21,6 +22,7 @@ mod input;
 pub(crate) mod recovery;
 mod session;
 mod turn;
+mod usage;
 mod voice;
 
 use std::collections::VecDeque;
@@ -104,6 +106,8 @@ pub struct Chat {
     album: Option<(Upload, tokio::time::Instant)>,
     work: Work,
     outbox: Outbox,
+    /// What the agent reported about usage since kai started (`/usage`).
+    usage: crate::usage::book::Book,
 }
 
 impl Chat {
@@ -134,6 +138,7 @@ impl Chat {
             queue,
             album: None,
             work: Work::Idle,
+            usage: Default::default(),
         }
     }
 
