@@ -45,7 +45,6 @@ use crate::telegram::commands::Command;
 use crate::telegram::files::Remote;
 use crate::telegram::outbox::Outbox;
 use crate::transcribe::Transcriber;
-pub use voice::Recording;
 
 /// What the router hands a chat.
 #[derive(Debug)]
@@ -66,6 +65,15 @@ pub struct Upload {
     pub files: Vec<Remote>,
     /// Telegram's `media_group_id`.
     pub group: Option<String>,
+}
+
+/// A voice note or audio file a user sent, not yet downloaded.
+#[derive(Debug)]
+pub struct Recording {
+    pub caption: String,
+    pub file: Remote,
+    /// Its media type as Telegram reports it (`audio/ogg` for voice notes).
+    pub mime: String,
 }
 
 /// What every chat shares.

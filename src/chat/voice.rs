@@ -6,19 +6,9 @@
 
 use std::path::Path;
 
-use super::Chat;
+use super::{Chat, Recording};
 use crate::files::name;
 use crate::state::prompt::Prompt;
-use crate::telegram::files::Remote;
-
-/// A voice note or audio file a user sent, not yet downloaded.
-#[derive(Debug)]
-pub struct Recording {
-    pub caption: String,
-    pub file: Remote,
-    /// Its media type as Telegram reports it (`audio/ogg` for voice notes).
-    pub mime: String,
-}
 
 /// What the user reads when no endpoint is configured: which key turns
 /// voice on, for the operator.

@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{utc_date, ClaudeTurn, RateLimits, ThreadTokens, Usage, Window};
+use super::{
+    percent, resets, utc_date, window_name, ClaudeTurn, RateLimits, ThreadTokens, Usage, Window,
+};
 
 /// A window at or past this share of its limit is told to the user.
 pub const WARN_PERCENT: f64 = 90.0;
@@ -108,9 +110,9 @@ impl Book {
         }
         Some(format!(
             "⚠️ Your {} is {}% used{}. /usage shows the figures.",
-            super::render::window_name(w.window_minutes),
-            super::render::percent(w.used_percent),
-            super::render::resets(w.resets_at, now)
+            window_name(w.window_minutes),
+            percent(w.used_percent),
+            resets(w.resets_at, now)
         ))
     }
 }

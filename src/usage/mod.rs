@@ -3,7 +3,7 @@
 //! and cost of each Claude Code turn. The backends parse their own
 //! messages into these figures (`agent/codex/usage.rs`,
 //! `agent/claude/result.rs`); the chat keeps them in a [`book::Book`] and
-//! shows them (`render.rs`). Nothing here is estimated: a figure the agent
+//! shows them (`render.rs`); how a window reads is here, for both. Nothing here is estimated: a figure the agent
 //! did not report is absent, and the text says so.
 
 pub mod book;
@@ -98,6 +98,41 @@ fn civil(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// A window's name from its length: "5-hour window", "weekly window".
+pub fn window_name(minutes: Option<i64>) -> String {
+    match minutes {
+        Some(10_080) => "weekly window".into(),
+        Some(1_440) => "daily window".into(),
+        Some(m) if m > 0 && m % 60 == 0 => format!("{}-hour window", m / 60),
+        Some(m) if m > 0 => format!("{m}-minute window"),
+        _ => "window (length not reported)".into(),
+    }
+}
+
+/// A percentage without a pointless `.0`.
+pub fn percent(p: f64) -> String {
+    if p.fract() == 0.0 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.1}")
+    }
+}
+
+/// ", resets 2026-12-05 14:05 UTC (in 2 h 10 min)", or nothing.
+pub fn resets(at: Option<i64>, now: i64) -> String {
+    let Some(at) = at else {
+        return String::new();
+    };
+    let left = (at - now).max(0);
+    let (h, m) = (left / 3600, left % 3600 / 60);
+    let span = match h {
+        0 => format!("{m} min"),
+        h if h < 48 => format!("{h} h {m} min"),
+        h => format!("{} days {} h", h / 24, h % 24),
+    };
+    format!(", resets {} (in {span})", utc_time(at))
 }
 
 /// Now, in unix seconds.

@@ -2,43 +2,8 @@
 //! backend, each as reported, and "not available yet" where none was.
 
 use super::book::{Book, ClaudeSum};
-use super::{utc_date, utc_time, Tokens};
+use super::{percent, resets, utc_date, window_name, Tokens};
 use crate::catalog::Backend;
-
-/// A window's name from its length: "5-hour window", "weekly window".
-pub fn window_name(minutes: Option<i64>) -> String {
-    match minutes {
-        Some(10_080) => "weekly window".into(),
-        Some(1_440) => "daily window".into(),
-        Some(m) if m > 0 && m % 60 == 0 => format!("{}-hour window", m / 60),
-        Some(m) if m > 0 => format!("{m}-minute window"),
-        _ => "window (length not reported)".into(),
-    }
-}
-
-/// A percentage without a pointless `.0`.
-pub fn percent(p: f64) -> String {
-    if p.fract() == 0.0 {
-        format!("{p:.0}")
-    } else {
-        format!("{p:.1}")
-    }
-}
-
-/// ", resets 2026-12-05 14:05 UTC (in 2 h 10 min)", or nothing.
-pub fn resets(at: Option<i64>, now: i64) -> String {
-    let Some(at) = at else {
-        return String::new();
-    };
-    let left = (at - now).max(0);
-    let (h, m) = (left / 3600, left % 3600 / 60);
-    let span = match h {
-        0 => format!("{m} min"),
-        h if h < 48 => format!("{h} h {m} min"),
-        h => format!("{} days {} h", h / 24, h % 24),
-    };
-    format!(", resets {} (in {span})", utc_time(at))
-}
 
 /// The `/usage` answer. `conversation`: the chat's current conversation id.
 pub fn usage(book: &Book, backend: Backend, conversation: Option<&str>, now: i64) -> String {
