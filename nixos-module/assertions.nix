@@ -55,6 +55,15 @@ in
             services.kai.telegram.tokenFile = "${token}" is inside ${builtins.storeDir}, which is world-readable: keep the bot token outside the store (agenix, sops-nix, or a root-owned file) and write its absolute path as a string, e.g. tokenFile = "/run/secrets/kai-telegram-token";'';
         }
       ]
-      ++ lib.optionals cfg.github.enable (githubSecret "webhookSecretFile" ++ githubSecret "tokenFile");
+      ++ lib.optionals cfg.github.enable (githubSecret "webhookSecretFile" ++ githubSecret "tokenFile")
+      ++ [
+        {
+          assertion =
+            cfg.voice.apiKeyFile == null
+            || (lib.hasPrefix "/" cfg.voice.apiKeyFile && !(lib.hasPrefix builtins.storeDir cfg.voice.apiKeyFile));
+          message = ''
+            services.kai.voice.apiKeyFile = "${toString cfg.voice.apiKeyFile}" must be an absolute path outside ${builtins.storeDir} (which is world-readable): keep the transcription key out of the store and write the path as a string, e.g. apiKeyFile = "/run/secrets/kai-transcribe-key";'';
+        }
+      ];
   };
 }

@@ -39,6 +39,9 @@ let
         jobTimeoutSeconds
         ;
     };
+    voice = {
+      inherit (cfg.voice) url model timeoutSeconds;
+    };
     usersFile = "/etc/kai/users.json";
     users = lib.mapAttrs (_: u: {
       inherit (u)

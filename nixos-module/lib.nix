@@ -7,7 +7,8 @@
 # Each concern has its file under nixos-module/lib/: util.nix (helpers),
 # normalize.nix (defaults, derived facts), validate.nix (what is refused),
 # files.nix (env and users.json), sudoers.nix, directories.nix and unit.nix
-# (the systemd service). This file ties them together.
+# (the systemd service), whisper.nix (the local transcription server). This
+# file ties them together.
 #
 # Entry points:
 #   validate input -> [ "error message" ... ]   (never throws on well-typed input)
@@ -17,6 +18,9 @@
 #   service input  -> { description wantedBy wants after serviceConfig }: the
 #                     systemd service (NixOS options; needs telegram.tokenFile)
 #   unitFile svc   -> that service as a unit file (INI text)
+#   whisperService {server ffmpeg modelFile port threads language}
+#                  -> the local whisper.cpp server's systemd service;
+#                     localUrl port -> kai's TRANSCRIBE_URL for it
 #
 # `input` is the resolved form of the `services.kai` options (see `normalize`).
 {
@@ -43,6 +47,7 @@ let
   dirs = import ./lib/directories.nix { inherit util inputs; };
   unit = import ./lib/unit.nix { inherit util inputs; };
   inherit (unit) exitConfig service unitFile;
+  whisper = import ./lib/whisper.nix { };
 
   # The kai subcommands the service account runs as an agent's account,
   # each named (`<kai> reap *`), never the bare binary: `reap` stops an
@@ -108,4 +113,5 @@ in
     renderFiles
     sudoersEscape
     ;
+  inherit (whisper) whisperService localUrl inferencePath;
 }

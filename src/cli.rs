@@ -24,6 +24,9 @@ fn keys_help() -> String {
          owners' chats what happens there; it then needs the webhook secret (GITHUB_WEBHOOK_SECRET_FILE, \
          else the credential `github-webhook-secret`, else GITHUB_WEBHOOK_SECRET) and a GitHub token \
          (GITHUB_TOKEN_FILE, else the credential `github-token`, else GITHUB_TOKEN).\n\
+         With TRANSCRIBE_URL set, voice notes and audio files are transcribed there and the \
+         transcript goes to the agent; a key, when the endpoint needs one, comes from \
+         TRANSCRIBE_API_KEY_FILE, else the credential `transcribe-api-key`, else TRANSCRIBE_API_KEY.\n\
          Logging: KAI_LOG or RUST_LOG (e.g. `info`, `kai=debug`); journald under systemd.",
     );
     s

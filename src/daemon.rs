@@ -89,6 +89,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
         active_sessions: AtomicUsize::new(0),
         codex,
         host,
+        transcriber: cfg.voice.clone().map(crate::transcribe::Transcriber::new),
         cfg,
     });
     {

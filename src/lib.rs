@@ -26,3 +26,5 @@ mod router;
 mod state;
 pub mod systemd;
 pub mod telegram;
+pub(crate) mod transcribe;
+pub mod usage;

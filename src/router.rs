@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::chat::{Chat, Input, Shared, Upload};
+use crate::chat::{Chat, Input, Recording, Shared, Upload};
 use crate::config::User;
 use crate::systemd;
 use crate::telegram::commands;
@@ -159,11 +159,16 @@ impl Router {
                         group: m.media_group_id().map(|g| g.0.clone()),
                     })
                 }
+                Media::Recording(file, mime) => Input::Voice(Recording {
+                    caption: m.caption().unwrap_or_default().to_string(),
+                    file,
+                    mime,
+                }),
                 Media::Unsupported(kind) => {
                     tracing::info!(chat, "{kind} are not supported; told the user");
                     let text = format!(
                         "🚫 {kind} are not supported yet, so this one did not reach the agent. \
-                         I take text, photos and files (documents)."
+                         I take text, photos, files (documents) and voice notes."
                     );
                     let tg = self.shared.tg.clone();
                     tokio::spawn(async move {

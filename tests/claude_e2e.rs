@@ -597,3 +597,46 @@ fn nix_is_root() -> bool {
     // SAFETY: geteuid(2) cannot fail and touches nothing.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// `/usage` on claude shows what Claude Code's `result` lines reported:
+/// nothing before a turn; then the fake Messages API's tokens (10 in, 10
+/// out per answer), summed over the conversation and the day, with the
+/// cost the CLI computed: 2.1.328 prices each of these turns at $0.00012
+/// for its default model and reports a running total, which kai turns back
+/// into per-turn costs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_shows_what_claude_code_reported() {
+    let s = start(vec![("alice", ALICE, "claude", None)]).await;
+    let kai = &s.kai;
+    kai.tg.send_text(ALICE, "/usage");
+    let before = kai.wait_any(ALICE, 60, |t| t.starts_with("📊 Usage")).await;
+    assert!(
+        before.contains("This conversation: not available yet"),
+        "{before}"
+    );
+    assert!(before.contains("no turns reported yet"), "{before}");
+    for (i, text) in ["hello one", "hello two"].iter().enumerate() {
+        kai.tg.send_text(ALICE, text);
+        kai.wait_text(ALICE, 90, |t| t.contains(&format!("claude echo: {text}")))
+            .await;
+        kai.wait_idle(ALICE).await;
+        kai.tg.send_text(ALICE, "/usage");
+        let turns = i + 1;
+        let shown = kai
+            .wait_any(ALICE, 60, |t| {
+                t.contains(&format!("This conversation: {turns} turn(s)"))
+            })
+            .await;
+        let figures = format!(
+            "{turns} turn(s); input {} tokens, output {}, cache read 0, cache write 0; cost ${}",
+            10 * turns,
+            10 * turns,
+            ["0.00012", "0.00024"][i]
+        );
+        assert!(
+            shown.contains(&format!("This conversation: {figures}")),
+            "{shown}"
+        );
+        assert!(shown.contains(&format!("UTC): {figures}")), "{shown}");
+    }
+}

@@ -178,7 +178,8 @@ async fn get_refuses_paths_that_leave_the_workspace() {
 
 /// Telegram's limits give clear answers: a 21 MB document is refused
 /// before it is downloaded, a 51 MB workspace file is not uploaded; a
-/// voice note is "not supported yet"; none of them reaches the model.
+/// voice note without a transcription endpoint is "voice is off"; none of
+/// them reaches the model.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_and_unsupported_kinds_are_explained() {
     let kai = Kai::start(Options::default()).await;
@@ -207,8 +208,9 @@ async fn limits_and_unsupported_kinds_are_explained() {
             media_group_id: None,
         },
     );
+    // Voice is off here (no TRANSCRIBE_URL): tests/voice_e2e.rs has the rest.
     kai.wait_any(ALICE, 30, |t| {
-        t.contains("Voice notes are not supported yet")
+        t.contains("Voice is off") && t.contains("TRANSCRIBE_URL")
     })
     .await;
 

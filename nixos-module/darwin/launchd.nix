@@ -29,6 +29,10 @@ in
           TELEGRAM_BOT_TOKEN_FILE = cfg.telegram.tokenFile;
           # sudo is /usr/bin/sudo on macOS.
           PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
+        }
+        # The transcription key, like the token, by path (no credentials here).
+        // lib.optionalAttrs (cfg.voice.apiKeyFile != null) {
+          TRANSCRIBE_API_KEY_FILE = cfg.voice.apiKeyFile;
         };
         StandardOutPath = "${cfg.dataDir}/kai.log";
         StandardErrorPath = "${cfg.dataDir}/kai.log";

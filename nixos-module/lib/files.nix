@@ -46,6 +46,9 @@ rec {
     "KAI_DATA_DIR"
     "KAI_USERS_FILE"
     "TELEGRAM_API_URL"
+    "TRANSCRIBE_MODEL"
+    "TRANSCRIBE_TIMEOUT_SECONDS"
+    "TRANSCRIBE_URL"
   ];
 
   envValue =
@@ -92,6 +95,16 @@ rec {
           GITHUB_WEBHOOK_LISTEN = cfg.github.listen;
           GITHUB_API_URL = cfg.github.apiUrl;
           GITHUB_JOB_TIMEOUT_SECONDS = cfg.github.jobTimeoutSeconds;
+        }
+      else
+        { }
+    )
+    // (
+      if cfg.voice.url != null then
+        {
+          TRANSCRIBE_URL = cfg.voice.url;
+          TRANSCRIBE_MODEL = cfg.voice.model;
+          TRANSCRIBE_TIMEOUT_SECONDS = cfg.voice.timeoutSeconds;
         }
       else
         { }

@@ -44,6 +44,14 @@ rec {
         jobTimeoutSeconds = 900;
       }
       // (input.github or { });
+      # Transcription of voice notes: off while url is null. The API key is
+      # the service's (LoadCredential), not the env file's.
+      voice = {
+        url = null;
+        model = "gpt-4o-mini-transcribe";
+        timeoutSeconds = 60;
+      }
+      // (input.voice or { });
       normUser =
         name: u:
         {
@@ -78,6 +86,7 @@ rec {
         claude
         telegram
         github
+        voice
         ;
     };
 

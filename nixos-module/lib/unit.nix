@@ -37,6 +37,7 @@ rec {
   #   envFile             "/etc/kai/env"
   #   github.webhookSecretFile, github.tokenFile
   #                       required with github.enable: LoadCredential sources
+  #   voice.apiKeyFile    null, or the transcription key's LoadCredential source
   #   osHomes             { <os user> = <home>; }: homes the agents write
   #                       (~/.codex, ~/.claude); an account missing here gets
   #                       no ReadWritePaths entry for its home
@@ -98,6 +99,11 @@ rec {
         ++ optionals cfg.github.enable [
           "github-webhook-secret:${githubFile "webhookSecretFile"}"
           "github-token:${githubFile "tokenFile"}"
+        ]
+        # The transcription endpoint's key, when it needs one
+        # ($CREDENTIALS_DIRECTORY/transcribe-api-key).
+        ++ optionals ((input.voice.apiKeyFile or null) != null) [
+          "transcribe-api-key:${input.voice.apiKeyFile}"
         ];
         # State the daemon writes is private to the service user. The agents
         # inherit it through sudo: what they create in their workspaces is

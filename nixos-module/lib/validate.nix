@@ -223,6 +223,7 @@ let
     in
     backendErrors
     ++ githubErrors cfg
+    ++ voiceErrors cfg
     ++ globalModelErrors
     ++ concatLists (map userErrors cfg.users)
     ++ serviceAccountErrors
@@ -272,6 +273,23 @@ let
       ++ optional (
         !isSeconds gh.jobTimeoutSeconds
       ) "services.kai.github.jobTimeoutSeconds must be a whole number of seconds from 1 to 86400"
+    );
+
+  # The rules of src/config/voice.rs: an http(s) base URL when voice is on,
+  # a model name without spaces, a timeout in range.
+  voiceErrors =
+    cfg:
+    let
+      v = cfg.voice;
+    in
+    optionals (v.url != null) (
+      optional (!isUrl v.url) "services.kai.voice.url = ${toJSON v.url} must be an http(s) URL (the base, e.g. \"https://api.openai.com/v1\"; kai appends /audio/transcriptions)"
+      ++ optional (
+        !isString v.model || v.model == "" || match ".*[[:space:]].*" v.model != null
+      ) "services.kai.voice.model = ${toJSON v.model} is not a model name (empty, or with spaces)"
+      ++ optional (
+        !isSeconds v.timeoutSeconds
+      ) "services.kai.voice.timeoutSeconds must be a whole number of seconds from 1 to 86400"
     );
 in
 {

@@ -3,6 +3,7 @@
   imports = [
     ../options.nix
     ../github-options.nix
+    ../voice-options.nix
     ../generated.nix
     ../assertions.nix
     ../etc.nix
@@ -12,6 +13,7 @@
     ./state.nix
     ./sudo.nix
     ./service.nix
+    ./voice.nix
     ./login-hints.nix
   ];
 }

@@ -17,6 +17,10 @@ let
     )
   );
 
+  # The local transcription server (voice.nix), when on: started first, so
+  # voice notes that arrive right after boot find it up.
+  whisper = lib.optional cfg.voice.local.enable "kai-whisper.service";
+
   svc = kaiLib.service (
     g.input
     // {
@@ -25,6 +29,9 @@ let
       };
       github = g.input.github // {
         inherit (cfg.github) webhookSecretFile tokenFile;
+      };
+      voice = g.input.voice // {
+        inherit (cfg.voice) apiKeyFile;
       };
       inherit (cfg) watchdogSec;
       inherit osHomes;
@@ -37,10 +44,10 @@ in
       inherit (svc)
         description
         wantedBy
-        wants
-        after
         serviceConfig
         ;
+      wants = svc.wants ++ whisper;
+      after = svc.after ++ whisper;
       # A changed env or users file restarts the daemon on switch.
       restartTriggers = [
         g.envSource

@@ -27,7 +27,7 @@ use crate::process::spawn::{AgentProcess, ProcessError, SpawnSpec};
 use crate::process::sudo::is_sudo_refusal;
 
 /// What a running turn reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum AgentEvent {
     /// The reply so far (the whole text, not a delta).
     Text(String),
@@ -39,6 +39,8 @@ pub enum AgentEvent {
     /// Something the user must know about this reply, shown with it at the
     /// end (e.g. a part of it was too big to pass on).
     Warning(String),
+    /// Figures about the plan's limits, tokens or cost (`usage/`).
+    Usage(crate::usage::Usage),
     /// The turn ended; `error` is set when it failed, `interrupted` after a stop.
     Done {
         text: String,
@@ -181,6 +183,23 @@ impl Session {
     pub async fn models(&mut self) -> Option<Result<Vec<String>, AgentError>> {
         match self {
             Session::Codex(s) => Some(s.models().await),
+            Session::Claude(_) => None,
+        }
+    }
+
+    /// The plan's rate-limit windows, asked of the agent; `None` for
+    /// backends without such a call. Bounded: `/usage` must not hang.
+    pub async fn rate_limits(
+        &mut self,
+    ) -> Option<Result<Option<crate::usage::RateLimits>, AgentError>> {
+        match self {
+            Session::Codex(s) => Some(
+                tokio::time::timeout(std::time::Duration::from_secs(5), s.rate_limits())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(AgentError::Unresponsive("account/rateLimits/read".into()))
+                    }),
+            ),
             Session::Claude(_) => None,
         }
     }

@@ -1,6 +1,7 @@
 //! The chat's commands, one function each. `/stop` and `/new` act on the
 //! turn in progress too: they say so by returning an [`Ask`] that the turn
-//! (`turn.rs`) follows. `/get` and `/ls` are in `files.rs`.
+//! (`turn.rs`) follows. `/get` and `/ls` are in `files.rs`, `/usage` in
+//! `usage.rs`.
 
 use super::input::Ask;
 use super::turn::STOP_GRACE;
@@ -25,6 +26,7 @@ impl Chat {
             Command::Model(Some(m)) => self.set_model(m).await,
             Command::Models => self.list_models().await,
             Command::Status => self.status(),
+            Command::Usage => self.show_usage().await,
             Command::Get(None) => self.say("Usage: /get <path> — sends a file of your workspace (a path relative to it, or absolute inside it). /ls lists a folder."),
             Command::Get(Some(path)) => self.get(&path).await,
             Command::Ls(dir) => self.ls(dir.as_deref()).await,
@@ -39,8 +41,10 @@ impl Chat {
             "Hi {}! I pass your messages to {} (model {}) running as `{}` on this host, in {}.\n\n\
              Just write. While I work you see the reply grow; messages sent meanwhile wait their turn.\n\n\
              /new — forget this conversation and start fresh\n/stop — stop the reply in progress\n\
-             /model [name] — show or change the model\n/models — the models you can use\n/status — what is running\n\n\
+             /model [name] — show or change the model\n/models — the models you can use\n/status — what is running\n\
+             /usage — plan limits, tokens and cost as the agent reports them\n\n\
              Photos and files you send land in {}/inbox/ and reach the agent with your caption (up to {} each); \
+             voice notes are transcribed first, when the operator turned voice on; \
              /get <path> sends a file of your workspace back (up to {}), /ls [folder] lists one.",
             self.user.name, self.user.backend, self.model(), self.user.os_user, self.user.workspace.display(),
             self.user.workspace.display(), mb(MAX_DOWNLOAD), mb(MAX_UPLOAD)

@@ -1,7 +1,8 @@
 //! The one way an input reaches the chat, whether a turn runs or not:
-//! text and files are queued (acknowledged when they must wait), commands
-//! run (`commands.rs`), and what a command asks of the running turn —
-//! stop, or end for a new conversation — is handed back to it.
+//! text, files and transcribed recordings are queued (acknowledged when
+//! they must wait), commands run (`commands.rs`), and what a command asks
+//! of the running turn — stop, or end for a new conversation — is handed
+//! back to it.
 
 use super::{Chat, Input};
 use crate::state::prompt::Prompt;
@@ -25,6 +26,11 @@ impl Chat {
                 Input::Text(t) => self.enqueue(Prompt::text(t)),
                 Input::Upload(u) => {
                     if let Some(p) = self.receive(u).await {
+                        self.enqueue(p);
+                    }
+                }
+                Input::Voice(r) => {
+                    if let Some(p) = self.voice(r).await {
                         self.enqueue(p);
                     }
                 }

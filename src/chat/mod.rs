@@ -11,6 +11,8 @@
 //! - `hints.rs`: the operator's advice (logging in, the sudoers rule), also
 //!   `kai login-hints`;
 //! - `files.rs`: what the user sends and fetches (uploads, `/get`, `/ls`);
+//! - `voice.rs`: voice notes and audio files, transcribed;
+//! - `usage.rs`: `/usage`, the figures the agent reported;
 //! - `recovery.rs`: what survives a restart (the queue, the interrupted turn).
 
 mod commands;
@@ -20,6 +22,8 @@ mod input;
 pub(crate) mod recovery;
 mod session;
 mod turn;
+mod usage;
+mod voice;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,6 +44,7 @@ use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;
 use crate::telegram::files::Remote;
 use crate::telegram::outbox::Outbox;
+use crate::transcribe::Transcriber;
 
 /// What the router hands a chat.
 #[derive(Debug)]
@@ -48,6 +53,8 @@ pub enum Input {
     Command(Command),
     /// Files (a photo, a document, or a media group's parts), with the caption.
     Upload(Upload),
+    /// A voice note or audio file, to be transcribed (`voice.rs`).
+    Voice(Recording),
 }
 
 /// Files a user sent in one message (one part of a media group, when
@@ -58,6 +65,15 @@ pub struct Upload {
     pub files: Vec<Remote>,
     /// Telegram's `media_group_id`.
     pub group: Option<String>,
+}
+
+/// A voice note or audio file a user sent, not yet downloaded.
+#[derive(Debug)]
+pub struct Recording {
+    pub caption: String,
+    pub file: Remote,
+    /// Its media type as Telegram reports it (`audio/ogg` for voice notes).
+    pub mime: String,
 }
 
 /// What every chat shares.
@@ -71,6 +87,8 @@ pub struct Shared {
     pub codex: Option<CodexVersion>,
     /// sudo and the reaper, for starting and stopping agents.
     pub host: Host,
+    /// The transcription endpoint; `None` when voice is off.
+    pub transcriber: Option<Transcriber>,
 }
 
 /// Whether a turn runs, and whether the user asked it to stop: what
@@ -96,6 +114,8 @@ pub struct Chat {
     album: Option<(Upload, tokio::time::Instant)>,
     work: Work,
     outbox: Outbox,
+    /// What the agent reported about usage since kai started (`/usage`).
+    usage: crate::usage::book::Book,
 }
 
 impl Chat {
@@ -126,6 +146,7 @@ impl Chat {
             queue,
             album: None,
             work: Work::Idle,
+            usage: Default::default(),
         }
     }
 

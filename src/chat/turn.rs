@@ -84,6 +84,15 @@ impl Chat {
                             tracing::warn!("{w}");
                             warnings.push(w);
                         }
+                        Ok(AgentEvent::Usage(u)) => {
+                            tracing::debug!(usage = ?u, "the agent reported usage");
+                            let conversation = session.conversation_id().map(str::to_string);
+                            let now = crate::usage::now_unix();
+                            if let Some(warning) = self.usage.record(u, conversation.as_deref(), now) {
+                                tracing::info!("{warning}");
+                                self.outbox.say(warning);
+                            }
+                        }
                         Ok(AgentEvent::Activity(a)) => {
                             if reply.is_empty() {
                                 views.send_modify(|v| v.live = format!("⚙️ {a}…"));

@@ -68,6 +68,22 @@ pub const KEYS: &[(&str, &str)] = &[
         "GITHUB_TOKEN_FILE",
         "file holding the GitHub token (never the token itself in the env file)",
     ),
+    (
+        "TRANSCRIBE_URL",
+        "base URL of an OpenAI-compatible transcription API; voice notes are sent to <url>/audio/transcriptions [default: unset = voice is off]",
+    ),
+    (
+        "TRANSCRIBE_MODEL",
+        "transcription model [default: gpt-4o-mini-transcribe]",
+    ),
+    (
+        "TRANSCRIBE_TIMEOUT_SECONDS",
+        "limit for transcribing one voice note [default: 60]",
+    ),
+    (
+        "TRANSCRIBE_API_KEY_FILE",
+        "file holding the transcription API key, if the endpoint needs one (never the key itself in the env file)",
+    ),
 ];
 
 /// Secrets that may come from the environment (development) but never from
@@ -86,6 +102,10 @@ pub const SECRETS: &[(&str, &str)] = &[
         "GITHUB_TOKEN",
         "use GITHUB_TOKEN_FILE or the `github-token` credential",
     ),
+    (
+        "TRANSCRIBE_API_KEY",
+        "use TRANSCRIBE_API_KEY_FILE or the `transcribe-api-key` credential",
+    ),
 ];
 
 /// Variables in the environment but not the env file: secrets and systemd's.
@@ -93,5 +113,6 @@ pub(super) const ENV_ONLY: &[&str] = &[
     "TELEGRAM_BOT_TOKEN",
     "GITHUB_WEBHOOK_SECRET",
     "GITHUB_TOKEN",
+    "TRANSCRIBE_API_KEY",
     "CREDENTIALS_DIRECTORY",
 ];

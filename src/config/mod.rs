@@ -11,6 +11,7 @@ pub(crate) mod problem;
 mod sharing;
 pub mod token;
 pub mod users;
+pub mod voice;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,8 @@ pub struct Config {
     pub token: Option<Token>,
     /// `None` when GITHUB_WEBHOOK_LISTEN is unset: no GitHub work at all.
     pub github: Option<github::GithubConfig>,
+    /// `None` when TRANSCRIBE_URL is unset: voice notes are answered "off".
+    pub voice: Option<voice::VoiceConfig>,
 }
 
 impl Config {
@@ -176,6 +179,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
     let claude_bin = c.binary("CLAUDE_BIN", &on(Backend::Claude), !users_known);
 
     let github = github::load(&mut c, &vars, &users, opts.host_checks);
+    let voice = voice::load(&mut c, &vars, opts.host_checks);
 
     let token = if opts.host_checks {
         match token::resolve(&vars) {
@@ -224,6 +228,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
             service_user,
             token,
             github,
+            voice,
         }),
         // Every None above pushed a problem, so this arm is unreachable in
         // practice; answering with a problem keeps it honest anyway.

@@ -8,6 +8,8 @@ pub enum Command {
     Model(Option<String>),
     Models,
     Status,
+    /// `/usage`: the plan's windows, tokens and cost, as the agent reported them.
+    Usage,
     Stop,
     /// `/get PATH`: send a workspace file.
     Get(Option<String>),
@@ -23,6 +25,10 @@ pub const MENU: &[(&str, &str)] = &[
     ("model", "Show or set the model: /model <name>"),
     ("models", "List the models you can use"),
     ("status", "Backend, model and session state"),
+    (
+        "usage",
+        "Plan limits, tokens and cost as the agent reports them",
+    ),
     ("get", "Send a file from your workspace: /get <path>"),
     ("ls", "List a folder of your workspace: /ls [folder]"),
     ("help", "What this bot does"),
@@ -44,6 +50,7 @@ pub fn parse(text: &str) -> Option<Command> {
         "model" => Command::Model(arg.map(str::to_string)),
         "models" => Command::Models,
         "status" => Command::Status,
+        "usage" => Command::Usage,
         "stop" | "cancel" => Command::Stop,
         "get" => Command::Get(arg.map(str::to_string)),
         "ls" => Command::Ls(arg.map(str::to_string)),

@@ -1,5 +1,5 @@
-//! Files over the Bot API: what a message carries (photo, document, or a
-//! kind Kai does not take), downloading it (`getFile`, then
+//! Files over the Bot API: what a message carries (photo, document, a
+//! recording to transcribe, or a kind Kai does not take), downloading it (`getFile`, then
 //! `/file/bot<token>/<path>`) under the 20 MB limit, and sending a file
 //! back as a photo or a document (multipart upload).
 
@@ -30,6 +30,8 @@ pub struct Remote {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Media {
     Files(Vec<Remote>),
+    /// A voice note or an audio file, to be transcribed; with its media type.
+    Recording(Remote, String),
     /// A kind Kai does not take yet, named for the user ("voice notes").
     Unsupported(&'static str),
 }
@@ -71,21 +73,61 @@ pub fn media(m: &Message) -> Media {
             image,
         }]);
     }
-    Media::Unsupported(if m.voice().is_some() {
-        "Voice notes"
-    } else if m.sticker().is_some() {
+    if let Some(v) = m.voice() {
+        let mime = v.mime_type.as_ref().map(|m| m.essence_str().to_string());
+        let mime = mime.unwrap_or_else(|| "audio/ogg".into());
+        return Media::Recording(
+            Remote {
+                file_id: v.file.id.0.clone(),
+                size: known(v.file.size),
+                name: format!("voice-{}.{}", v.file.unique_id.0, extension(&mime)),
+                image: None,
+            },
+            mime,
+        );
+    }
+    if let Some(a) = m.audio() {
+        let mime = a.mime_type.as_ref().map(|m| m.essence_str().to_string());
+        let mime = mime.unwrap_or_else(|| "audio/mpeg".into());
+        let name = a
+            .file_name
+            .clone()
+            .unwrap_or_else(|| format!("audio-{}.{}", a.file.unique_id.0, extension(&mime)));
+        return Media::Recording(
+            Remote {
+                file_id: a.file.id.0.clone(),
+                size: known(a.file.size),
+                name,
+                image: None,
+            },
+            mime,
+        );
+    }
+    Media::Unsupported(if m.sticker().is_some() {
         "Stickers"
     } else if m.video_note().is_some() {
         "Video messages"
     } else if m.video().is_some() {
         "Videos"
-    } else if m.audio().is_some() {
-        "Audio files"
     } else if m.animation().is_some() {
         "GIFs"
     } else {
         "Messages of this kind"
     })
+}
+
+/// A file name extension for a recording's type, so the endpoint (which
+/// may go by the name) and the agent can tell what it is.
+fn extension(mime: &str) -> &'static str {
+    match mime {
+        "audio/ogg" | "audio/opus" => "ogg",
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/mp4" | "audio/m4a" | "audio/x-m4a" => "m4a",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/webm" => "webm",
+        "audio/flac" | "audio/x-flac" => "flac",
+        _ => "audio",
+    }
 }
 
 /// teloxide reports an unknown size as `u32::MAX`.
@@ -272,8 +314,24 @@ mod tests {
         voice["mime_type"] = json!("audio/ogg");
         assert_eq!(
             media(&message(json!({"voice": voice}))),
-            Media::Unsupported("Voice notes")
+            Media::Recording(
+                Remote {
+                    file_id: "v".into(),
+                    size: Some(10),
+                    name: "voice-uv.ogg".into(),
+                    image: None
+                },
+                "audio/ogg".into()
+            )
         );
+        let mut audio = meta("a", 10);
+        audio["duration"] = json!(3);
+        audio["file_name"] = json!("talk.m4a");
+        audio["mime_type"] = json!("audio/mp4");
+        assert!(matches!(
+            media(&message(json!({"audio": audio}))),
+            Media::Recording(r, t) if r.name == "talk.m4a" && t == "audio/mp4"
+        ));
         let loc = json!({"location": {"latitude": 1.0, "longitude": 2.0}});
         assert_eq!(
             media(&message(loc)),

@@ -220,6 +220,19 @@ agent account created, unprivileged, home of its own|.mixed.agentAccount.isSyste
 agent account's workspace and tmp are its own|.mixed.tmpfiles["/var/lib/kai/home/bob"].d.user == "kai-agent" and .mixed.tmpfiles["/var/lib/kai/tmp/kai-agent"].d.mode == "0700"
 agent account's home is writable under ProtectSystem|.mixed.ReadWritePaths | index("-/var/lib/kai-agent") != null
 no agent account when every user has one|.noAgentAccount
+voice: hosted endpoint and local server evaluate without failed assertions|.voice.hostedFailed == [] and .voice.localFailed == []
+voice off: no TRANSCRIBE_ key in the env file|.voice.offEnv | contains("TRANSCRIBE_") | not
+voice: the hosted endpoint reaches the env file, the key does not|(.voice.hostedEnv | contains("TRANSCRIBE_URL=\"https://api.openai.com/v1\"\n") and contains("TRANSCRIBE_MODEL=\"gpt-4o-mini-transcribe\"\n") and contains("TRANSCRIBE_TIMEOUT_SECONDS=\"60\"\n")) and (.voice.hostedEnv | contains("kai-transcribe") | not)
+voice: the key as the credential transcribe-api-key|.voice.hostedCredentials == ["telegram-bot-token:/run/keys/kai-telegram-token","transcribe-api-key:/run/keys/kai-transcribe"]
+voice: a key inside the store is refused|.voice.keyInStore | any(contains("services.kai.voice.apiKeyFile") and contains("outside /nix/store"))
+voice: a URL that is not http(s) is refused|.voice.badUrl | any(contains("services.kai.voice.url = \"api.openai.com\" must be an http(s) URL"))
+voice local: kai points at the loopback server, needs no key|(.voice.localEnv | contains("TRANSCRIBE_URL=\"http://127.0.0.1:8178/v1\"\n")) and .voice.localCredentials == ["telegram-bot-token:/run/keys/kai-telegram-token"]
+voice local: whisper-server on 127.0.0.1 at the OpenAI path, converting with ffmpeg|(.voice.whisper.ExecStart | test("^/nix/store/[^ ]+-whisper-cpp-1.7.5/bin/whisper-server --host 127.0.0.1 --port 8178 --model /var/lib/kai-whisper/ggml-base.bin --inference-path /v1/audio/transcriptions .*--convert$")) and (.voice.whisperPath | any(test("ffmpeg-headless")))
+voice local: loopback only (IPAddressDeny any, allow localhost)|.voice.whisper.IPAddressDeny == ["any"] and .voice.whisper.IPAddressAllow == ["localhost"]
+voice local: hardened (dynamic user, no privileges, strict, no capabilities, syscall filter)|.voice.whisper.DynamicUser and .voice.whisper.NoNewPrivileges and .voice.whisper.ProtectSystem == "strict" and .voice.whisper.ProtectHome and .voice.whisper.PrivateDevices and .voice.whisper.CapabilityBoundingSet == [""] and (.voice.whisper.SystemCallFilter | index("@system-service") != null) and .voice.whisper.RestrictNamespaces and .voice.whisper.MemoryDenyWriteExecute == null
+voice local: kai starts after the server|.voice.kaiAfter | index("kai-whisper.service") != null
+voice local: a missing model file is refused|.voice.noModelFile | any(contains("services.kai.voice.local.modelFile"))
+darwin: the transcription key by path in launchd's environment|.voice.darwinKeyEnv == "/run/keys/kai-transcribe"
 github: a valid config has no failed assertion|.github.failed == []
 github: both secrets through LoadCredential|.github.LoadCredential == ["telegram-bot-token:/run/keys/kai-telegram-token","github-webhook-secret:/run/keys/kai-github-webhook","github-token:/run/keys/kai-github-token"]
 github: the listener and the repos reach the generated files|(.github.env | contains("GITHUB_WEBHOOK_LISTEN=\"127.0.0.1:8787\"")) and (.github.usersJson | contains("\"repos\":[\"acme/app\"]"))

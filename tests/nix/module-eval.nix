@@ -25,6 +25,8 @@ let
     codex = fakePackage "codex" "0.169.0" "codex";
     claude-code = fakePackage "claude-code" "2.1.328" "claude";
     kai = fakePackage "kai" "0.1.0" "kai";
+    whisper-cpp = fakePackage "whisper-cpp" "1.7.5" "whisper-cli";
+    ffmpeg-headless = fakePackage "ffmpeg-headless" "7.1" "ffmpeg";
     writeText = name: _text: fakeStore name;
     runCommand =
       name: _env: _script:
@@ -194,6 +196,22 @@ let
     services.kai.users.alice.github.repos = [ "acme/app" ];
   };
   okGithub = (evalNixos githubBase).config;
+  # A hosted endpoint with a key; and the local server, which needs none.
+  okVoiceHosted =
+    (evalNixos {
+      services.kai.voice = {
+        url = "https://api.openai.com/v1";
+        apiKeyFile = "/run/keys/kai-transcribe";
+      };
+    }).config;
+  okVoiceLocal =
+    (evalNixos {
+      services.kai.voice.local = {
+        enable = true;
+        modelFile = "/var/lib/kai-whisper/ggml-base.bin";
+      };
+    }).config;
+  whisperUnit = okVoiceLocal.systemd.services.kai-whisper;
   untestedCodex =
     (evalNixos {
       services.kai.codex.package = fakePackage "codex" "0.150.1" "codex";
@@ -250,6 +268,35 @@ in
     LoadCredential = okGithub.systemd.services.kai.serviceConfig.LoadCredential;
     env = okGithub.services.kai.generated.rendered.env;
     usersJson = okGithub.services.kai.generated.rendered.usersJson;
+  };
+  voice = {
+    hostedFailed = failed okVoiceHosted;
+    hostedEnv = okVoiceHosted.services.kai.generated.rendered.env;
+    hostedCredentials = okVoiceHosted.systemd.services.kai.serviceConfig.LoadCredential;
+    localFailed = failed okVoiceLocal;
+    localEnv = okVoiceLocal.services.kai.generated.rendered.env;
+    localCredentials = okVoiceLocal.systemd.services.kai.serviceConfig.LoadCredential;
+    kaiAfter = okVoiceLocal.systemd.services.kai.after;
+    whisper = whisperUnit.serviceConfig;
+    whisperPath = whisperUnit.path;
+    offEnv = ok.services.kai.generated.rendered.env;
+    keyInStore = failed
+      (evalNixos {
+        services.kai.voice = {
+          url = "https://api.openai.com/v1";
+          apiKeyFile = "${builtins.storeDir}/00000000000000000000000000000000-key";
+        };
+      }).config;
+    badUrl = failed (evalNixos { services.kai.voice.url = "api.openai.com"; }).config;
+    noModelFile = failed (evalNixos { services.kai.voice.local.enable = true; }).config;
+    darwinKeyEnv =
+      (evalDarwin {
+        services.kai.uid = 532;
+        services.kai.voice = {
+          url = "https://api.openai.com/v1";
+          apiKeyFile = "/run/keys/kai-transcribe";
+        };
+      }).config.launchd.daemons.kai.serviceConfig.EnvironmentVariables.TRANSCRIBE_API_KEY_FILE;
   };
   githubFailures = {
     secret-in-store = failed

@@ -34,6 +34,14 @@
 //! codex to run it outside the sandbox; once the tool's output comes back
 //! the reply is `tool call done` (see [`tool_call`]).
 //!
+//! Every streamed answer carries the rate-limit headers codex 0.169.0 reads
+//! (`x-codex-{primary,secondary}-{used-percent,window-minutes,reset-at}`,
+//! see [`LIMITS`]), so the real codex emits `account/rateLimits/updated`;
+//! [`USED_MARKER`] followed by a number and `]` anywhere in the text sets
+//! the primary window's used percent for that answer. Every
+//! `response.completed` reports 10 input and 5 output tokens, which codex
+//! turns into `thread/tokenUsage/updated`.
+//!
 //! Codex 0.169.0 only forwards `response.output_text.delta` as
 //! `item/agentMessage/delta` after a `response.output_item.added` for that
 //! item, takes the final text (`item/completed`) from
@@ -46,7 +54,40 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::loopback::{read_request, send_event, write_plain, write_sse_head, Loopback, Recorded};
+use super::loopback::{read_request, send_event, write_plain, Loopback, Recorded};
+
+/// Sets the primary window's used percent of one answer: `[primary used 95]`.
+pub const USED_MARKER: &str = "[primary used ";
+
+/// The rate-limit headers' fixed values: (primary window minutes, primary
+/// reset at, secondary used percent, secondary window minutes, secondary
+/// reset at); the primary used percent is [`DEFAULT_PRIMARY_USED`] unless
+/// the text says otherwise. Fixed reset times: every answer is in the same
+/// windows, so a test can tell "once per window".
+pub const LIMITS: (i64, i64, f64, i64, i64) = (300, 2_000_000_000, 12.0, 10_080, 2_000_500_000);
+pub const DEFAULT_PRIMARY_USED: f64 = 42.0;
+
+tokio::task_local! {
+    /// The primary used percent of the answer being written.
+    static PRIMARY_USED: f64;
+}
+
+/// The event-stream head with the rate-limit headers codex reads.
+async fn write_sse_head(socket: &mut TcpStream) -> std::io::Result<()> {
+    let used = PRIMARY_USED
+        .try_with(|u| *u)
+        .unwrap_or(DEFAULT_PRIMARY_USED);
+    let (p_mins, p_reset, s_used, s_mins, s_reset) = LIMITS;
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
+         x-codex-primary-used-percent: {used}\r\nx-codex-primary-window-minutes: {p_mins}\r\n\
+         x-codex-primary-reset-at: {p_reset}\r\nx-codex-secondary-used-percent: {s_used}\r\n\
+         x-codex-secondary-window-minutes: {s_mins}\r\nx-codex-secondary-reset-at: {s_reset}\r\n\
+         connection: close\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await?;
+    socket.flush().await
+}
 
 /// Makes the echo name the model the request asked for.
 pub const MODEL_MARKER: &str = "[name your model]";
@@ -249,26 +290,41 @@ async fn serve_connection(mut socket: TcpStream, requests: Recorded) {
     let call = marked_path(&text).map(|path| (answers_a_tool_call(&body), tool_call(&body, &path)));
     let model = body["model"].as_str().unwrap_or_default().to_owned();
     requests.lock().unwrap().push(body);
-    let _ = match call {
-        Some((false, call)) => call_tool(&mut socket, &call).await,
-        Some((true, _)) => {
-            stream_reply(&mut socket, &["tool call done".to_owned()], Duration::ZERO).await
-        }
-        None if text.contains(MODEL_MARKER) && !text.starts_with(EVAL_JUDGE) => {
-            let reply = format!("echo ({model}): {text}");
-            stream_reply(&mut socket, &split_in(&reply, 3), Duration::ZERO).await
-        }
-        None => match text.find(SLOW_MARKER) {
-            Some(i) => {
-                let secs = text[i + SLOW_MARKER.len()..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("6");
-                respond(&mut socket, &format!("slow {secs}")).await
+    let used = text
+        .find(USED_MARKER)
+        .and_then(|i| {
+            text[i + USED_MARKER.len()..]
+                .split(']')
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(DEFAULT_PRIMARY_USED);
+    let _ = PRIMARY_USED
+        .scope(used, async {
+            match call {
+                Some((false, call)) => call_tool(&mut socket, &call).await,
+                Some((true, _)) => {
+                    stream_reply(&mut socket, &["tool call done".to_owned()], Duration::ZERO).await
+                }
+                None if text.contains(MODEL_MARKER) && !text.starts_with(EVAL_JUDGE) => {
+                    let reply = format!("echo ({model}): {text}");
+                    stream_reply(&mut socket, &split_in(&reply, 3), Duration::ZERO).await
+                }
+                None => match text.find(SLOW_MARKER) {
+                    Some(i) => {
+                        let secs = text[i + SLOW_MARKER.len()..]
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("6");
+                        respond(&mut socket, &format!("slow {secs}")).await
+                    }
+                    None => respond(&mut socket, &text).await,
+                },
             }
-            None => respond(&mut socket, &text).await,
-        },
-    };
+        })
+        .await;
     let _ = socket.shutdown().await;
 }
 

@@ -10,6 +10,7 @@ pub mod fake_anthropic;
 pub mod fake_github;
 pub mod fake_responses;
 pub mod fake_telegram;
+pub mod fake_transcribe;
 pub mod fake_triage;
 pub mod github_kai;
 pub mod kai;

@@ -4,7 +4,10 @@
 //! working directory from the process, so unlike codex it is started in the
 //! workspace (under sudo with `-D`).
 
+mod control;
+mod result;
 pub(crate) mod stream;
+mod tools;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -172,6 +175,9 @@ impl ClaudeSession {
     /// only once it has been turned into an event.
     pub async fn next_event(&mut self) -> Result<AgentEvent, AgentError> {
         loop {
+            if let Some(e) = self.stream.take_pending() {
+                return Ok(e);
+            }
             let line = match self.backlog.pop_front() {
                 Some(l) => l,
                 None => match self.lines.recv().await {

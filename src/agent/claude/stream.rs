@@ -5,14 +5,22 @@
 //! `stream_event` carries raw Messages-API deltas (live text); `assistant`
 //! carries each finished content block (authoritative text, tool calls);
 //! `result` ends the turn. Everything else — including types a newer CLI
-//! invents — only shows the agent is alive.
+//! invents — only shows the agent is alive. What a `result` says beyond
+//! the reply (failure, usage) is read in `result.rs`, tool activity
+//! lines in `tools.rs`, control answers in `control.rs`.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::result::{result_error, str_at, turn_usage};
+use super::tools::describe_tool;
 use crate::agent::reply::ReplyText;
 use crate::agent::AgentEvent;
+use crate::usage::Usage;
+
+pub use super::control::control_answer;
+pub use super::result::refusal;
 
 /// The event type the reader (`claude/mod.rs`) makes up for a line it
 /// skipped as too long; the CLI never sends it.
@@ -32,6 +40,10 @@ pub struct ClaudeStream {
     streaming: Option<String>,
     /// Set by the session when it asked the CLI to interrupt the turn.
     pub interrupting: bool,
+    /// The turn's end, held back while its usage is reported first.
+    done: Option<Box<AgentEvent>>,
+    /// The process's running cost total, as its last `result` said.
+    cost_so_far: f64,
 }
 
 /// What one line means for the session.
@@ -68,6 +80,12 @@ impl ClaudeStream {
         self.started = false;
         self.interrupting = false;
         self.streaming = None;
+    }
+
+    /// An event held back by the last line (the `Done` after a result's
+    /// usage); the session asks for it before reading the next line.
+    pub fn take_pending(&mut self) -> Option<AgentEvent> {
+        self.done.take().map(|d| *d)
     }
 
     pub fn on_line(&mut self, v: &Value) -> Parsed {
@@ -196,84 +214,19 @@ impl ClaudeStream {
         let interrupted = self.interrupting;
         let error = (is_error && !interrupted).then(|| result_error(v, subtype));
         self.interrupting = false;
-        Parsed::Event(AgentEvent::Done {
+        let done = AgentEvent::Done {
             text,
             error,
             interrupted,
-        })
-    }
-}
-
-/// A `control_response` line: the request it answers, and the error if the
-/// CLI refused the request.
-pub fn control_answer(v: &Value) -> Option<(String, Option<String>)> {
-    if str_at(v, "/type") != Some("control_response") {
-        return None;
-    }
-    let r = v.get("response").unwrap_or(&Value::Null);
-    let error = (str_at(r, "/subtype") == Some("error")).then(|| {
-        str_at(r, "/error")
-            .unwrap_or("the request was refused")
-            .to_string()
-    });
-    Some((
-        str_at(r, "/request_id").unwrap_or_default().to_string(),
-        error,
-    ))
-}
-
-/// A failed `result` with no turn run: the CLI refused to start at all
-/// (typically `--resume` of a conversation it cannot find); why.
-pub fn refusal(v: &Value) -> Option<String> {
-    let failed = str_at(v, "/type") == Some("result")
-        && v.get("is_error").and_then(Value::as_bool) == Some(true)
-        && v.get("num_turns").and_then(Value::as_u64) == Some(0);
-    failed.then(|| result_error(v, str_at(v, "/subtype").unwrap_or("error")))
-}
-
-fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr).and_then(Value::as_str)
-}
-
-/// The most useful words about a failed turn: the CLI's own message when
-/// it gave one, else its error list, else the subtype.
-fn result_error(v: &Value, subtype: &str) -> String {
-    if let Some(r) = str_at(v, "/result").filter(|r| !r.trim().is_empty()) {
-        return r.to_string();
-    }
-    let listed: Vec<&str> = v
-        .get("errors")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if listed.is_empty() {
-        subtype.replace('_', " ")
-    } else {
-        listed.join("; ")
-    }
-}
-
-/// One line a person can read about the tool the agent is using.
-fn describe_tool(block: &Value) -> String {
-    let name = str_at(block, "/name").unwrap_or("a tool");
-    let input = block.get("input").unwrap_or(&Value::Null);
-    let short = |s: &str| -> String { s.chars().take(80).collect() };
-    match name {
-        "Bash" => match str_at(input, "/command") {
-            Some(c) => format!("running `{}`", short(c)),
-            None => "running a command".into(),
-        },
-        "Edit" | "Write" | "NotebookEdit" | "MultiEdit" => match str_at(input, "/file_path") {
-            Some(p) => format!("editing {}", short(p)),
-            None => "editing files".into(),
-        },
-        "Read" => match str_at(input, "/file_path") {
-            Some(p) => format!("reading {}", short(p)),
-            None => "reading files".into(),
-        },
-        "Grep" | "Glob" => "searching the code".into(),
-        "WebSearch" | "WebFetch" => "searching the web".into(),
-        other => format!("using {}", short(other)),
+        };
+        // The usage first, so it is recorded before the turn ends.
+        match turn_usage(v, &mut self.cost_so_far) {
+            Some(u) => {
+                self.done = Some(Box::new(done));
+                Parsed::Event(AgentEvent::Usage(Usage::Claude(u)))
+            }
+            None => Parsed::Event(done),
+        }
     }
 }
 
@@ -415,28 +368,6 @@ mod tests {
         assert_eq!(
             refused,
             Parsed::RefusedBeforeStart("No conversation found".into())
-        );
-    }
-
-    #[test]
-    fn control_responses_are_matched_by_id() {
-        let mut s = ClaudeStream::default();
-        let ok = json!({"type": "control_response", "response": {"subtype": "success", "request_id": "k1"}});
-        assert_eq!(
-            s.on_line(&ok),
-            Parsed::ControlResponse {
-                request_id: "k1".into(),
-                error: None
-            }
-        );
-        let bad = json!({"type": "control_response",
-                         "response": {"subtype": "error", "request_id": "k2", "error": "unknown model"}});
-        assert_eq!(
-            s.on_line(&bad),
-            Parsed::ControlResponse {
-                request_id: "k2".into(),
-                error: Some("unknown model".into())
-            }
         );
     }
 }

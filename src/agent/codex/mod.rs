@@ -4,18 +4,22 @@
 //! `turn/completed`. Unknown notifications and item types are skipped: the
 //! protocol grows faster than this bridge. Everything codex-only lives in
 //! this folder: the JSON-RPC messages (`jsonrpc.rs`) and client (`rpc.rs`),
-//! what kai lets the agent do and answers its requests (`policy.rs`), and
-//! the start-up version check (`version.rs`).
+//! what kai lets the agent do and answers its requests (`policy.rs`),
+//! activity lines (`activity.rs`), usage figures (`usage.rs`) and the
+//! start-up version check (`version.rs`).
 
+mod activity;
 pub mod jsonrpc;
 mod policy;
 pub(crate) mod rpc;
+mod usage;
 pub(crate) mod version;
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use self::activity::activity;
 use self::policy::{
     answer_server_request, check_read_only, decline_server_request, APPROVAL_POLICY,
     READ_ONLY_SANDBOX, SANDBOX,
@@ -247,6 +251,9 @@ impl CodexSession {
                 Some(AgentEvent::Text(self.reply.render()))
             }
             "item/started" => activity(p.get("item")?).map(AgentEvent::Activity),
+            "account/rateLimits/updated" | "thread/tokenUsage/updated" => {
+                usage::parse(method, p).map(AgentEvent::Usage)
+            }
             rpc::LINE_TOO_LONG => Some(AgentEvent::Warning(super::line_too_long(
                 p.get("bytes").and_then(Value::as_u64).unwrap_or(0),
             ))),
@@ -300,6 +307,13 @@ impl CodexSession {
         .map(|_| ())
     }
 
+    /// The plan's windows, asked (`account/rateLimits/read`); codex refuses
+    /// it (-32600) unless the login is a ChatGPT account.
+    pub async fn rate_limits(&mut self) -> Result<Option<crate::usage::RateLimits>, AgentError> {
+        let r = self.call("account/rateLimits/read", Value::Null).await?;
+        Ok(r.get("rateLimits").and_then(usage::rate_limits))
+    }
+
     pub fn thread_id(&self) -> &str {
         &self.thread_id
     }
@@ -350,36 +364,4 @@ fn thread_id(result: &Value) -> Option<String> {
         .pointer("/thread/id")
         .and_then(Value::as_str)
         .map(str::to_string)
-}
-
-/// One line a person can read about what the agent started doing.
-fn activity(item: &Value) -> Option<String> {
-    match item.get("type")?.as_str()? {
-        "commandExecution" => {
-            let cmd = item
-                .get("command")
-                .and_then(Value::as_str)
-                .unwrap_or("a command");
-            let short: String = cmd.chars().take(80).collect();
-            Some(format!("running `{short}`"))
-        }
-        "fileChange" => Some("editing files".into()),
-        "mcpToolCall" | "dynamicToolCall" => Some("calling a tool".into()),
-        "webSearch" => Some("searching the web".into()),
-        "reasoning" => Some("thinking".into()),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn activity_lines_are_short_and_known_types_only() {
-        let long = "x".repeat(300);
-        let a = activity(&json!({"type": "commandExecution", "command": long})).unwrap();
-        assert!(a.len() < 100);
-        assert_eq!(activity(&json!({"type": "someFutureItem"})), None);
-    }
 }
