@@ -162,6 +162,16 @@ async fn the_listener_survives_an_unauthenticated_flood() {
         .await;
     let (idle, idle_anon) = (rss_kib(pid), anon_kib(pid));
 
+    // 0. A body refused on its headers: the answer reaches a client still
+    // sending it (kai closes only after reading what is still coming, for
+    // a moment), every time, not a broken pipe.
+    for n in 0..5 {
+        let huge = vec![b' '; 25 * 1024 * 1024 + 1];
+        let id = format!("1111111{n}-cc78-11e3-81ab-4c9367dc0958");
+        let status = s.deliver("pull_request", &id, huge, Some("")).await;
+        assert_eq!(status.as_u16(), 413);
+    }
+
     // 1. Big bodies: unsigned ones are refused on their headers; forged
     // ones stream through the signature check into the spool, as many as
     // its budget holds, and the rest are refused at once.

@@ -12,7 +12,9 @@
 //! - a head must arrive within [`HEAD_TIMEOUT`], a body within the
 //!   webhook's `BODY_TIMEOUT`, a whole exchange within [`EXCHANGE_TIMEOUT`];
 //! - one request per connection (no keep-alive), so no idle connection
-//!   lingers between deliveries.
+//!   lingers between deliveries; after the answer kai reads and drops what
+//!   the client still sends for at most 2 s (and 32 MiB), so a refusal
+//!   reaches a client still sending its body.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -39,6 +41,12 @@ pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one exchange may take from connecting to the last byte of the
 /// answer: the head, the body and recording the delivery, with room.
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long, and how much, a closing connection is read and dropped so the
+/// client gets its answer before the close (see `linger`).
+const LINGER_TIME: Duration = Duration::from_secs(2);
+/// More than any body kai would take: a refused one can be read to its end.
+const LINGER_BYTES: usize = 32 * 1024 * 1024;
 
 /// How long a stop waits for requests already being received.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -166,10 +174,12 @@ async fn connection(
     let conn = http1::Builder::new()
         .keep_alive(false)
         .max_buf_size(READ_BUFFER)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(stream), service)
+        // The socket comes back after the answer, to close it gently.
+        .without_shutdown();
     tokio::pin!(conn);
     tokio::select! {
-        r = &mut conn => return finished(r),
+        r = &mut conn => return finished(r).await,
         _ = slot.made_way.cancelled() => {
             tracing::debug!("dropped a webhook connection without a request head to make room");
             return;
@@ -181,7 +191,7 @@ async fn connection(
         return;
     }
     tokio::select! {
-        r = &mut conn => finished(r),
+        r = &mut conn => finished(r).await,
         _ = tokio::time::sleep_until(started + EXCHANGE_TIMEOUT) => {
             tracing::debug!("dropped a webhook connection whose exchange took too long");
         }
@@ -189,9 +199,30 @@ async fn connection(
     }
 }
 
-fn finished(r: Result<(), hyper::Error>) {
-    if let Err(e) = r {
-        tracing::debug!("a webhook connection ended: {e}");
+async fn finished<S>(r: Result<http1::Parts<TokioIo<TcpStream>, S>, hyper::Error>) {
+    match r {
+        Ok(parts) => linger(parts.io.into_inner()).await,
+        Err(e) => tracing::debug!("a webhook connection ended: {e}"),
+    }
+}
+
+/// After the answer: ends the sending side, then reads and drops what the
+/// client still sends, briefly, before closing. Closing a socket that holds
+/// unread data sends a reset, and a client still writing a body kai refused
+/// on its headers (a 413 before 25 MiB arrive) would lose the answer to it.
+async fn linger(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let until = tokio::time::Instant::now() + LINGER_TIME;
+    let mut buf = [0u8; 4096];
+    let mut dropped = 0;
+    while dropped < LINGER_BYTES {
+        match tokio::time::timeout_at(until, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => dropped += n,
+            _ => return,
+        }
     }
 }
 
