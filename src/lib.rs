@@ -28,3 +28,4 @@ pub mod systemd;
 pub mod telegram;
 pub(crate) mod transcribe;
 pub mod usage;
+mod utc;

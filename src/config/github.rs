@@ -94,19 +94,7 @@ pub(super) fn load(
 /// credential, or (development) the variable `env_key`.
 fn secret(vars: &Vars, file_key: &str, credential: &str, env_key: &str) -> Result<String, Problem> {
     if let Some(found) = token::lookup(vars, file_key, credential, env_key, "") {
-        let f = found?;
-        if !f.text.is_empty() {
-            return Ok(f.text);
-        }
-        let message = match &f.path {
-            Some(p) => format!("{} is empty", p.display()),
-            None => "is empty".into(),
-        };
-        return Err(Problem {
-            key: f.key,
-            origin: f.origin,
-            message,
-        });
+        return token::non_empty(found?);
     }
     Err(Problem {
         key: file_key.into(),

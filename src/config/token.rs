@@ -100,6 +100,23 @@ pub(super) fn lookup(
     }))
 }
 
+/// The text of a secret that was found, or a problem naming its key when it
+/// is empty (an empty file is a mistake, never "no secret").
+pub(super) fn non_empty(found: Found) -> Result<String, Problem> {
+    if !found.text.is_empty() {
+        return Ok(found.text);
+    }
+    let message = match &found.path {
+        Some(p) => format!("{} is empty", p.display()),
+        None => "is empty".into(),
+    };
+    Err(Problem {
+        key: found.key,
+        origin: found.origin,
+        message,
+    })
+}
+
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Token(<redacted>)")

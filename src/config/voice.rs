@@ -72,19 +72,7 @@ fn api_key(vars: &Vars) -> Result<Option<Token>, Problem> {
     ) else {
         return Ok(None);
     };
-    let f = found?;
-    if f.text.is_empty() {
-        let message = match &f.path {
-            Some(p) => format!("{} is empty", p.display()),
-            None => "is empty".into(),
-        };
-        return Err(Problem {
-            key: f.key,
-            origin: f.origin,
-            message,
-        });
-    }
-    Ok(Some(Token::new(f.text)))
+    Ok(Some(Token::new(token::non_empty(found?)?)))
 }
 
 #[cfg(test)]

@@ -18,9 +18,9 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::webhook::{self, Intake};
+use crate::logging::Throttle;
 
 /// The most connections the listener holds, when the open-files limit
 /// allows (systemd's default soft limit 1024 does; the unit sets 8192).
@@ -324,37 +325,6 @@ impl Drop for Slot {
     }
 }
 
-/// Lets a kind of log line through at most once per `every`, counting the
-/// ones held back: a flood is a few lines, not a flood of lines.
-pub struct Throttle {
-    every: Duration,
-    last: Mutex<Option<Instant>>,
-    held_back: AtomicU64,
-}
-
-impl Throttle {
-    pub fn new(every: Duration) -> Throttle {
-        Throttle {
-            every,
-            last: Mutex::new(None),
-            held_back: AtomicU64::new(0),
-        }
-    }
-
-    /// Some(how many were held back since the last line) when a line may be
-    /// written now.
-    pub fn allow(&self) -> Option<u64> {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if last.is_some_and(|t| now.duration_since(t) < self.every) {
-            self.held_back.fetch_add(1, Ordering::Relaxed);
-            return None;
-        }
-        *last = Some(now);
-        Some(self.held_back.swap(0, Ordering::Relaxed))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,15 +376,5 @@ mod tests {
         drop(held);
         assert_eq!(slots.lock().open, 0);
         assert!(slots.lock().waiting.is_empty());
-    }
-
-    #[test]
-    fn a_throttle_counts_what_it_held_back() {
-        let t = Throttle::new(Duration::from_secs(3600));
-        assert_eq!(t.allow(), Some(0));
-        assert_eq!(t.allow(), None);
-        assert_eq!(t.allow(), None);
-        *t.last.lock().unwrap() = Some(Instant::now() - Duration::from_secs(3601));
-        assert_eq!(t.allow(), Some(2));
     }
 }

@@ -74,7 +74,7 @@ pub async fn start(
         cfg: Arc::clone(&cfg),
         wake_jobs: Arc::clone(&wake_jobs),
         wake_notices: Arc::clone(&wake_notices),
-        refusals: listener::Throttle::new(std::time::Duration::from_secs(5)),
+        refusals: crate::logging::Throttle::new(std::time::Duration::from_secs(5)),
     });
     let listener = tokio::net::TcpListener::bind(gh.listen)
         .await

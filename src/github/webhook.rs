@@ -21,11 +21,11 @@ use tokio::time::Instant;
 
 use super::deliveries::{self, Accepted, Deliveries, Job, JobKind, Work};
 use super::events::{self, Happening, IssueAction, PrAction};
-use super::listener::Throttle;
 use super::signature::Check;
 use super::spool::{Refused, Spool};
 use crate::config::token::Secret;
 use crate::config::Config;
+use crate::logging::Throttle;
 
 /// GitHub sends at most 25 MiB; anything bigger is answered 413.
 pub const BODY_LIMIT: u64 = 25 * 1024 * 1024;

@@ -69,7 +69,7 @@ pub enum Usage {
 /// The UTC calendar date of a unix time, as `YYYY-MM-DD` (days from the
 /// civil calendar, so no time-zone data is needed).
 pub fn utc_date(unix: i64) -> String {
-    let (y, m, d) = civil(unix.div_euclid(86_400));
+    let (y, m, d) = crate::utc::civil_from_days(unix.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -82,22 +82,6 @@ pub fn utc_time(unix: i64) -> String {
         secs / 3600,
         secs % 3600 / 60
     )
-}
-
-/// Year, month, day of a count of days since 1970-01-01 (the proleptic
-/// Gregorian calendar, computed in 400-year eras).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// A window's name from its length: "5-hour window", "weekly window".
