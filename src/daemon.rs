@@ -93,11 +93,12 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
         let tg = tg.clone();
         tokio::spawn(async move { tg.set_commands(MENU).await });
     }
+    shared.store.migrate();
     recovery::tell_interrupted(&shared).await;
 
     let mut router = Router::new(Arc::clone(&shared));
-    for (chat, user) in recovery::queued(&shared) {
-        router.open(chat, user);
+    for (key, user) in recovery::queued(&shared) {
+        router.open(key, user);
     }
     router.run(systemd::watchdog_interval()).await;
     stop_github(github).await;

@@ -1,6 +1,7 @@
 //! The long-polling loop: fetches updates, drops anyone not in the users
-//! file (logged once per id), and hands each allowed user's messages to that
-//! chat's actor, creating it on first use. It also drives the systemd
+//! file (logged once per id), and hands each allowed user's messages to the
+//! actor of their conversation — (user, chat, topic), `state/key.rs` —
+//! creating it on first use. It also drives the systemd
 //! watchdog, so a wedged poller stops the pings and systemd restarts us.
 
 use std::collections::{HashMap, HashSet};
@@ -17,13 +18,15 @@ use tracing::Instrument;
 
 use crate::chat::{Chat, Input, Shared, Upload};
 use crate::config::User;
+use crate::state::key::ConvKey;
 use crate::systemd;
+use crate::telegram::api::Place;
 use crate::telegram::commands;
 use crate::telegram::files::{self, Media};
 
 pub struct Router {
     shared: Arc<Shared>,
-    chats: HashMap<i64, mpsc::UnboundedSender<Input>>,
+    chats: HashMap<ConvKey, mpsc::UnboundedSender<Input>>,
     tasks: JoinSet<()>,
     ignored: HashSet<i64>,
 }
@@ -136,6 +139,11 @@ impl Router {
             return;
         };
         let chat = m.chat.id.0;
+        let key = ConvKey {
+            user: uid,
+            chat,
+            topic: topic(&m),
+        };
         if !m.chat.is_private() {
             if self.ignored.insert(chat) {
                 tracing::warn!(
@@ -160,7 +168,11 @@ impl Router {
                     })
                 }
                 Media::Unsupported(kind) => {
-                    tracing::info!(chat, "{kind} are not supported; told the user");
+                    tracing::info!(
+                        chat,
+                        topic = key.topic,
+                        "{kind} are not supported; told the user"
+                    );
                     let text = format!(
                         "🚫 {kind} are not supported yet, so this one did not reach the agent. \
                          I take text, photos and files (documents)."
@@ -168,7 +180,7 @@ impl Router {
                     let tg = self.shared.tg.clone();
                     tokio::spawn(async move {
                         let msg = crate::telegram::api::Outgoing::plain(text);
-                        if let Err(e) = tg.deliver(chat, &msg).await {
+                        if let Err(e) = tg.deliver(Place::from(key), &msg).await {
                             tracing::error!(chat, "could not send a message: {e}");
                         }
                     });
@@ -176,29 +188,44 @@ impl Router {
                 }
             },
         };
-        let tx = self.actor(chat, user);
+        let tx = self.actor(key, user);
         if tx.send(input).is_err() {
-            tracing::error!(chat, "chat actor is gone; dropping a message");
-            self.chats.remove(&chat);
+            tracing::error!(
+                chat,
+                topic = key.topic,
+                "chat actor is gone; dropping a message"
+            );
+            self.chats.remove(&key);
         }
     }
 
-    /// The chat's actor, started on first use.
-    fn actor(&mut self, chat: i64, user: User) -> &mpsc::UnboundedSender<Input> {
-        self.chats.entry(chat).or_insert_with(|| {
+    /// The conversation's actor, started on first use.
+    fn actor(&mut self, key: ConvKey, user: User) -> &mpsc::UnboundedSender<Input> {
+        self.chats.entry(key).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            let span =
-                tracing::info_span!("chat", chat, user = %user.name, os_user = %user.os_user);
-            let actor = Chat::new(Arc::clone(&self.shared), chat, user);
+            let span = tracing::info_span!("chat", chat = key.chat, topic = key.topic,
+                user = %user.name, os_user = %user.os_user);
+            let actor = Chat::new(Arc::clone(&self.shared), key, user);
             self.tasks.spawn(actor.run(rx).instrument(span));
             tx
         })
     }
 
-    /// Starts the chat's actor now, without waiting for a message: for
-    /// chats with messages queued before a restart (`chat/recovery.rs`).
-    pub fn open(&mut self, chat: i64, user: User) {
-        self.actor(chat, user);
+    /// Starts the conversation's actor now, without waiting for a message:
+    /// for those with messages queued before a restart (`chat/recovery.rs`).
+    pub fn open(&mut self, key: ConvKey, user: User) {
+        self.actor(key, user);
+    }
+}
+
+/// The topic a message belongs to: its `message_thread_id` in a private
+/// chat (the bot's threaded mode) or a forum's topic. In other groups a
+/// reply carries its reply thread's id too, which is no conversation.
+fn topic(m: &Message) -> Option<i32> {
+    if m.is_topic_message || m.chat.is_private() {
+        m.thread_id.map(|t| t.0 .0)
+    } else {
+        None
     }
 }
 

@@ -546,10 +546,7 @@ async fn an_agent_account_reaches_no_secret_and_no_other_account() {
     let codex = env.codex.display().to_string();
     let bob_home = env.b.home.display().to_string();
     let bob_workspace = kai.path("data/home/bob").display().to_string();
-    let bob_state = kai
-        .path(&format!("data/chats/{BOB}.json"))
-        .display()
-        .to_string();
+    let bob_state = kai.state_path(BOB, BOB, None).display().to_string();
     let token = token_file.display().to_string();
     let attempts: Vec<(&str, Vec<&str>)> = vec![
         (
@@ -580,7 +577,7 @@ async fn an_agent_account_reaches_no_secret_and_no_other_account() {
         );
     }
     // The chat state exists, so "unreadable" above is not "missing".
-    assert!(kai.path(&format!("data/chats/{BOB}.json")).is_file());
+    assert!(kai.state_path(BOB, BOB, None).is_file());
 
     kai.stop(libc::SIGTERM, Duration::from_secs(15))
         .expect("kai exits after SIGTERM");

@@ -1,4 +1,5 @@
-//! One chat's actor: it owns the chat's agent session, runs one turn at a
+//! One conversation's actor (a user, in a chat, in a topic of it: see
+//! `state/key.rs`): it owns the conversation's agent session, runs one turn at a
 //! time, queues messages that arrive meanwhile, and handles commands even
 //! while a turn runs (so `/stop` works). Every failure ends in a message
 //! to the user and a session that is either healthy or gone.
@@ -34,6 +35,7 @@ use crate::catalog;
 use crate::config::{Config, User};
 use crate::files::access::UserFiles;
 use crate::process::sudo::Host;
+use crate::state::key::ConvKey;
 use crate::state::prompt::Prompt;
 use crate::state::{ChatState, StateStore};
 use crate::telegram::api::Telegram;
@@ -85,7 +87,8 @@ enum Work {
 
 pub struct Chat {
     shared: Arc<Shared>,
-    chat: i64,
+    /// Which conversation this is; its state file and where it answers.
+    key: ConvKey,
     user: User,
     state: ChatState,
     session: Option<Session>,
@@ -99,8 +102,8 @@ pub struct Chat {
 }
 
 impl Chat {
-    pub fn new(shared: Arc<Shared>, chat: i64, user: User) -> Self {
-        let mut state = shared.store.load(chat);
+    pub fn new(shared: Arc<Shared>, key: ConvKey, user: User) -> Self {
+        let mut state = shared.store.load(key);
         // A remembered model or conversation from another backend (the
         // operator moved this user) must not leak into this one. A model
         // the catalog lacks stays: the installed CLI offered it (`/models`).
@@ -117,9 +120,9 @@ impl Chat {
         let queue = recovery::waiting(&state);
         Chat {
             files: UserFiles::new(&shared.host, &user),
-            outbox: Outbox::start(shared.tg.clone(), chat),
+            outbox: Outbox::start(shared.tg.clone(), key.into()),
             shared,
-            chat,
+            key,
             user,
             state,
             session: None,
@@ -194,7 +197,7 @@ impl Chat {
     fn save(&mut self) {
         self.state.queued = self.queue.iter().cloned().collect();
         self.state.backend = Some(self.user.backend.to_string());
-        if let Err(e) = self.shared.store.save(self.chat, &self.state) {
+        if let Err(e) = self.shared.store.save(self.key, &self.state) {
             tracing::error!("{e}");
         }
     }

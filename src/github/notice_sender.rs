@@ -21,7 +21,7 @@ use super::event_notice;
 use super::events::Happening;
 use super::owner;
 use crate::config::{Config, User};
-use crate::telegram::api::{Outgoing, Telegram};
+use crate::telegram::api::{Outgoing, Place, Telegram};
 
 /// How long the notifier waits after Telegram gave up on a notice.
 const RETRY_AFTER: Duration = Duration::from_secs(15);
@@ -100,7 +100,11 @@ impl Notifier {
             self.mark(p, "the repository has no owner any more");
             return true;
         };
-        match self.tg.deliver(user.telegram_id, &message).await {
+        match self
+            .tg
+            .deliver(Place::chat(user.telegram_id), &message)
+            .await
+        {
             Ok(_) => {
                 tracing::info!(repo = %repo, user = %user.name, chat = user.telegram_id,
                     delivery = %p.id, "GitHub notice sent");

@@ -11,7 +11,7 @@ use teloxide::RequestError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::api::{Outgoing, Telegram};
+use super::api::{Outgoing, Place, Telegram};
 use super::format::to_html;
 use super::split::{split, units, LIMIT, TELEGRAM_LIMIT};
 
@@ -26,8 +26,9 @@ pub struct View {
     pub done: Option<String>,
 }
 
-/// Renders views until the final one is delivered.
-pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
+/// Renders views until the final one is delivered, in the conversation's
+/// chat and topic (`to`).
+pub async fn render(tg: Telegram, to: Place, mut views: watch::Receiver<View>) {
     let mut shown: Vec<(MessageId, String)> = Vec::new();
     let mut typing = tokio::time::interval(TYPING_INTERVAL);
     let mut next_edit = Instant::now();
@@ -45,7 +46,7 @@ pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
             _ = typing.tick() => {
                 // Cosmetic and possibly slow: never let it hold up the text.
                 let tg = tg.clone();
-                tokio::spawn(async move { tg.typing(chat).await });
+                tokio::spawn(async move { tg.typing(to).await });
                 continue;
             }
             _ = tokio::time::sleep_until(next_edit), if dirty => {}
@@ -53,12 +54,12 @@ pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
         let view = views.borrow_and_update().clone();
         if let Some(done) = view.done {
             tokio::time::sleep_until(hold).await;
-            finish(&tg, chat, &mut shown, &done).await;
+            finish(&tg, to, &mut shown, &done).await;
             return;
         }
         if dirty && Instant::now() >= next_edit {
             dirty = false;
-            if show(&tg, chat, &mut shown, &view.live, &mut hold).await {
+            if show(&tg, to, &mut shown, &view.live, &mut hold).await {
                 next_edit = hold.max(Instant::now() + EDIT_INTERVAL);
             }
         }
@@ -69,7 +70,7 @@ pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
 /// rate limit moves `hold` to when Telegram lets us send again.
 async fn show(
     tg: &Telegram,
-    chat: i64,
+    to: Place,
     shown: &mut Vec<(MessageId, String)>,
     text: &str,
     hold: &mut Instant,
@@ -84,7 +85,7 @@ async fn show(
             Some((_, old)) if *old == chunk => {}
             Some((id, old)) => {
                 sent = true;
-                match tg.edit_once(chat, *id, &out).await {
+                match tg.edit_once(to.chat, *id, &out).await {
                     Ok(()) => *old = chunk,
                     Err(e) => {
                         hold_off(hold, &e);
@@ -94,7 +95,7 @@ async fn show(
             }
             None => {
                 sent = true;
-                match tg.send_once(chat, &out).await {
+                match tg.send_once(to, &out).await {
                     Ok(id) => shown.push((id, chunk)),
                     Err(e) => {
                         hold_off(hold, &e);
@@ -116,7 +117,7 @@ fn hold_off(hold: &mut Instant, e: &RequestError) {
 }
 
 /// Delivers the final text, formatted, retrying until Telegram has it.
-async fn finish(tg: &Telegram, chat: i64, shown: &mut [(MessageId, String)], text: &str) {
+async fn finish(tg: &Telegram, to: Place, shown: &mut [(MessageId, String)], text: &str) {
     let chunks = split(text, LIMIT);
     for (i, chunk) in chunks.iter().enumerate() {
         let html = to_html(chunk);
@@ -127,8 +128,8 @@ async fn finish(tg: &Telegram, chat: i64, shown: &mut [(MessageId, String)], tex
         };
         let result = match shown.get(i) {
             Some((_, old)) if *old == *chunk && out.html.is_none() => Ok(()),
-            Some((id, _)) => tg.deliver_edit(chat, *id, &out).await,
-            None => tg.deliver(chat, &out).await.map(|_| ()),
+            Some((id, _)) => tg.deliver_edit(to.chat, *id, &out).await,
+            None => tg.deliver(to, &out).await.map(|_| ()),
         };
         if let Err(e) = result {
             tracing::error!("could not deliver part {} of a reply: {e}", i + 1);
@@ -137,7 +138,7 @@ async fn finish(tg: &Telegram, chat: i64, shown: &mut [(MessageId, String)], tex
     for (id, _) in shown.iter().skip(chunks.len()) {
         // The final text is shorter than what streamed (a revised answer):
         // blank the leftovers rather than leave stale text.
-        let _ = tg.edit_once(chat, *id, &Outgoing::plain("…")).await;
+        let _ = tg.edit_once(to.chat, *id, &Outgoing::plain("…")).await;
     }
 }
 

@@ -420,9 +420,26 @@ impl Kai {
         }
     }
 
-    /// The chat's persisted state (`<data>/chats/<chat>.json`), if it parses.
+    /// The private chat's main conversation's persisted state, if it parses.
     pub fn chat_state(&self, chat: i64) -> Option<serde_json::Value> {
-        let bytes = std::fs::read(self.path(&format!("data/chats/{chat}.json"))).ok()?;
+        self.conv_state(chat, chat, None)
+    }
+
+    /// The state file of `user`'s conversation in `chat`, in `topic` (None:
+    /// outside topics): `<data>/chats/<chat>.<user>.<topic or main>.json`.
+    pub fn state_path(&self, user: i64, chat: i64, topic: Option<i64>) -> PathBuf {
+        let topic = topic.map_or_else(|| "main".to_string(), |t| t.to_string());
+        self.path(&format!("data/chats/{chat}.{user}.{topic}.json"))
+    }
+
+    /// That conversation's persisted state, if it parses.
+    pub fn conv_state(
+        &self,
+        user: i64,
+        chat: i64,
+        topic: Option<i64>,
+    ) -> Option<serde_json::Value> {
+        let bytes = std::fs::read(self.state_path(user, chat, topic)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
