@@ -65,6 +65,18 @@ let
             `''${services.kai.dataDir}/home/${name}`.
           '';
         };
+        chats = mkOption {
+          type = types.listOf types.int;
+          default = [ ];
+          example = [ (-1001234567890) ];
+          description = ''
+            Group and supergroup chats (their ids, which are negative) where
+            `${name}` is served too; by default only their private chat is.
+            There `${name}` has a conversation of their own per topic (in a
+            group without topics, only messages that mention the bot or
+            reply to it). Other chats are ignored.
+          '';
+        };
       };
     };
 in

@@ -19,6 +19,7 @@ use crate::retry::Backoff;
 use crate::router::Router;
 use crate::state::StateStore;
 use crate::systemd;
+use crate::telegram::address::BotIdentity;
 use crate::telegram::api::{Telegram, TelegramError};
 use crate::telegram::commands::MENU;
 
@@ -72,7 +73,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
             return Err(e);
         }
     };
-    tracing::info!(bot = %bot, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
+    tracing::info!(bot = %bot.username, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
     systemd::notify(&[systemd::State::Ready, systemd::State::Status("ready")]);
 
     // systemd's watchdog runs from READY=1: the check must leave the
@@ -88,6 +89,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
         codex,
         host,
         cfg,
+        me: bot,
     });
     {
         let tg = tg.clone();
@@ -122,12 +124,12 @@ async fn connect(
     tg: &Telegram,
     url: &str,
     shutdown: &CancellationToken,
-) -> Result<Option<String>, DaemonError> {
+) -> Result<Option<BotIdentity>, DaemonError> {
     let mut backoff = Backoff::new(Duration::from_millis(500));
     loop {
         let wait = tokio::select! {
             r = tg.get_me() => match r {
-                Ok(name) => return Ok(Some(name)),
+                Ok(me) => return Ok(Some(me)),
                 Err(e) if e.is_token_rejected() => return Err(DaemonError::TokenRejected(url.to_string())),
                 Err(e) => {
                     let wait = backoff.step();

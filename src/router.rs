@@ -1,6 +1,7 @@
 //! The long-polling loop: fetches updates, drops anyone not in the users
-//! file (logged once per id), and hands each allowed user's messages to the
-//! actor of their conversation — (user, chat, topic), `state/key.rs` —
+//! file and groups they do not list (logged once; `telegram/address.rs`
+//! decides), and hands each allowed user's messages to the actor of their
+//! conversation — (user, chat, topic), `state/key.rs` —
 //! creating it on first use. It also drives the systemd
 //! watchdog, so a wedged poller stops the pings and systemd restarts us.
 
@@ -20,6 +21,7 @@ use crate::chat::{Chat, Input, Shared, Upload};
 use crate::config::User;
 use crate::state::key::ConvKey;
 use crate::systemd;
+use crate::telegram::address::{self, Admission};
 use crate::telegram::api::Place;
 use crate::telegram::commands;
 use crate::telegram::files::{self, Media};
@@ -28,7 +30,10 @@ pub struct Router {
     shared: Arc<Shared>,
     chats: HashMap<ConvKey, mpsc::UnboundedSender<Input>>,
     tasks: JoinSet<()>,
-    ignored: HashSet<i64>,
+    /// Senders not in the users file, logged once.
+    ignored_users: HashSet<i64>,
+    /// (group, sender) pairs the sender does not list, logged once.
+    ignored_chats: HashSet<(i64, i64)>,
 }
 
 impl Router {
@@ -37,7 +42,8 @@ impl Router {
             shared,
             chats: HashMap::new(),
             tasks: JoinSet::new(),
-            ignored: HashSet::new(),
+            ignored_users: HashSet::new(),
+            ignored_chats: HashSet::new(),
         }
     }
 
@@ -126,45 +132,50 @@ impl Router {
     }
 
     fn route(&mut self, m: Message) {
-        let Some(from) = m.from.as_ref() else { return };
-        let uid = from.id.0 as i64;
-        let Some(user) = self.shared.cfg.user_by_telegram_id(uid).cloned() else {
-            if self.ignored.insert(uid) {
-                tracing::warn!(
-                    telegram_id = uid,
-                    username = from.username.as_deref().unwrap_or(""),
-                    "ignoring messages from a Telegram user who is not in the users file"
-                );
-            }
-            return;
-        };
-        let chat = m.chat.id.0;
-        let key = ConvKey {
-            user: uid,
-            chat,
-            topic: topic(&m),
-        };
-        if !m.chat.is_private() {
-            if self.ignored.insert(chat) {
-                tracing::warn!(
-                    chat,
-                    telegram_id = uid,
-                    "ignoring a group chat: Kai serves private chats only"
-                );
-            }
-            return;
-        }
-        let input = match m.text() {
-            Some(t) => commands::parse(t)
+        let (key, user, reply_to, text) =
+            match address::admit(&self.shared.cfg, &self.shared.me, &m) {
+                Admission::Serve {
+                    key,
+                    user,
+                    reply_to,
+                    text,
+                } => (key, user.clone(), reply_to, text),
+                Admission::UnknownUser(uid) => {
+                    if self.ignored_users.insert(uid) {
+                        let from = m.from.as_ref();
+                        tracing::warn!(
+                            telegram_id = uid,
+                            username = from.and_then(|f| f.username.as_deref()).unwrap_or(""),
+                            "ignoring messages from a Telegram user who is not in the users file"
+                        );
+                    }
+                    return;
+                }
+                Admission::UnlistedChat { chat, user } => {
+                    if self.ignored_chats.insert((chat, user)) {
+                        tracing::warn!(
+                            chat,
+                            telegram_id = user,
+                            "ignoring a group chat this user does not list in `chats`"
+                        );
+                    }
+                    return;
+                }
+                Admission::NotAddressed => return,
+            };
+        let chat = key.chat;
+        let input = match (m.text(), text) {
+            (Some(_), Some(t)) => commands::parse(&t)
                 .map(Input::Command)
-                .unwrap_or_else(|| Input::Text(t.to_string())),
-            None => match files::media(&m) {
+                .unwrap_or(Input::Text { text: t, reply_to }),
+            _ => match files::media(&m) {
                 Media::Files(list) => {
                     // Parts of a media group are gathered by the chat.
                     Input::Upload(Upload {
                         caption: m.caption().unwrap_or_default().to_string(),
                         files: list,
                         group: m.media_group_id().map(|g| g.0.clone()),
+                        reply_to,
                     })
                 }
                 Media::Unsupported(kind) => {
@@ -215,17 +226,6 @@ impl Router {
     /// for those with messages queued before a restart (`chat/recovery.rs`).
     pub fn open(&mut self, key: ConvKey, user: User) {
         self.actor(key, user);
-    }
-}
-
-/// The topic a message belongs to: its `message_thread_id` in a private
-/// chat (the bot's threaded mode) or a forum's topic. In other groups a
-/// reply carries its reply thread's id too, which is no conversation.
-fn topic(m: &Message) -> Option<i32> {
-    if m.is_topic_message || m.chat.is_private() {
-        m.thread_id.map(|t| t.0 .0)
-    } else {
-        None
     }
 }
 

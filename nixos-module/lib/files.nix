@@ -112,6 +112,8 @@ rec {
           telegram_id = u.telegramId;
           os_user = if f.osUserOf u == cfg.user then null else f.osUserOf u;
         }
+        # Only where set, so files without groups stay as they were.
+        // optionalAttrs (u.chats != [ ]) { inherit (u) chats; }
         # Only where set, so files without GitHub stay as they were.
         // optionalAttrs (u.github != null) {
           github = {

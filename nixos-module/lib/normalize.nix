@@ -52,6 +52,7 @@ rec {
           model = null;
           workspace = null;
           github = null;
+          chats = [ ];
         }
         // u
         // {

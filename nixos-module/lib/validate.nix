@@ -139,7 +139,11 @@ let
           "${userPath u}.model = ${nixString u.model}: ${modelErr} (${backendNote}). Write one of them, or model = null for the ${b} default."
         ++ optional (
           u.workspace != null && !isAbsolute u.workspace
-        ) "${userPath u}.workspace = ${toJSON u.workspace} must be an absolute path without newlines";
+        ) "${userPath u}.workspace = ${toJSON u.workspace} must be an absolute path without newlines"
+        ++ map (
+          c:
+          "${userPath u}.chats: ${toJSON c} is not a group chat id (the ids of groups and supergroups are negative)"
+        ) (filter (c: !isInt c || c >= 0) u.chats);
 
       # An agent on the service account could read the bot token and use the
       # service account's sudo rules to run agents as every other account:

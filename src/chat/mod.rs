@@ -38,6 +38,7 @@ use crate::process::sudo::Host;
 use crate::state::key::ConvKey;
 use crate::state::prompt::Prompt;
 use crate::state::{ChatState, StateStore};
+use crate::telegram::address::BotIdentity;
 use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;
 use crate::telegram::files::Remote;
@@ -46,7 +47,11 @@ use crate::telegram::outbox::Outbox;
 /// What the router hands a chat.
 #[derive(Debug)]
 pub enum Input {
-    Text(String),
+    /// Text, and in a group the message the answer replies to.
+    Text {
+        text: String,
+        reply_to: Option<i32>,
+    },
     Command(Command),
     /// Files (a photo, a document, or a media group's parts), with the caption.
     Upload(Upload),
@@ -60,6 +65,8 @@ pub struct Upload {
     pub files: Vec<Remote>,
     /// Telegram's `media_group_id`.
     pub group: Option<String>,
+    /// In a group, the message the answer replies to.
+    pub reply_to: Option<i32>,
 }
 
 /// What every chat shares.
@@ -73,6 +80,8 @@ pub struct Shared {
     pub codex: Option<CodexVersion>,
     /// sudo and the reaper, for starting and stopping agents.
     pub host: Host,
+    /// The bot itself (`getMe`), which group messages address.
+    pub me: BotIdentity,
 }
 
 /// Whether a turn runs, and whether the user asked it to stop: what

@@ -33,7 +33,12 @@ enum Answer {
 impl Chat {
     pub(super) async fn turn(&mut self, prompt: Prompt, rx: &mut mpsc::UnboundedReceiver<Input>) {
         let (views, view_rx) = watch::channel(View::default());
-        let renderer = tokio::spawn(render(self.shared.tg.clone(), self.key.into(), view_rx));
+        let renderer = tokio::spawn(render(
+            self.shared.tg.clone(),
+            self.key.into(),
+            prompt.reply_to,
+            view_rx,
+        ));
         self.mark_answering(&prompt);
         self.work = Work::Answering;
         let input = self.turn_input(&prompt).await;

@@ -229,6 +229,7 @@ impl Checker<'_> {
                 backend,
                 model,
                 github: e.github,
+                chats: e.chats,
             });
         }
         sharing::account_rule(self, &out, &index, &origin, service_user);

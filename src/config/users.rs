@@ -25,6 +25,10 @@ pub struct UserEntry {
     /// Repositories whose GitHub events this user's agent handles.
     #[serde(default)]
     pub github: Option<GithubEntry>,
+    /// Group and supergroup chats (ids, negative) this user is served in,
+    /// besides their private chat.
+    #[serde(default)]
+    pub chats: Vec<i64>,
 }
 
 /// A user's `github` field in the users file.
@@ -191,10 +195,20 @@ fn is_valid_os_user(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// Checks every user's `github` field: repos written `owner/name`, each
-/// owned by one user only.
+/// Checks every user's `chats`, and `github` field: repos written
+/// `owner/name`, each owned by one user only.
 fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
     let mut errors = Vec::new();
+    for (i, u) in entries.iter().enumerate() {
+        for (j, chat) in u.chats.iter().enumerate() {
+            if *chat >= 0 {
+                errors.push(UsersError {
+                    field: format!("users[{i}].chats[{j}]"),
+                    message: format!("{chat} is not a group chat id (the ids of groups and supergroups are negative)"),
+                });
+            }
+        }
+    }
     // GitHub names are case-insensitive: `O/R` and `o/r` are one repo.
     let mut owners: BTreeMap<String, usize> = BTreeMap::new();
     for (i, u) in entries.iter().enumerate() {
@@ -257,6 +271,20 @@ mod tests {
         assert_eq!(users.len(), 2);
         assert_eq!(users[0].os_user.as_deref(), Some("alice"));
         assert_eq!(users[1].os_user, None);
+        assert!(users[1].chats.is_empty());
+    }
+
+    #[test]
+    fn chats_are_group_ids() {
+        let users =
+            parse(r#"{"users": [{"name": "a", "telegram_id": 1, "chats": [-100123, -5]}]}"#)
+                .unwrap();
+        assert_eq!(users[0].chats, vec![-100_123, -5]);
+        let err =
+            parse(r#"{"users": [{"name": "a", "telegram_id": 1, "chats": [-5, 7]}]}"#).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!(err[0].field, "users[0].chats[1]");
+        assert!(err[0].message.contains("not a group chat id"), "{err:?}");
     }
 
     #[test]

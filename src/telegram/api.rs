@@ -11,10 +11,12 @@ use teloxide::payloads::{
 };
 use teloxide::requests::Requester;
 use teloxide::types::{
-    AllowedUpdate, BotCommand, ChatAction, ChatId, MessageId, ParseMode, ThreadId, Update,
+    AllowedUpdate, BotCommand, ChatAction, ChatId, MessageId, ParseMode, ReplyParameters, ThreadId,
+    Update,
 };
 use teloxide::{ApiError, Bot, RequestError};
 
+use super::address::BotIdentity;
 use super::split::{split, units};
 use crate::retry::Backoff;
 use crate::state::key::ConvKey;
@@ -90,6 +92,8 @@ impl From<ConvKey> for Place {
 pub struct Outgoing {
     pub text: String,
     pub html: Option<String>,
+    /// The message this one replies to (in groups, the one it answers).
+    pub reply_to: Option<i32>,
 }
 
 impl Outgoing {
@@ -97,6 +101,7 @@ impl Outgoing {
         Outgoing {
             text: text.into(),
             html: None,
+            reply_to: None,
         }
     }
 }
@@ -130,9 +135,12 @@ impl Telegram {
         &self.files
     }
 
-    pub async fn get_me(&self) -> Result<String, TelegramError> {
+    pub async fn get_me(&self) -> Result<BotIdentity, TelegramError> {
         let me = self.bot.get_me().await?;
-        Ok(me.username.clone().unwrap_or_else(|| me.first_name.clone()))
+        Ok(BotIdentity {
+            id: me.id.0 as i64,
+            username: me.username.clone().unwrap_or_default(),
+        })
     }
 
     /// One long poll of at most `wait` (capped at [`POLL_SECONDS`]).
@@ -191,6 +199,12 @@ impl Telegram {
             let mut req = self.bot.send_message(ChatId(to.chat), text);
             if let Some(t) = to.thread_id() {
                 req = req.message_thread_id(t);
+            }
+            if let Some(r) = msg.reply_to {
+                // The answer still arrives when its question was deleted.
+                req = req.reply_parameters(
+                    ReplyParameters::new(MessageId(r)).allow_sending_without_reply(),
+                );
             }
             req
         };

@@ -27,8 +27,13 @@ pub struct View {
 }
 
 /// Renders views until the final one is delivered, in the conversation's
-/// chat and topic (`to`).
-pub async fn render(tg: Telegram, to: Place, mut views: watch::Receiver<View>) {
+/// chat and topic (`to`); the reply's first message replies to `reply_to`.
+pub async fn render(
+    tg: Telegram,
+    to: Place,
+    reply_to: Option<i32>,
+    mut views: watch::Receiver<View>,
+) {
     let mut shown: Vec<(MessageId, String)> = Vec::new();
     let mut typing = tokio::time::interval(TYPING_INTERVAL);
     let mut next_edit = Instant::now();
@@ -54,12 +59,12 @@ pub async fn render(tg: Telegram, to: Place, mut views: watch::Receiver<View>) {
         let view = views.borrow_and_update().clone();
         if let Some(done) = view.done {
             tokio::time::sleep_until(hold).await;
-            finish(&tg, to, &mut shown, &done).await;
+            finish(&tg, to, reply_to, &mut shown, &done).await;
             return;
         }
         if dirty && Instant::now() >= next_edit {
             dirty = false;
-            if show(&tg, to, &mut shown, &view.live, &mut hold).await {
+            if show(&tg, to, reply_to, &mut shown, &view.live, &mut hold).await {
                 next_edit = hold.max(Instant::now() + EDIT_INTERVAL);
             }
         }
@@ -71,6 +76,7 @@ pub async fn render(tg: Telegram, to: Place, mut views: watch::Receiver<View>) {
 async fn show(
     tg: &Telegram,
     to: Place,
+    reply_to: Option<i32>,
     shown: &mut Vec<(MessageId, String)>,
     text: &str,
     hold: &mut Instant,
@@ -80,7 +86,10 @@ async fn show(
         if Instant::now() < *hold {
             break;
         }
-        let out = Outgoing::plain(chunk.clone());
+        let out = Outgoing {
+            reply_to: reply_to.filter(|_| i == 0),
+            ..Outgoing::plain(chunk.clone())
+        };
         match shown.get_mut(i) {
             Some((_, old)) if *old == chunk => {}
             Some((id, old)) => {
@@ -117,7 +126,13 @@ fn hold_off(hold: &mut Instant, e: &RequestError) {
 }
 
 /// Delivers the final text, formatted, retrying until Telegram has it.
-async fn finish(tg: &Telegram, to: Place, shown: &mut [(MessageId, String)], text: &str) {
+async fn finish(
+    tg: &Telegram,
+    to: Place,
+    reply_to: Option<i32>,
+    shown: &mut [(MessageId, String)],
+    text: &str,
+) {
     let chunks = split(text, LIMIT);
     for (i, chunk) in chunks.iter().enumerate() {
         let html = to_html(chunk);
@@ -125,6 +140,7 @@ async fn finish(tg: &Telegram, to: Place, shown: &mut [(MessageId, String)], tex
             text: chunk.clone(),
             // Escaping can push a chunk over the hard limit: then plain it is.
             html: (units(&html) <= TELEGRAM_LIMIT && html != *chunk).then_some(html),
+            reply_to: reply_to.filter(|_| i == 0),
         };
         let result = match shown.get(i) {
             Some((_, old)) if *old == *chunk && out.html.is_none() => Ok(()),

@@ -50,6 +50,9 @@ pub struct Options {
     /// The daemon's soft open-files limit (default: inherited), as a unit
     /// without `LimitNOFILE` gives it (systemd's default soft limit, 1024).
     pub nofile: Option<u64>,
+    /// (telegram id, field, value): any other field of that user's entry
+    /// (`chats`, `projects`, `max_agents`).
+    pub user_fields: Vec<(i64, &'static str, serde_json::Value)>,
 }
 
 impl Default for Options {
@@ -67,6 +70,7 @@ impl Default for Options {
             umask: None,
             users_github: Vec::new(),
             nofile: None,
+            user_fields: Vec::new(),
         }
     }
 }
@@ -136,6 +140,9 @@ impl Kai {
                 }
                 if let Some((_, github)) = opts.users_github.iter().find(|(u, _)| u == id) {
                     entry["github"] = github.clone();
+                }
+                for (_, field, value) in opts.user_fields.iter().filter(|(u, ..)| u == id) {
+                    entry[*field] = value.clone();
                 }
                 entry.to_string()
             })

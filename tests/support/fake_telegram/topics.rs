@@ -35,6 +35,11 @@ impl Where {
         }
     }
 
+    /// A chat, outside any topic.
+    pub fn chat(chat: i64) -> Self {
+        Where::private(chat)
+    }
+
     /// A topic of a group chat.
     pub fn topic(chat: i64, topic: i64) -> Self {
         Where {
