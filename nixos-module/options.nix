@@ -77,6 +77,20 @@ let
             reply to it). Other chats are ignored.
           '';
         };
+        projects = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [
+            "api"
+            "web"
+          ];
+          description = ''
+            Project folders created (owned by the OS user, mode 0700) inside
+            the workspace of `${name}` at activation; a conversation binds to
+            one with `/project NAME`, which also creates missing ones. A name
+            is 1–64 characters of `A-Z a-z 0-9 . _ -`, not starting with `.`.
+          '';
+        };
       };
     };
 in

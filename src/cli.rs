@@ -139,4 +139,13 @@ pub enum Cmd {
         #[arg(default_value = "")]
         dir: String,
     },
+    /// Internal: with NAME, create the project folder WORKSPACE/NAME (0700)
+    /// when missing and print its path; without, list the projects of
+    /// WORKSPACE, one a line. Kai runs it through sudo as an agent's OS user
+    /// for `/project` and `/projects`.
+    ProjectDir {
+        workspace: PathBuf,
+        /// 1-64 characters of A-Z a-z 0-9 . _ - not starting with `.`.
+        name: Option<String>,
+    },
 }

@@ -262,6 +262,7 @@ async fn the_sudoers_contract_allows_only_the_named_binaries() {
                 "a b",
             ],
             vec![kai.as_str(), "workspace-ls", "--", "/w", ""],
+            vec![kai.as_str(), "project-dir", "--", "/w", "api"],
         ];
         for cmd in allowed {
             let out = env.sudo_as_service(&[&["-n", "-u", u, "-l"], cmd.as_slice()].concat());

@@ -40,11 +40,26 @@ fn say(kai: &Kai, topic: i64, text: &str) {
         .send_text_in(ALICE, Where::private_topic(ALICE, topic), text);
 }
 
-/// Sends `text` in `topic` and waits for its echo there.
+/// Sends `text` in `topic`, waits for its echo there and for the turn to
+/// end (its thread is saved just after the text shows).
 async fn ask(kai: &Kai, topic: i64, text: &str) {
     say(kai, topic, text);
     let echo = format!("echo: {text}");
     wait_in(kai, Some(topic), 90, |t| t.contains(&echo)).await;
+    ended(kai, topic).await;
+}
+
+/// Waits until the topic's turn has ended and its thread is saved.
+async fn ended(kai: &Kai, topic: i64) {
+    let saved = support::poll_until(Duration::from_secs(30), || {
+        kai.conv_state(ALICE, ALICE, Some(topic))
+            .filter(|s| s["conversation"].is_string() && s["turn_in_flight"] == false)
+    });
+    let log = kai.log();
+    assert!(
+        saved.await.is_some(),
+        "the turn in topic {topic} ended\n{log}"
+    );
 }
 
 /// The codex thread persisted for ALICE's topic.
@@ -103,6 +118,7 @@ async fn two_topics_answer_in_parallel_each_in_its_own_thread() {
     );
     assert!(took < Duration::from_secs(15), "topic 2 took {took:?}");
     wait_in(&kai, Some(T1), 90, |t| t.contains("done.")).await;
+    ended(&kai, T1).await;
     assert!(
         kai.tg
             .messages_in(ALICE, Some(T1))
@@ -133,6 +149,7 @@ async fn commands_act_on_their_own_topic() {
     say(&kai, T1, "/stop");
     wait_in(&kai, Some(T1), 30, |t| t.contains("Stopped")).await;
     wait_in(&kai, Some(T2), 90, |t| t.contains("done.")).await;
+    ended(&kai, T2).await;
     assert!(!kai
         .tg
         .messages_in(ALICE, Some(T2))

@@ -53,6 +53,7 @@ rec {
           workspace = null;
           github = null;
           chats = [ ];
+          projects = [ ];
         }
         // u
         // {

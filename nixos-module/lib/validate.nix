@@ -143,7 +143,11 @@ let
         ++ map (
           c:
           "${userPath u}.chats: ${toJSON c} is not a group chat id (the ids of groups and supergroups are negative)"
-        ) (filter (c: !isInt c || c >= 0) u.chats);
+        ) (filter (c: !isInt c || c >= 0) u.chats)
+        ++ map (
+          p:
+          "${userPath u}.projects: ${toJSON p} is not a project name: 1-64 characters of A-Z, a-z, 0-9, `.`, `_` or `-`, not starting with `.`"
+        ) (filter (p: !isString p || match "[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}" p == null) u.projects);
 
       # An agent on the service account could read the bot token and use the
       # service account's sudo rules to run agents as every other account:

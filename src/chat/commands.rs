@@ -13,7 +13,7 @@ use crate::telegram::split::quote;
 
 /// How much of a user's input a message quotes back: enough to recognise
 /// it, never enough to push the answer over Telegram's limit.
-const MAX_QUOTED: usize = 64;
+pub(super) const MAX_QUOTED: usize = 64;
 
 impl Chat {
     pub(super) async fn command(&mut self, c: Command) -> Option<Ask> {
@@ -28,6 +28,9 @@ impl Chat {
             Command::Get(None) => self.say("Usage: /get <path> — sends a file of your workspace (a path relative to it, or absolute inside it). /ls lists a folder."),
             Command::Get(Some(path)) => self.get(&path).await,
             Command::Ls(dir) => self.ls(dir.as_deref()).await,
+            Command::Project(None) => self.show_project(),
+            Command::Project(Some(name)) => self.set_project(&name).await,
+            Command::Projects => self.list_projects().await,
             Command::Unknown(name) => self.say(format!("Unknown command /{}. /help lists what I understand.", quote(&name, MAX_QUOTED))),
         }
         None
@@ -39,11 +42,12 @@ impl Chat {
             "Hi {}! I pass your messages to {} (model {}) running as `{}` on this host, in {}.\n\n\
              Just write. While I work you see the reply grow; messages sent meanwhile wait their turn.\n\n\
              /new — forget this conversation and start fresh\n/stop — stop the reply in progress\n\
-             /model [name] — show or change the model\n/models — the models you can use\n/status — what is running\n\n\
+             /model [name] — show or change the model\n/models — the models you can use\n/status — what is running\n\
+             /project [name] — work in a project folder of your workspace\n/projects — list them\n\n\
              Photos and files you send land in {}/inbox/ and reach the agent with your caption (up to {} each); \
              /get <path> sends a file of your workspace back (up to {}), /ls [folder] lists one.",
-            self.user.name, self.user.backend, self.model(), self.user.os_user, self.user.workspace.display(),
-            self.user.workspace.display(), mb(MAX_DOWNLOAD), mb(MAX_UPLOAD)
+            self.user.name, self.user.backend, self.model(), self.user.os_user, self.dir().display(),
+            self.dir().display(), mb(MAX_DOWNLOAD), mb(MAX_UPLOAD)
         ))
     }
 
@@ -140,7 +144,7 @@ impl Chat {
             format!("Backend: {backend}"),
             format!("Model: {}", self.model()),
             format!("OS user: {}", self.user.os_user),
-            format!("Workspace: {}", self.user.workspace.display()),
+            format!("Workspace: {}", self.dir().display()),
             format!("Agent: {session}"),
             format!("Queued messages: {}", self.queue.len()),
         ];

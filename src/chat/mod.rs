@@ -12,12 +12,14 @@
 //! - `hints.rs`: the operator's advice (logging in, the sudoers rule), also
 //!   `kai login-hints`;
 //! - `files.rs`: what the user sends and fetches (uploads, `/get`, `/ls`);
+//! - `projects.rs`: the project folder the conversation works in;
 //! - `recovery.rs`: what survives a restart (the queue, the interrupted turn).
 
 mod commands;
 mod files;
 pub mod hints;
 mod input;
+mod projects;
 pub(crate) mod recovery;
 mod session;
 mod turn;
@@ -34,6 +36,7 @@ use crate::agent::Session;
 use crate::catalog;
 use crate::config::{Config, User};
 use crate::files::access::UserFiles;
+use crate::files::project;
 use crate::process::sudo::Host;
 use crate::state::key::ConvKey;
 use crate::state::prompt::Prompt;
@@ -126,9 +129,21 @@ impl Chat {
             state.model = None;
             state.conversation = None;
         }
+        if state
+            .project
+            .as_deref()
+            .is_some_and(|p| !project::is_valid(p))
+        {
+            tracing::warn!("dropping a remembered project whose name breaks the rule");
+            state.project = None;
+        }
         let queue = recovery::waiting(&state);
+        let dir = match &state.project {
+            Some(p) => user.workspace.join(p),
+            None => user.workspace.clone(),
+        };
         Chat {
-            files: UserFiles::new(&shared.host, &user),
+            files: UserFiles::new(&shared.host, &user).at(dir),
             outbox: Outbox::start(shared.tg.clone(), key.into()),
             shared,
             key,

@@ -53,7 +53,7 @@ impl Chat {
             model: self.model(),
             os_user: self.user.os_user.clone(),
             own_account: self.user.is_service_user,
-            dir: self.user.workspace.clone(),
+            dir: self.dir(),
             tmp: cfg.tmp_dir(&self.user.os_user),
             resume: self.state.conversation.clone(),
         })

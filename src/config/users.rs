@@ -29,6 +29,10 @@ pub struct UserEntry {
     /// besides their private chat.
     #[serde(default)]
     pub chats: Vec<i64>,
+    /// Project folders of the workspace the module creates at activation
+    /// (`/project NAME` creates others); checked against the name rule.
+    #[serde(default)]
+    pub projects: Vec<String>,
 }
 
 /// A user's `github` field in the users file.
@@ -200,6 +204,14 @@ fn is_valid_os_user(name: &str) -> bool {
 fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
     let mut errors = Vec::new();
     for (i, u) in entries.iter().enumerate() {
+        for (j, name) in u.projects.iter().enumerate() {
+            if !is_project_name(name) {
+                errors.push(UsersError {
+                    field: format!("users[{i}].projects[{j}]"),
+                    message: format!("`{name}` is not a project name: {PROJECT_RULE}"),
+                });
+            }
+        }
         for (j, chat) in u.chats.iter().enumerate() {
             if *chat >= 0 {
                 errors.push(UsersError {
@@ -240,6 +252,20 @@ fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
         }
     }
     errors
+}
+
+/// The project name rule, as the user reads it when a name breaks it.
+pub const PROJECT_RULE: &str =
+    "a project name is 1–64 characters of A-Z, a-z, 0-9, `.`, `_` or `-`, not starting with `.`";
+
+/// Whether `name` may name a project folder (`<workspace>/<name>`): it
+/// can neither climb out (`..`, `/`) nor hide (a leading `.`).
+pub fn is_project_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// `owner/name` with GitHub's characters only.
@@ -285,6 +311,24 @@ mod tests {
         assert_eq!(err.len(), 1, "{err:?}");
         assert_eq!(err[0].field, "users[0].chats[1]");
         assert!(err[0].message.contains("not a group chat id"), "{err:?}");
+    }
+
+    #[test]
+    fn projects_follow_the_name_rule() {
+        let err = parse(
+            r#"{"users": [{"name": "a", "telegram_id": 1, "projects": ["api", "..", ".ssh", "a/b"]}]}"#,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "users[0].projects[1]",
+                "users[0].projects[2]",
+                "users[0].projects[3]"
+            ]
+        );
+        assert!(err[0].message.contains("not a project name"), "{err:?}");
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct ChatState {
     pub turn_in_flight: bool,
     /// The message that turn answers, quoted in that notice.
     pub answering: Option<String>,
+    /// The project folder (`<workspace>/<project>`) the conversation works
+    /// in, set by `/project`; none: the workspace itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     /// Messages that arrived while a turn ran, oldest first: answered after
     /// a restart as they would have been without one. Each is `{"text",
     /// "files": [{"path", "image"}]}` (files already in the inbox); a bare
@@ -214,6 +218,7 @@ mod tests {
             turn_in_flight: true,
             answering: Some("question".into()),
             queued: vec![Prompt::text("next")],
+            project: Some("api".into()),
         };
         store.save(five, &s).unwrap();
         store.save(topic, &ChatState::default()).unwrap();
