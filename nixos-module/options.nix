@@ -91,6 +91,18 @@ let
             is 1–64 characters of `A-Z a-z 0-9 . _ -`, not starting with `.`.
           '';
         };
+        maxAgents = mkOption {
+          type = types.nullOr types.ints.positive;
+          default = null;
+          example = 2;
+          description = ''
+            The most agent processes of `${name}` that run at once, one per
+            conversation (chat or topic); `null` means 3. Past it the least
+            recently used idle agent is stopped (its conversation resumes
+            later); when all are answering, a new message waits in its
+            conversation's queue and the user is told which are busy.
+          '';
+        };
       };
     };
 in

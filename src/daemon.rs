@@ -90,6 +90,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
         host,
         cfg,
         me: bot,
+        slots: Default::default(),
     });
     {
         let tg = tg.clone();

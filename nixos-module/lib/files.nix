@@ -115,6 +115,7 @@ rec {
         # Only where set, so files without groups stay as they were.
         // optionalAttrs (u.chats != [ ]) { inherit (u) chats; }
         // optionalAttrs (u.projects != [ ]) { inherit (u) projects; }
+        // optionalAttrs (u.maxAgents != null) { max_agents = u.maxAgents; }
         # Only where set, so files without GitHub stay as they were.
         // optionalAttrs (u.github != null) {
           github = {

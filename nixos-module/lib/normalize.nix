@@ -54,6 +54,7 @@ rec {
           github = null;
           chats = [ ];
           projects = [ ];
+          maxAgents = null;
         }
         // u
         // {

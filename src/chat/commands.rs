@@ -2,6 +2,7 @@
 //! turn in progress too: they say so by returning an [`Ask`] that the turn
 //! (`turn.rs`) follows. `/get` and `/ls` are in `files.rs`.
 
+use super::cap::describe;
 use super::input::Ask;
 use super::turn::STOP_GRACE;
 use super::{Chat, Work};
@@ -147,6 +148,11 @@ impl Chat {
             format!("Workspace: {}", self.dir().display()),
             format!("Agent: {session}"),
             format!("Queued messages: {}", self.queue.len()),
+            format!(
+                "Conversation: {}, project {}",
+                describe(&self.key),
+                self.state.project.as_deref().unwrap_or("none")
+            ),
         ];
         if backend == Backend::Codex {
             let version = match &self.shared.codex {
@@ -161,6 +167,7 @@ impl Chat {
                 lines.push(format!("⚠️ {w}"));
             }
         }
+        lines.extend(self.others());
         self.say(lines.join("\n"));
     }
 }

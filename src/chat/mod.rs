@@ -13,8 +13,10 @@
 //!   `kai login-hints`;
 //! - `files.rs`: what the user sends and fetches (uploads, `/get`, `/ls`);
 //! - `projects.rs`: the project folder the conversation works in;
-//! - `recovery.rs`: what survives a restart (the queue, the interrupted turn).
+//! - `recovery.rs`: what survives a restart (the queue, the interrupted turn);
+//! - `slots.rs`, `cap.rs`: the cap on a user's running agents.
 
+mod cap;
 mod commands;
 mod files;
 pub mod hints;
@@ -22,6 +24,7 @@ mod input;
 mod projects;
 pub(crate) mod recovery;
 mod session;
+pub(crate) mod slots;
 mod turn;
 
 use std::collections::VecDeque;
@@ -31,6 +34,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use self::slots::Slots;
 use crate::agent::codex::version::CodexVersion;
 use crate::agent::Session;
 use crate::catalog;
@@ -85,6 +89,8 @@ pub struct Shared {
     pub host: Host,
     /// The bot itself (`getMe`), which group messages address.
     pub me: BotIdentity,
+    /// Which conversations hold an agent, for each user's cap.
+    pub slots: Slots,
 }
 
 /// Whether a turn runs, and whether the user asked it to stop: what
@@ -111,6 +117,9 @@ pub struct Chat {
     album: Option<(Upload, tokio::time::Instant)>,
     work: Work,
     outbox: Outbox,
+    /// Woken when another conversation of the user needs this one's idle
+    /// agent's slot (`slots.rs`).
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Chat {
@@ -153,17 +162,21 @@ impl Chat {
             queue,
             album: None,
             work: Work::Idle,
+            wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
         loop {
-            // First what is waiting (after a restart, what was queued then).
-            while let Some(prompt) = self.queue.pop_front() {
-                if self.shared.shutdown.is_cancelled() {
-                    self.queue.push_front(prompt);
+            // First what is waiting (after a restart, what was queued then),
+            // each once an agent slot is free (the user's cap).
+            while !self.queue.is_empty() && !self.shared.shutdown.is_cancelled() {
+                if !self.take_slot(&mut rx).await {
                     break;
                 }
+                let Some(prompt) = self.queue.pop_front() else {
+                    break;
+                };
                 self.turn(prompt, &mut rx).await;
             }
             if self.shared.shutdown.is_cancelled() {
@@ -186,6 +199,7 @@ impl Chat {
                     tracing::info!("stopping idle agent; its conversation resumes on the next message");
                     self.close_session().await;
                 }
+                _ = self.wake.notified(), if self.session.is_some() => self.make_room().await,
                 _ = self.shared.shutdown.cancelled() => break,
             }
         }
@@ -235,6 +249,7 @@ impl Chat {
             }
             s.close().await;
             self.shared.active_sessions.fetch_sub(1, Ordering::Relaxed);
+            self.shared.slots.release(self.key);
         }
     }
 }

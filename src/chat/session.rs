@@ -37,6 +37,9 @@ impl Chat {
                 self.state.conversation = s.conversation_id().map(str::to_string);
                 self.session = Some(s);
                 self.shared.active_sessions.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .slots
+                    .hold(self.key, &self.wake, self.work != super::Work::Idle);
                 Ok(())
             }
             Err(e) => Err(self.start_failure(e, &bin)),

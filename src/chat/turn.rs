@@ -41,12 +41,14 @@ impl Chat {
         ));
         self.mark_answering(&prompt);
         self.work = Work::Answering;
+        self.shared.slots.busy(self.key, true);
         let input = self.turn_input(&prompt).await;
         let (final_text, cut_off) = match self.answer(&input, &views, rx).await {
             Answer::Shown(t) => (t, false),
             Answer::CutOff(t) => (t, true),
         };
         self.work = Work::Idle;
+        self.shared.slots.busy(self.key, false);
         self.save();
         views.send_modify(|v| v.done = Some(final_text));
         if let Err(e) = renderer.await {

@@ -230,6 +230,7 @@ impl Checker<'_> {
                 model,
                 github: e.github,
                 chats: e.chats,
+                max_agents: e.max_agents.unwrap_or(users::DEFAULT_MAX_AGENTS),
             });
         }
         sharing::account_rule(self, &out, &index, &origin, service_user);

@@ -44,6 +44,8 @@ pub struct User {
     pub github: Option<users::GithubEntry>,
     /// The group chats this user is served in (`chats` in the users file).
     pub chats: Vec<i64>,
+    /// The most agents of this user that run at once.
+    pub max_agents: usize,
 }
 
 #[derive(Debug, Clone)]

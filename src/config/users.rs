@@ -33,7 +33,14 @@ pub struct UserEntry {
     /// (`/project NAME` creates others); checked against the name rule.
     #[serde(default)]
     pub projects: Vec<String>,
+    /// The most agents of this user that run at once (default
+    /// [`DEFAULT_MAX_AGENTS`]).
+    #[serde(default)]
+    pub max_agents: Option<usize>,
 }
+
+/// A user's cap on running agents when the users file sets none.
+pub const DEFAULT_MAX_AGENTS: usize = 3;
 
 /// A user's `github` field in the users file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -204,6 +211,12 @@ fn is_valid_os_user(name: &str) -> bool {
 fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
     let mut errors = Vec::new();
     for (i, u) in entries.iter().enumerate() {
+        if u.max_agents == Some(0) {
+            errors.push(UsersError {
+                field: format!("users[{i}].max_agents"),
+                message: "0 agents could never answer: write at least 1 (or null for 3)".into(),
+            });
+        }
         for (j, name) in u.projects.iter().enumerate() {
             if !is_project_name(name) {
                 errors.push(UsersError {
