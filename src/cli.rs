@@ -24,7 +24,16 @@ fn keys_help() -> String {
          owners' chats what happens there; it then needs the webhook secret (GITHUB_WEBHOOK_SECRET_FILE, \
          else the credential `github-webhook-secret`, else GITHUB_WEBHOOK_SECRET) and a GitHub token \
          (GITHUB_TOKEN_FILE, else the credential `github-token`, else GITHUB_TOKEN).\n\
-         Logging: KAI_LOG or RUST_LOG (e.g. `info`, `kai=debug`); journald under systemd.",
+         Logging: KAI_LOG or RUST_LOG (e.g. `info`, `kai=debug`); journald under systemd.\n\n\
+         The users file: {\"users\": [{\"name\", \"telegram_id\", \"os_user\", \"backend\", \"model\", \
+         \"workspace\", \"github\", \"chats\", \"projects\", \"max_agents\"}]}. Each chat, and each topic of a \
+         private chat or forum supergroup, is a conversation of its own (its own agent, thread, model, \
+         project and queue). `chats`: group and supergroup ids where the user is served too, a \
+         conversation of their own per topic (in a group without topics, only messages that mention \
+         the bot or reply to it). `projects`: folders of the workspace made at activation; /project NAME \
+         binds a conversation to one. `max_agents` (default 3): the most agents of the user running at \
+         once; past it the least recently used idle one stops, and when all are answering a message \
+         waits its turn.",
     );
     s
 }
