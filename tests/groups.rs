@@ -35,12 +35,19 @@ async fn wait_in(kai: &Kai, chat: i64, topic: Option<i64>, needle: &str) -> BotM
     })
 }
 
-fn thread(kai: &Kai, user: i64, chat: i64, topic: Option<i64>) -> Option<String> {
-    kai.conv_state(user, chat, topic).and_then(|s| {
-        s.get("conversation")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+/// The codex thread of a conversation, once its turn has ended (the thread
+/// is saved just after the reply's text shows).
+async fn thread(kai: &Kai, user: i64, chat: i64, topic: Option<i64>) -> Option<String> {
+    support::poll_until(Duration::from_secs(30), || {
+        kai.conv_state(user, chat, topic)
+            .filter(|s| s["turn_in_flight"] == false)
+            .and_then(|s| {
+                s.get("conversation")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
     })
+    .await
 }
 
 async fn start() -> Kai {
@@ -85,8 +92,8 @@ async fn a_listed_forum_serves_allowed_senders_in_their_topic() {
         .iter()
         .all(|m| m.thread_id == Some(5)));
     let (a, b) = (
-        thread(&kai, ALICE, FORUM, Some(5)),
-        thread(&kai, BOB, FORUM, Some(5)),
+        thread(&kai, ALICE, FORUM, Some(5)).await,
+        thread(&kai, BOB, FORUM, Some(5)).await,
     );
     assert!(
         a.is_some() && b.is_some() && a != b,
@@ -156,7 +163,7 @@ async fn a_group_without_topics_answers_mentions_and_replies_only() {
     let texts: Vec<String> = kai.tg.messages(PLAIN).into_iter().map(|m| m.text).collect();
     assert!(!texts.iter().any(|t| t.contains("chatting")), "{texts:#?}");
     assert!(
-        thread(&kai, ALICE, PLAIN, None).is_some(),
+        thread(&kai, ALICE, PLAIN, None).await.is_some(),
         "the group's main conversation is alice's own"
     );
 }
