@@ -148,6 +148,7 @@ pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<UsersError>> {
                 });
             }
         }
+        errors.extend(check_groups_and_projects(i, u));
     }
     errors.extend(check_entries(&file.users));
     if file.users.is_empty() {
@@ -206,34 +207,39 @@ fn is_valid_os_user(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// Checks every user's `chats`, and `github` field: repos written
-/// `owner/name`, each owned by one user only.
-fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
+/// A user's `chats` (group ids, negative), `projects` (the name rule) and
+/// `max_agents` (at least 1).
+fn check_groups_and_projects(i: usize, u: &UserEntry) -> Vec<UsersError> {
     let mut errors = Vec::new();
-    for (i, u) in entries.iter().enumerate() {
-        if u.max_agents == Some(0) {
+    for (j, chat) in u.chats.iter().enumerate() {
+        if *chat >= 0 {
             errors.push(UsersError {
-                field: format!("users[{i}].max_agents"),
-                message: "0 agents could never answer: write at least 1 (or null for 3)".into(),
+                field: format!("users[{i}].chats[{j}]"),
+                message: format!("{chat} is not a group chat id (the ids of groups and supergroups are negative)"),
             });
         }
-        for (j, name) in u.projects.iter().enumerate() {
-            if !is_project_name(name) {
-                errors.push(UsersError {
-                    field: format!("users[{i}].projects[{j}]"),
-                    message: format!("`{name}` is not a project name: {PROJECT_RULE}"),
-                });
-            }
-        }
-        for (j, chat) in u.chats.iter().enumerate() {
-            if *chat >= 0 {
-                errors.push(UsersError {
-                    field: format!("users[{i}].chats[{j}]"),
-                    message: format!("{chat} is not a group chat id (the ids of groups and supergroups are negative)"),
-                });
-            }
+    }
+    for (j, name) in u.projects.iter().enumerate() {
+        if !is_project_name(name) {
+            errors.push(UsersError {
+                field: format!("users[{i}].projects[{j}]"),
+                message: format!("`{name}` is not a project name: {PROJECT_RULE}"),
+            });
         }
     }
+    if u.max_agents == Some(0) {
+        errors.push(UsersError {
+            field: format!("users[{i}].max_agents"),
+            message: "0 agents could never answer: write at least 1 (or null for 3)".into(),
+        });
+    }
+    errors
+}
+
+/// Checks every user's `github` field: repos written `owner/name`, each
+/// owned by one user only.
+fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
+    let mut errors = Vec::new();
     // GitHub names are case-insensitive: `O/R` and `o/r` are one repo.
     let mut owners: BTreeMap<String, usize> = BTreeMap::new();
     for (i, u) in entries.iter().enumerate() {
