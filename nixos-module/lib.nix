@@ -61,6 +61,7 @@ let
     "inbox-put"
     "workspace-read"
     "workspace-ls"
+    "project-dir"
   ];
 
   # The dedicated agent account, when some user's agent runs as it. Needs no

@@ -27,7 +27,16 @@ fn keys_help() -> String {
          With TRANSCRIBE_URL set, voice notes and audio files are transcribed there and the \
          transcript goes to the agent; a key, when the endpoint needs one, comes from \
          TRANSCRIBE_API_KEY_FILE, else the credential `transcribe-api-key`, else TRANSCRIBE_API_KEY.\n\
-         Logging: KAI_LOG or RUST_LOG (e.g. `info`, `kai=debug`); journald under systemd.",
+         Logging: KAI_LOG or RUST_LOG (e.g. `info`, `kai=debug`); journald under systemd.\n\n\
+         The users file: {\"users\": [{\"name\", \"telegram_id\", \"os_user\", \"backend\", \"model\", \
+         \"workspace\", \"github\", \"chats\", \"projects\", \"max_agents\"}]}. Each chat, and each topic of a \
+         private chat or forum supergroup, is a conversation of its own (its own agent, thread, model, \
+         project and queue). `chats`: group and supergroup ids where the user is served too, a \
+         conversation of their own per topic (in a group without topics, only messages that mention \
+         the bot or reply to it). `projects`: folders of the workspace made at activation; /project NAME \
+         binds a conversation to one. `max_agents` (default 3): the most agents of the user running at \
+         once; past it the least recently used idle one stops, and when all are answering a message \
+         waits its turn.",
     );
     s
 }
@@ -141,5 +150,14 @@ pub enum Cmd {
         workspace: PathBuf,
         #[arg(default_value = "")]
         dir: String,
+    },
+    /// Internal: with NAME, create the project folder WORKSPACE/NAME (0700)
+    /// when missing and print its path; without, list the projects of
+    /// WORKSPACE, one a line. Kai runs it through sudo as an agent's OS user
+    /// for `/project` and `/projects`.
+    ProjectDir {
+        workspace: PathBuf,
+        /// 1-64 characters of A-Z a-z 0-9 . _ - not starting with `.`.
+        name: Option<String>,
     },
 }

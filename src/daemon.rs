@@ -20,6 +20,7 @@ use crate::retry::Backoff;
 use crate::router::Router;
 use crate::state::StateStore;
 use crate::systemd;
+use crate::telegram::address::BotIdentity;
 use crate::telegram::api::{Telegram, TelegramError};
 use crate::telegram::commands::MENU;
 
@@ -73,7 +74,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
             return Err(e);
         }
     };
-    tracing::info!(bot = %bot, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
+    tracing::info!(bot = %bot.username, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
     warn_claude_as_root(&cfg);
     systemd::notify(&[systemd::State::Ready, systemd::State::Status("ready")]);
 
@@ -91,16 +92,19 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
         host,
         transcriber: cfg.voice.clone().map(crate::transcribe::Transcriber::new),
         cfg,
+        me: bot,
+        slots: Default::default(),
     });
     {
         let tg = tg.clone();
         tokio::spawn(async move { tg.set_commands(MENU).await });
     }
+    shared.store.migrate();
     recovery::tell_interrupted(&shared).await;
 
     let mut router = Router::new(Arc::clone(&shared));
-    for (chat, user) in recovery::queued(&shared) {
-        router.open(chat, user);
+    for (key, user) in recovery::queued(&shared) {
+        router.open(key, user);
     }
     router.run(systemd::watchdog_interval()).await;
     stop_github(github).await;
@@ -124,12 +128,12 @@ async fn connect(
     tg: &Telegram,
     url: &str,
     shutdown: &CancellationToken,
-) -> Result<Option<String>, DaemonError> {
+) -> Result<Option<BotIdentity>, DaemonError> {
     let mut backoff = Backoff::new(Duration::from_millis(500));
     loop {
         let wait = tokio::select! {
             r = tg.get_me() => match r {
-                Ok(name) => return Ok(Some(name)),
+                Ok(me) => return Ok(Some(me)),
                 Err(e) if e.is_token_rejected() => return Err(DaemonError::TokenRejected(url.to_string())),
                 Err(e) => {
                     let wait = backoff.step();

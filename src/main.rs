@@ -144,6 +144,17 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::WorkspaceLs { workspace, dir } => helper("workspace-ls", || {
             files::workspace::list(&workspace, &dir).map(String::into_bytes)
         }),
+        Cmd::ProjectDir { workspace, name } => helper("project-dir", || match name {
+            Some(name) => files::project::make(&workspace, &name)
+                .map(|p| format!("{}\n", p.display()).into_bytes()),
+            None => files::project::list(&workspace).map(|names| {
+                names
+                    .iter()
+                    .map(|n| format!("{n}\n"))
+                    .collect::<String>()
+                    .into_bytes()
+            }),
+        }),
         Cmd::Run { env_file } => {
             logging::init();
             let cfg = match config::load(&LoadOptions::from_process(env_file, true)) {

@@ -1,6 +1,8 @@
 //! The long-polling loop: fetches updates, drops anyone not in the users
-//! file (logged once per id), and hands each allowed user's messages to that
-//! chat's actor, creating it on first use. It also drives the systemd
+//! file and groups they do not list (logged once; `telegram/address.rs`
+//! decides), and hands each allowed user's messages to the actor of their
+//! conversation — (user, chat, topic), `state/key.rs` —
+//! creating it on first use. It also drives the systemd
 //! watchdog, so a wedged poller stops the pings and systemd restarts us.
 
 use std::collections::{HashMap, HashSet};
@@ -17,15 +19,21 @@ use tracing::Instrument;
 
 use crate::chat::{Chat, Input, Recording, Shared, Upload};
 use crate::config::User;
+use crate::state::key::ConvKey;
 use crate::systemd;
+use crate::telegram::address::{self, Admission};
+use crate::telegram::api::Place;
 use crate::telegram::commands;
 use crate::telegram::files::{self, Media};
 
 pub struct Router {
     shared: Arc<Shared>,
-    chats: HashMap<i64, mpsc::UnboundedSender<Input>>,
+    chats: HashMap<ConvKey, mpsc::UnboundedSender<Input>>,
     tasks: JoinSet<()>,
-    ignored: HashSet<i64>,
+    /// Senders not in the users file, logged once.
+    ignored_users: HashSet<i64>,
+    /// (group, sender) pairs the sender does not list, logged once.
+    ignored_chats: HashSet<(i64, i64)>,
 }
 
 impl Router {
@@ -34,7 +42,8 @@ impl Router {
             shared,
             chats: HashMap::new(),
             tasks: JoinSet::new(),
-            ignored: HashSet::new(),
+            ignored_users: HashSet::new(),
+            ignored_chats: HashSet::new(),
         }
     }
 
@@ -123,40 +132,50 @@ impl Router {
     }
 
     fn route(&mut self, m: Message) {
-        let Some(from) = m.from.as_ref() else { return };
-        let uid = from.id.0 as i64;
-        let Some(user) = self.shared.cfg.user_by_telegram_id(uid).cloned() else {
-            if self.ignored.insert(uid) {
-                tracing::warn!(
-                    telegram_id = uid,
-                    username = from.username.as_deref().unwrap_or(""),
-                    "ignoring messages from a Telegram user who is not in the users file"
-                );
-            }
-            return;
-        };
-        let chat = m.chat.id.0;
-        if !m.chat.is_private() {
-            if self.ignored.insert(chat) {
-                tracing::warn!(
-                    chat,
-                    telegram_id = uid,
-                    "ignoring a group chat: Kai serves private chats only"
-                );
-            }
-            return;
-        }
-        let input = match m.text() {
-            Some(t) => commands::parse(t)
+        let (key, user, reply_to, text) =
+            match address::admit(&self.shared.cfg, &self.shared.me, &m) {
+                Admission::Serve {
+                    key,
+                    user,
+                    reply_to,
+                    text,
+                } => (key, user.clone(), reply_to, text),
+                Admission::UnknownUser(uid) => {
+                    if self.ignored_users.insert(uid) {
+                        let from = m.from.as_ref();
+                        tracing::warn!(
+                            telegram_id = uid,
+                            username = from.and_then(|f| f.username.as_deref()).unwrap_or(""),
+                            "ignoring messages from a Telegram user who is not in the users file"
+                        );
+                    }
+                    return;
+                }
+                Admission::UnlistedChat { chat, user } => {
+                    if self.ignored_chats.insert((chat, user)) {
+                        tracing::warn!(
+                            chat,
+                            telegram_id = user,
+                            "ignoring a group chat this user does not list in `chats`"
+                        );
+                    }
+                    return;
+                }
+                Admission::NotAddressed => return,
+            };
+        let chat = key.chat;
+        let input = match (m.text(), text) {
+            (Some(_), Some(t)) => commands::parse(&t)
                 .map(Input::Command)
-                .unwrap_or_else(|| Input::Text(t.to_string())),
-            None => match files::media(&m) {
+                .unwrap_or(Input::Text { text: t, reply_to }),
+            _ => match files::media(&m) {
                 Media::Files(list) => {
                     // Parts of a media group are gathered by the chat.
                     Input::Upload(Upload {
                         caption: m.caption().unwrap_or_default().to_string(),
                         files: list,
                         group: m.media_group_id().map(|g| g.0.clone()),
+                        reply_to,
                     })
                 }
                 Media::Recording(file, mime) => Input::Voice(Recording {
@@ -165,7 +184,11 @@ impl Router {
                     mime,
                 }),
                 Media::Unsupported(kind) => {
-                    tracing::info!(chat, "{kind} are not supported; told the user");
+                    tracing::info!(
+                        chat,
+                        topic = key.topic,
+                        "{kind} are not supported; told the user"
+                    );
                     let text = format!(
                         "🚫 {kind} are not supported yet, so this one did not reach the agent. \
                          I take text, photos, files (documents) and voice notes."
@@ -173,7 +196,7 @@ impl Router {
                     let tg = self.shared.tg.clone();
                     tokio::spawn(async move {
                         let msg = crate::telegram::api::Outgoing::plain(text);
-                        if let Err(e) = tg.deliver(chat, &msg).await {
+                        if let Err(e) = tg.deliver(Place::from(key), &msg).await {
                             tracing::error!(chat, "could not send a message: {e}");
                         }
                     });
@@ -181,29 +204,33 @@ impl Router {
                 }
             },
         };
-        let tx = self.actor(chat, user);
+        let tx = self.actor(key, user);
         if tx.send(input).is_err() {
-            tracing::error!(chat, "chat actor is gone; dropping a message");
-            self.chats.remove(&chat);
+            tracing::error!(
+                chat,
+                topic = key.topic,
+                "chat actor is gone; dropping a message"
+            );
+            self.chats.remove(&key);
         }
     }
 
-    /// The chat's actor, started on first use.
-    fn actor(&mut self, chat: i64, user: User) -> &mpsc::UnboundedSender<Input> {
-        self.chats.entry(chat).or_insert_with(|| {
+    /// The conversation's actor, started on first use.
+    fn actor(&mut self, key: ConvKey, user: User) -> &mpsc::UnboundedSender<Input> {
+        self.chats.entry(key).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            let span =
-                tracing::info_span!("chat", chat, user = %user.name, os_user = %user.os_user);
-            let actor = Chat::new(Arc::clone(&self.shared), chat, user);
+            let span = tracing::info_span!("chat", chat = key.chat, topic = key.topic,
+                user = %user.name, os_user = %user.os_user);
+            let actor = Chat::new(Arc::clone(&self.shared), key, user);
             self.tasks.spawn(actor.run(rx).instrument(span));
             tx
         })
     }
 
-    /// Starts the chat's actor now, without waiting for a message: for
-    /// chats with messages queued before a restart (`chat/recovery.rs`).
-    pub fn open(&mut self, chat: i64, user: User) {
-        self.actor(chat, user);
+    /// Starts the conversation's actor now, without waiting for a message:
+    /// for those with messages queued before a restart (`chat/recovery.rs`).
+    pub fn open(&mut self, key: ConvKey, user: User) {
+        self.actor(key, user);
     }
 }
 

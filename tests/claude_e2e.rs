@@ -420,7 +420,9 @@ async fn an_unknown_session_to_resume_falls_back_to_a_fresh_one() {
     let chats = kai.path("data/chats");
     std::fs::create_dir_all(&chats).unwrap();
     let state = serde_json::json!({"backend": "claude", "conversation": stale});
-    std::fs::write(chats.join(format!("{ALICE}.json")), state.to_string()).unwrap();
+    // Written while the daemon runs, so under the name it reads now (a
+    // `<chat>.json` is only migrated at start).
+    std::fs::write(kai.state_path(ALICE, ALICE, None), state.to_string()).unwrap();
     if s._root.is_some() {
         // The daemon runs as the service account and must own its state.
         accounts::chown(&chats, &accounts::ensure(SERVICE), true);
@@ -639,4 +641,52 @@ async fn usage_shows_what_claude_code_reported() {
         );
         assert!(shown.contains(&format!("UTC): {figures}")), "{shown}");
     }
+}
+
+/// Two topics of one private chat on Claude Code: a slow reply in one does
+/// not delay the other, each is answered (and edited) in its own topic,
+/// on a session of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_topics_on_claude_answer_in_parallel() {
+    use support::fake_telegram::Where;
+    let s = start(vec![("alice", ALICE, "claude", None)]).await;
+    let kai = &s.kai;
+    let in_topic = |topic: i64, needle: &'static str| async move {
+        let found = support::poll_until(Duration::from_secs(90), || {
+            kai.tg
+                .messages_in(ALICE, Some(topic))
+                .into_iter()
+                .find(|m| m.text.contains(needle))
+        });
+        found
+            .await
+            .unwrap_or_else(|| panic!("no `{needle}` in topic {topic}\n{}", kai.log()))
+    };
+    kai.tg
+        .send_text_in(ALICE, Where::private_topic(ALICE, 11), "slow 15");
+    in_topic(11, "slow part").await;
+    kai.tg
+        .send_text_in(ALICE, Where::private_topic(ALICE, 22), "quick on claude");
+    in_topic(22, "claude echo: quick on claude").await;
+    let one = kai.tg.messages_in(ALICE, Some(11));
+    assert!(!one.iter().any(|m| m.text.contains("done.")), "{one:#?}");
+    in_topic(11, "done.").await;
+    for m in kai.tg.messages(ALICE) {
+        assert!(matches!(m.thread_id, Some(11) | Some(22)), "{m:#?}");
+    }
+    assert!(kai
+        .tg
+        .messages_in(ALICE, Some(11))
+        .iter()
+        .any(|m| m.edits > 0));
+    let sessions = support::poll_until(Duration::from_secs(30), || {
+        let id = |t| {
+            kai.conv_state(ALICE, ALICE, Some(t))?["conversation"]
+                .as_str()
+                .map(str::to_string)
+        };
+        Some((id(11)?, id(22)?))
+    });
+    let (a, b) = sessions.await.expect("both sessions saved");
+    assert_ne!(a, b);
 }

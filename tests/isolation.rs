@@ -262,6 +262,7 @@ async fn the_sudoers_contract_allows_only_the_named_binaries() {
                 "a b",
             ],
             vec![kai.as_str(), "workspace-ls", "--", "/w", ""],
+            vec![kai.as_str(), "project-dir", "--", "/w", "api"],
         ];
         for cmd in allowed {
             let out = env.sudo_as_service(&[&["-n", "-u", u, "-l"], cmd.as_slice()].concat());
@@ -546,10 +547,7 @@ async fn an_agent_account_reaches_no_secret_and_no_other_account() {
     let codex = env.codex.display().to_string();
     let bob_home = env.b.home.display().to_string();
     let bob_workspace = kai.path("data/home/bob").display().to_string();
-    let bob_state = kai
-        .path(&format!("data/chats/{BOB}.json"))
-        .display()
-        .to_string();
+    let bob_state = kai.state_path(BOB, BOB, None).display().to_string();
     let token = token_file.display().to_string();
     let attempts: Vec<(&str, Vec<&str>)> = vec![
         (
@@ -580,7 +578,7 @@ async fn an_agent_account_reaches_no_secret_and_no_other_account() {
         );
     }
     // The chat state exists, so "unreadable" above is not "missing".
-    assert!(kai.path(&format!("data/chats/{BOB}.json")).is_file());
+    assert!(kai.state_path(BOB, BOB, None).is_file());
 
     kai.stop(libc::SIGTERM, Duration::from_secs(15))
         .expect("kai exits after SIGTERM");
@@ -667,4 +665,60 @@ async fn files_move_in_and_out_as_the_users_account() {
     kai.wait_any(ALICE, 30, |t| t.contains("goes up with `..`"))
         .await;
     assert_eq!(kai.tg.uploads().len(), 1);
+}
+
+/// Proves: `/project api` in one topic of alice's chat and `/project web`
+/// in another make folders owned by kaiagenta (0700), through `sudo … kai
+/// project-dir`, and each codex thread, running as kaiagenta, starts in
+/// its own folder (the cwd codex tells the model).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_are_made_as_the_users_account() {
+    use std::os::unix::fs::MetadataExt;
+    use support::fake_telegram::Where;
+    let Some(env) = Env::new("projects_are_made_as_the_users_account").await else {
+        return;
+    };
+    let _sudoers = SudoersFile::write("projects", &[env.line(&env.a), env.line(&env.b)]);
+    let kai = env.start_daemon().await;
+    let in_topic = |topic: i64, needle: String| {
+        let kai = &kai;
+        async move {
+            let found = support::poll_until(Duration::from_secs(90), || {
+                kai.tg
+                    .messages_in(ALICE, Some(topic))
+                    .into_iter()
+                    .find(|m| m.text.contains(&needle))
+            });
+            found
+                .await
+                .unwrap_or_else(|| panic!("no `{needle}` in topic {topic}\n{}", kai.log()))
+        }
+    };
+    for (topic, name) in [(11, "api"), (22, "web")] {
+        let here = Where::private_topic(ALICE, topic);
+        kai.tg
+            .send_text_in(ALICE, here, &format!("/project {name}"));
+        in_topic(topic, format!("Project {name}:")).await;
+        let dir = kai.path("data/home/alice").join(name);
+        let meta = std::fs::metadata(&dir).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.mode() & 0o777),
+            (env.a.uid, 0o700),
+            "{name}"
+        );
+        kai.tg
+            .send_text_in(ALICE, here, &format!("where is {name}"));
+        in_topic(topic, format!("echo: where is {name}")).await;
+        let request = kai
+            .api
+            .requests()
+            .into_iter()
+            .find(|r| {
+                support::fake_responses::last_user_text(r).as_deref()
+                    == Some(format!("where is {name}").as_str())
+            })
+            .expect("the request");
+        let cwd = format!("<cwd>{}</cwd>", dir.display());
+        assert!(request["input"].to_string().contains(&cwd), "{request}");
+    }
 }

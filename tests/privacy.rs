@@ -55,7 +55,7 @@ async fn state_is_private_under_a_0022_umask() {
         .expect("kai exits after SIGTERM");
 
     let data = kai.path("data");
-    let state = data.join(format!("chats/{ALICE}.json"));
+    let state = kai.state_path(ALICE, ALICE, None);
     assert!(state.is_file(), "the chat state was written\n{}", kai.log());
     let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o711, "data dir mode {mode:o}");

@@ -1,5 +1,5 @@
 //! Conversations outlive processes: the codex thread a chat talks to is
-//! persisted in `<data>/chats/<chat>.json` and resumed (`thread/resume`)
+//! persisted in `<data>/chats/<chat>.<user>.main.json` and resumed (`thread/resume`)
 //! after a daemon restart, a dead codex, `/stop` or a silence timeout; only
 //! `/new` starts a fresh one. The proof is what the real codex CLI sends to
 //! the loopback Responses API: a resumed thread resends the earlier turns.

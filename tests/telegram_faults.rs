@@ -335,7 +335,7 @@ async fn unwritable_chat_state_is_logged_and_kai_keeps_answering() {
     );
     let want = format!(
         "cannot save chat state to {}",
-        kai.path("data/chats/1001.json").display()
+        kai.state_path(ALICE, ALICE, None).display()
     );
     let log = kai.log();
     let line = log
@@ -485,9 +485,12 @@ async fn a_message_refused_as_too_long_is_resent_in_parts() {
         .map(|i| format!("line {i:03} "))
         .collect::<String>();
     assert!(text.len() > 4096);
-    api.deliver(ALICE, &kai::telegram::api::Outgoing::plain(text.clone()))
-        .await
-        .expect("delivered in parts");
+    api.deliver(
+        kai::telegram::api::Place::chat(ALICE),
+        &kai::telegram::api::Outgoing::plain(text.clone()),
+    )
+    .await
+    .expect("delivered in parts");
     let parts: Vec<String> = tg.messages(ALICE).into_iter().map(|m| m.text).collect();
     assert!(parts.len() >= 2, "{parts:?}");
     assert_eq!(

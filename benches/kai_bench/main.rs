@@ -126,34 +126,17 @@ async fn run(scale: &Scale) {
         );
     }
 
-    println!(
-        "\n[3] bridge overhead per turn, {} turns, instant fake agent (target < 2 ms p50)",
-        scale.turns
-    );
-    let o = turns::run(&agent, scale.turns, &anchor).await;
-    if let (Some(inb), Some(out)) = (Summary::of(&o.inbound), Summary::of(&o.outbound)) {
+    for conversations in [1, 10] {
+        let place = match conversations {
+            1 => "a chat's only conversation".to_string(),
+            n => format!("one topic of {n}, each with its agent"),
+        };
         println!(
-            "    (a) update delivered to kai's pending getUpdates -> turn/start read by the agent:"
+            "\n[3] bridge overhead per turn, {} turns in {place}, instant fake agent (target < 2 ms p50)",
+            scale.turns
         );
-        println!(
-            "        {inb}  -> {}",
-            verdict(inb.p50 < Duration::from_millis(2))
-        );
-        println!("    (b) first delta written by the agent -> first sendMessage of the reply received by Telegram");
-        println!("        (the first message only: later edits are throttled to 1/s on purpose):");
-        println!(
-            "        {out}  -> {}",
-            verdict(out.p50 < Duration::from_millis(2))
-        );
-    }
-    if o.unpaired + o.negative > 0 || !clock_ok {
-        println!(
-            "    {} turn(s) unpaired, {} with a negative interval",
-            o.unpaired, o.negative
-        );
-    }
-    if let Some(m) = o.memory_after {
-        println!("    daemon after these turns: {m}");
+        let o = turns::run(&agent, scale.turns, &anchor, conversations).await;
+        overhead(&o, clock_ok);
     }
 
     println!(
@@ -205,5 +188,33 @@ async fn run(scale: &Scale) {
     }
     if w.refused > 0 {
         println!("    {} deliveries were not answered 202", w.refused);
+    }
+}
+
+/// Prints what [3] measured.
+fn overhead(o: &turns::Overhead, clock_ok: bool) {
+    if let (Some(inb), Some(out)) = (Summary::of(&o.inbound), Summary::of(&o.outbound)) {
+        println!(
+            "    (a) update delivered to kai's pending getUpdates -> turn/start read by the agent:"
+        );
+        println!(
+            "        {inb}  -> {}",
+            verdict(inb.p50 < Duration::from_millis(2))
+        );
+        println!("    (b) first delta written by the agent -> first sendMessage of the reply received by Telegram");
+        println!("        (the first message only: later edits are throttled to 1/s on purpose):");
+        println!(
+            "        {out}  -> {}",
+            verdict(out.p50 < Duration::from_millis(2))
+        );
+    }
+    if o.unpaired + o.negative > 0 || !clock_ok {
+        println!(
+            "    {} turn(s) unpaired, {} with a negative interval",
+            o.unpaired, o.negative
+        );
+    }
+    if let Some(m) = o.memory_after {
+        println!("    daemon after these turns: {m}");
     }
 }

@@ -7,6 +7,9 @@
 //!     throttles to one a second on purpose, so only the first message
 //!     measures the bridge; the agent pauses after its first delta so that
 //!     this message carries the streamed text, not the finished reply.
+//!
+//! Measured in a chat's only conversation, and again in one topic of ten,
+//! each holding a warm agent (conversations per topic must not tax a turn).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::clock::Anchor;
-use crate::support::fake_telegram::FakeTelegram;
+use crate::support::fake_telegram::{FakeTelegram, Where};
 use crate::support::kai::{Kai, Options, ALICE};
 
 /// How long the agent waits after its first delta.
@@ -34,10 +37,20 @@ pub struct Overhead {
 /// Starts a daemon with one user and the fake agent, quietly logging (as in
 /// production), and waits until it polls.
 pub async fn daemon(agent: &Path, users: Vec<(&'static str, i64)>) -> Kai {
+    daemon_with(agent, users, Vec::new()).await
+}
+
+/// [`daemon`] with more fields in the users' entries (`max_agents`).
+async fn daemon_with(
+    agent: &Path,
+    users: Vec<(&'static str, i64)>,
+    user_fields: Vec<(i64, &'static str, Value)>,
+) -> Kai {
     let kai = Kai::start(Options {
         users,
         codex_bin: Some(agent.to_path_buf()),
         extra_env: vec![("KAI_LOG".into(), "info".into())],
+        user_fields,
         ..Options::default()
     })
     .await;
@@ -59,11 +72,11 @@ pub async fn wait_polling(tg: &FakeTelegram) {
     }
 }
 
-async fn one_turn(kai: &Kai, text: &str) -> Instant {
+async fn one_turn(kai: &Kai, at: Where, text: &str) -> Instant {
     wait_polling(&kai.tg).await;
     let expected = format!("echo: {text}");
     let sent = Instant::now();
-    kai.tg.send_text(ALICE, text);
+    kai.tg.send_text_in(ALICE, at, text);
     kai.tg
         .wait_messages(ALICE, Duration::from_secs(30), |m| {
             m.last().is_some_and(|m| m.text == expected)
@@ -75,15 +88,37 @@ async fn one_turn(kai: &Kai, text: &str) -> Instant {
     sent
 }
 
-pub async fn run(agent: &Path, turns: usize, anchor: &Anchor) -> Overhead {
-    let kai = daemon(agent, vec![("alice", ALICE)]).await;
+/// `turns` turns in ALICE's chat; with `conversations` > 1, in the first
+/// of that many topics, each first warmed up (an agent each: `max_agents`
+/// lets them all run).
+pub async fn run(agent: &Path, turns: usize, anchor: &Anchor, conversations: usize) -> Overhead {
+    let cap = serde_json::json!(conversations.max(1));
+    let kai = daemon_with(
+        agent,
+        vec![("alice", ALICE)],
+        vec![(ALICE, "max_agents", cap)],
+    )
+    .await;
+    let topic = (conversations > 1).then_some(1);
+    let at = match topic {
+        Some(t) => Where::private_topic(ALICE, t),
+        None => Where::private(ALICE),
+    };
+    for t in 2..=conversations as i64 {
+        one_turn(
+            &kai,
+            Where::private_topic(ALICE, t),
+            &format!("pause 5 warm-up in {t}"),
+        )
+        .await;
+    }
     for i in 0..3 {
-        one_turn(&kai, &format!("pause 5 warm-up {i}")).await;
+        one_turn(&kai, at, &format!("pause 5 warm-up {i}")).await;
     }
     let mut sent = Vec::new();
     for i in 0..turns {
         let text = format!("pause {PAUSE_MS} #{i}");
-        sent.push((one_turn(&kai, &text).await, text));
+        sent.push((one_turn(&kai, at, &text).await, text));
     }
     let memory_after = crate::startup::Memory::of(kai.pid());
 
@@ -93,6 +128,7 @@ pub async fn run(agent: &Path, turns: usize, anchor: &Anchor) -> Overhead {
         .calls_of("sendMessage")
         .into_iter()
         .filter(|c| c.params["chat_id"].as_i64() == Some(ALICE))
+        .filter(|c| c.params["message_thread_id"].as_i64() == topic)
         .collect();
     let mut out = Overhead {
         inbound: Vec::new(),

@@ -4,23 +4,34 @@
 //! Properties:
 //! - an accepted file has the documented shape (an object whose `users` is
 //!   an array of objects), at least one user, unique positive Telegram ids,
-//!   unique valid names (1-32 of `a-z0-9-_`), valid OS account names and
-//!   absolute workspaces, as the design documents;
+//!   unique valid names (1-32 of `a-z0-9-_`), valid OS account names,
+//!   absolute workspaces, negative group ids in `chats`, project names
+//!   following the rule and a `max_agents` of at least 1, as the design
+//!   documents;
 //! - what was accepted, written back in the documented shape, is accepted
 //!   again as the same entries;
 //! - a refused file gets errors that each name a key: either `users` alone
 //!   (bad JSON, wrong shape, no users), or `users[i]` for exactly the
 //!   entries that are not objects, or `users[i].<field>` with `i` an index
-//!   of the file's array and `<field>` a checked field, in index order.
+//!   of the file's array and `<field>` a checked field (`chats[j]` and
+//!   `projects[j]` an element of one), in index order.
 #![no_main]
 
 use std::collections::BTreeSet;
 
-use kai::config::users::{parse, UserEntry, UsersError};
+use kai::config::users::{is_project_name, parse, UserEntry, UsersError};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
 
-const CHECKED: [&str; 4] = ["name", "telegram_id", "os_user", "workspace"];
+const CHECKED: [&str; 7] = [
+    "name",
+    "telegram_id",
+    "os_user",
+    "workspace",
+    "chats",
+    "projects",
+    "max_agents",
+];
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -70,6 +81,9 @@ fn check_invariants(users: &[UserEntry]) {
         if let Some(ws) = &u.workspace {
             assert!(ws.is_absolute(), "{u:?}");
         }
+        assert!(u.chats.iter().all(|c| *c < 0), "{u:?}");
+        assert!(u.projects.iter().all(|p| is_project_name(p)), "{u:?}");
+        assert!(u.max_agents != Some(0), "{u:?}");
     }
 }
 
@@ -80,6 +94,7 @@ fn rewrite(users: &[UserEntry]) -> String {
             json!({
                 "name": u.name, "telegram_id": u.telegram_id, "os_user": u.os_user,
                 "backend": u.backend, "model": u.model, "workspace": u.workspace,
+                "chats": u.chats, "projects": u.projects, "max_agents": u.max_agents,
             })
         })
         .collect();
@@ -128,7 +143,9 @@ fn check_errors(text: &str, errors: &[UsersError]) {
             .unwrap_or_else(|| panic!("error names no key: {e}"));
         let index: usize = index.parse().unwrap_or_else(|_| panic!("bad index: {e}"));
         assert!(index < count, "index past the array: {e}");
-        assert!(CHECKED.contains(&field), "unknown field: {e}");
+        // `chats[j]`, `projects[j]`: an element of a checked list.
+        let base = field.split('[').next().unwrap_or(field);
+        assert!(CHECKED.contains(&base), "unknown field: {e}");
         assert!(index >= previous, "errors out of order: {errors:?}");
         assert!(seen.insert((index, field)), "same key twice: {errors:?}");
         assert!(!e.message.is_empty());

@@ -3,6 +3,7 @@
 { util, inputs }:
 let
   inherit (builtins)
+    concatMap
     concatStringsSep
     filter
     head
@@ -31,12 +32,17 @@ in
       ownDir = os: path: dir path os (groupOf os) "0700";
       workspaces = map (u: ownDir (f.osUserOf u) (f.workspaceOf u)) cfg.users;
       tmps = map (os: ownDir os "${cfg.dataDir}/tmp/${os}") f.osUsers;
+      # Declared projects, inside their user's workspace (`/project NAME`).
+      projects = concatMap (
+        u: map (p: ownDir (f.osUserOf u) "${f.workspaceOf u}/${p}") u.projects
+      ) cfg.users;
       all = [
         (serviceDir cfg.dataDir)
         (serviceDir "${cfg.dataDir}/home")
         (serviceDir "${cfg.dataDir}/tmp")
       ]
       ++ workspaces
+      ++ projects
       ++ tmps;
       paths = sortStrings (unique (map (d: d.path) all));
     in

@@ -125,6 +125,10 @@ rec {
           telegram_id = u.telegramId;
           os_user = if f.osUserOf u == cfg.user then null else f.osUserOf u;
         }
+        # Only where set, so files without groups stay as they were.
+        // optionalAttrs (u.chats != [ ]) { inherit (u) chats; }
+        // optionalAttrs (u.projects != [ ]) { inherit (u) projects; }
+        // optionalAttrs (u.maxAgents != null) { max_agents = u.maxAgents; }
         # Only where set, so files without GitHub stay as they were.
         // optionalAttrs (u.github != null) {
           github = {

@@ -60,6 +60,9 @@ rec {
           model = null;
           workspace = null;
           github = null;
+          chats = [ ];
+          projects = [ ];
+          maxAgents = null;
         }
         // u
         // {

@@ -139,7 +139,17 @@ let
           "${userPath u}.model = ${nixString u.model}: ${modelErr} (${backendNote}). Write one of them, or model = null for the ${b} default."
         ++ optional (
           u.workspace != null && !isAbsolute u.workspace
-        ) "${userPath u}.workspace = ${toJSON u.workspace} must be an absolute path without newlines";
+        ) "${userPath u}.workspace = ${toJSON u.workspace} must be an absolute path without newlines"
+        ++ map (
+          c:
+          "${userPath u}.chats: ${toJSON c} is not a group chat id (the ids of groups and supergroups are negative)"
+        ) (filter (c: !isInt c || c >= 0) u.chats)
+        ++ map (
+          p:
+          "${userPath u}.projects: ${toJSON p} is not a project name: 1-64 characters of A-Z, a-z, 0-9, `.`, `_` or `-`, not starting with `.`"
+        ) (filter (p: !isString p || match "[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}" p == null) u.projects)
+        ++ optional (u.maxAgents != null && (!isInt u.maxAgents || u.maxAgents < 1))
+          "${userPath u}.maxAgents = ${toJSON u.maxAgents} must be a positive integer (or null for 3): the most agents of this user that run at once";
 
       # An agent on the service account could read the bot token and use the
       # service account's sudo rules to run agents as every other account:

@@ -3,6 +3,7 @@
 //! (`turn.rs`) follows. `/get` and `/ls` are in `files.rs`, `/usage` in
 //! `usage.rs`.
 
+use super::cap::describe;
 use super::input::Ask;
 use super::turn::STOP_GRACE;
 use super::{Chat, Work};
@@ -14,7 +15,7 @@ use crate::telegram::split::quote;
 
 /// How much of a user's input a message quotes back: enough to recognise
 /// it, never enough to push the answer over Telegram's limit.
-const MAX_QUOTED: usize = 64;
+pub(super) const MAX_QUOTED: usize = 64;
 
 impl Chat {
     pub(super) async fn command(&mut self, c: Command) -> Option<Ask> {
@@ -30,6 +31,9 @@ impl Chat {
             Command::Get(None) => self.say("Usage: /get <path> — sends a file of your workspace (a path relative to it, or absolute inside it). /ls lists a folder."),
             Command::Get(Some(path)) => self.get(&path).await,
             Command::Ls(dir) => self.ls(dir.as_deref()).await,
+            Command::Project(None) => self.show_project(),
+            Command::Project(Some(name)) => self.set_project(&name).await,
+            Command::Projects => self.list_projects().await,
             Command::Unknown(name) => self.say(format!("Unknown command /{}. /help lists what I understand.", quote(&name, MAX_QUOTED))),
         }
         None
@@ -42,12 +46,13 @@ impl Chat {
              Just write. While I work you see the reply grow; messages sent meanwhile wait their turn.\n\n\
              /new — forget this conversation and start fresh\n/stop — stop the reply in progress\n\
              /model [name] — show or change the model\n/models — the models you can use\n/status — what is running\n\
+             /project [name] — work in a project folder of your workspace\n/projects — list them\n\
              /usage — plan limits, tokens and cost as the agent reports them\n\n\
              Photos and files you send land in {}/inbox/ and reach the agent with your caption (up to {} each); \
              voice notes are transcribed first, when the operator turned voice on; \
              /get <path> sends a file of your workspace back (up to {}), /ls [folder] lists one.",
-            self.user.name, self.user.backend, self.model(), self.user.os_user, self.user.workspace.display(),
-            self.user.workspace.display(), mb(MAX_DOWNLOAD), mb(MAX_UPLOAD)
+            self.user.name, self.user.backend, self.model(), self.user.os_user, self.dir().display(),
+            self.dir().display(), mb(MAX_DOWNLOAD), mb(MAX_UPLOAD)
         ))
     }
 
@@ -144,9 +149,14 @@ impl Chat {
             format!("Backend: {backend}"),
             format!("Model: {}", self.model()),
             format!("OS user: {}", self.user.os_user),
-            format!("Workspace: {}", self.user.workspace.display()),
+            format!("Workspace: {}", self.dir().display()),
             format!("Agent: {session}"),
             format!("Queued messages: {}", self.queue.len()),
+            format!(
+                "Conversation: {}, project {}",
+                describe(&self.key),
+                self.state.project.as_deref().unwrap_or("none")
+            ),
         ];
         if backend == Backend::Codex {
             let version = match &self.shared.codex {
@@ -161,6 +171,7 @@ impl Chat {
                 lines.push(format!("⚠️ {w}"));
             }
         }
+        lines.extend(self.others());
         self.say(lines.join("\n"));
     }
 }

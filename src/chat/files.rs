@@ -114,6 +114,7 @@ impl Chat {
         Some(Prompt {
             text: upload.caption,
             files,
+            reply_to: upload.reply_to,
         })
     }
 

@@ -23,7 +23,10 @@ impl Chat {
         let mut ask = None;
         for input in self.gather(input) {
             match input {
-                Input::Text(t) => self.enqueue(Prompt::text(t)),
+                Input::Text { text, reply_to } => self.enqueue(Prompt {
+                    reply_to,
+                    ..Prompt::text(text)
+                }),
                 Input::Upload(u) => {
                     if let Some(p) = self.receive(u).await {
                         self.enqueue(p);

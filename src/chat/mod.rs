@@ -1,4 +1,5 @@
-//! One chat's actor: it owns the chat's agent session, runs one turn at a
+//! One conversation's actor (a user, in a chat, in a topic of it: see
+//! `state/key.rs`): it owns the conversation's agent session, runs one turn at a
 //! time, queues messages that arrive meanwhile, and handles commands even
 //! while a turn runs (so `/stop` works). Every failure ends in a message
 //! to the user and a session that is either healthy or gone.
@@ -13,14 +14,19 @@
 //! - `files.rs`: what the user sends and fetches (uploads, `/get`, `/ls`);
 //! - `voice.rs`: voice notes and audio files, transcribed;
 //! - `usage.rs`: `/usage`, the figures the agent reported;
-//! - `recovery.rs`: what survives a restart (the queue, the interrupted turn).
+//! - `projects.rs`: the project folder the conversation works in;
+//! - `recovery.rs`: what survives a restart (the queue, the interrupted turn);
+//! - `slots.rs`, `cap.rs`: the cap on a user's running agents.
 
+mod cap;
 mod commands;
 mod files;
 pub mod hints;
 mod input;
+mod projects;
 pub(crate) mod recovery;
 mod session;
+pub(crate) mod slots;
 mod turn;
 mod usage;
 mod voice;
@@ -32,14 +38,18 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use self::slots::Slots;
 use crate::agent::codex::version::CodexVersion;
 use crate::agent::Session;
 use crate::catalog;
 use crate::config::{Config, User};
 use crate::files::access::UserFiles;
+use crate::files::project;
 use crate::process::sudo::Host;
+use crate::state::key::ConvKey;
 use crate::state::prompt::Prompt;
 use crate::state::{ChatState, StateStore};
+use crate::telegram::address::BotIdentity;
 use crate::telegram::api::Telegram;
 use crate::telegram::commands::Command;
 use crate::telegram::files::Remote;
@@ -49,7 +59,11 @@ use crate::transcribe::Transcriber;
 /// What the router hands a chat.
 #[derive(Debug)]
 pub enum Input {
-    Text(String),
+    /// Text, and in a group the message the answer replies to.
+    Text {
+        text: String,
+        reply_to: Option<i32>,
+    },
     Command(Command),
     /// Files (a photo, a document, or a media group's parts), with the caption.
     Upload(Upload),
@@ -65,6 +79,8 @@ pub struct Upload {
     pub files: Vec<Remote>,
     /// Telegram's `media_group_id`.
     pub group: Option<String>,
+    /// In a group, the message the answer replies to.
+    pub reply_to: Option<i32>,
 }
 
 /// A voice note or audio file a user sent, not yet downloaded.
@@ -89,6 +105,10 @@ pub struct Shared {
     pub host: Host,
     /// The transcription endpoint; `None` when voice is off.
     pub transcriber: Option<Transcriber>,
+    /// The bot itself (`getMe`), which group messages address.
+    pub me: BotIdentity,
+    /// Which conversations hold an agent, for each user's cap.
+    pub slots: Slots,
 }
 
 /// Whether a turn runs, and whether the user asked it to stop: what
@@ -103,7 +123,8 @@ enum Work {
 
 pub struct Chat {
     shared: Arc<Shared>,
-    chat: i64,
+    /// Which conversation this is; its state file and where it answers.
+    key: ConvKey,
     user: User,
     state: ChatState,
     session: Option<Session>,
@@ -116,11 +137,14 @@ pub struct Chat {
     outbox: Outbox,
     /// What the agent reported about usage since kai started (`/usage`).
     usage: crate::usage::book::Book,
+    /// Woken when another conversation of the user needs this one's idle
+    /// agent's slot (`slots.rs`).
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Chat {
-    pub fn new(shared: Arc<Shared>, chat: i64, user: User) -> Self {
-        let mut state = shared.store.load(chat);
+    pub fn new(shared: Arc<Shared>, key: ConvKey, user: User) -> Self {
+        let mut state = shared.store.load(key);
         // A remembered model or conversation from another backend (the
         // operator moved this user) must not leak into this one. A model
         // the catalog lacks stays: the installed CLI offered it (`/models`).
@@ -134,12 +158,24 @@ impl Chat {
             state.model = None;
             state.conversation = None;
         }
+        if state
+            .project
+            .as_deref()
+            .is_some_and(|p| !project::is_valid(p))
+        {
+            tracing::warn!("dropping a remembered project whose name breaks the rule");
+            state.project = None;
+        }
         let queue = recovery::waiting(&state);
+        let dir = match &state.project {
+            Some(p) => user.workspace.join(p),
+            None => user.workspace.clone(),
+        };
         Chat {
-            files: UserFiles::new(&shared.host, &user),
-            outbox: Outbox::start(shared.tg.clone(), chat),
+            files: UserFiles::new(&shared.host, &user).at(dir),
+            outbox: Outbox::start(shared.tg.clone(), key.into()),
             shared,
-            chat,
+            key,
             user,
             state,
             session: None,
@@ -147,17 +183,21 @@ impl Chat {
             album: None,
             work: Work::Idle,
             usage: Default::default(),
+            wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
         loop {
-            // First what is waiting (after a restart, what was queued then).
-            while let Some(prompt) = self.queue.pop_front() {
-                if self.shared.shutdown.is_cancelled() {
-                    self.queue.push_front(prompt);
+            // First what is waiting (after a restart, what was queued then),
+            // each once an agent slot is free (the user's cap).
+            while !self.queue.is_empty() && !self.shared.shutdown.is_cancelled() {
+                if !self.take_slot(&mut rx).await {
                     break;
                 }
+                let Some(prompt) = self.queue.pop_front() else {
+                    break;
+                };
                 self.turn(prompt, &mut rx).await;
             }
             if self.shared.shutdown.is_cancelled() {
@@ -180,6 +220,7 @@ impl Chat {
                     tracing::info!("stopping idle agent; its conversation resumes on the next message");
                     self.close_session().await;
                 }
+                _ = self.wake.notified(), if self.session.is_some() => self.make_room().await,
                 _ = self.shared.shutdown.cancelled() => break,
             }
         }
@@ -215,7 +256,7 @@ impl Chat {
     fn save(&mut self) {
         self.state.queued = self.queue.iter().cloned().collect();
         self.state.backend = Some(self.user.backend.to_string());
-        if let Err(e) = self.shared.store.save(self.chat, &self.state) {
+        if let Err(e) = self.shared.store.save(self.key, &self.state) {
             tracing::error!("{e}");
         }
     }
@@ -229,6 +270,7 @@ impl Chat {
             }
             s.close().await;
             self.shared.active_sessions.fetch_sub(1, Ordering::Relaxed);
+            self.shared.slots.release(self.key);
         }
     }
 }

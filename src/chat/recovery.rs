@@ -1,4 +1,4 @@
-//! What a restart must not lose, in one place. A chat's state file keeps
+//! What a restart must not lose, in one place. A conversation's state file keeps
 //! the messages waiting in its queue and, while a turn runs, a mark and
 //! the message being answered. On the next start the daemon tells each
 //! user whose reply was cut off ([`tell_interrupted`]), the router starts
@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 
 use super::{Chat, Shared};
 use crate::config::User;
+use crate::state::key::ConvKey;
 use crate::state::prompt::Prompt;
 use crate::state::ChatState;
 use crate::telegram::api::Outgoing;
@@ -54,23 +55,24 @@ pub(super) fn waiting(state: &ChatState) -> VecDeque<Prompt> {
 /// Users whose reply was cut off by a crash or restart learn about it,
 /// once: the mark is cleared before they are told.
 pub async fn tell_interrupted(shared: &Shared) {
-    for chat in shared.store.interrupted_chats() {
-        let mut state = shared.store.load(chat);
+    for key in shared.store.interrupted() {
+        let mut state = shared.store.load(key);
         state.turn_in_flight = false;
         let what = state
             .answering
             .take()
             .map(|t| format!(" («{}»)", quote(&t, 200)))
             .unwrap_or_default();
-        if let Err(e) = shared.store.save(chat, &state) {
+        if let Err(e) = shared.store.save(key, &state) {
             tracing::error!("{e}");
         }
         let tg = shared.tg.clone();
         tokio::spawn(async move {
             let msg = Outgoing::plain(format!("⚠️ Kai restarted while answering your last message{what}, so that reply was cut off. Please send it again."));
-            if let Err(e) = tg.deliver(chat, &msg).await {
+            if let Err(e) = tg.deliver(key.into(), &msg).await {
                 tracing::warn!(
-                    chat,
+                    chat = key.chat,
+                    topic = key.topic,
                     "could not tell the user about an interrupted reply: {e}"
                 );
             }
@@ -78,22 +80,25 @@ pub async fn tell_interrupted(shared: &Shared) {
     }
 }
 
-/// The chats that had messages waiting when the daemon last stopped, for
-/// the router to start at once. (Private chats only, so the chat id is the
-/// user's Telegram id.)
-pub fn queued(shared: &Shared) -> Vec<(i64, User)> {
-    let mut chats = Vec::new();
-    for chat in shared.store.chats_with_queue() {
-        match shared.cfg.user_by_telegram_id(chat).cloned() {
+/// The conversations that had messages waiting when the daemon last
+/// stopped, for the router to start at once, each with its user.
+pub fn queued(shared: &Shared) -> Vec<(ConvKey, User)> {
+    let mut found = Vec::new();
+    for key in shared.store.with_queue() {
+        match shared.cfg.user_by_telegram_id(key.user).cloned() {
             Some(user) => {
-                tracing::info!(chat, "answering messages queued before the restart");
-                chats.push((chat, user));
+                tracing::info!(
+                    chat = key.chat,
+                    topic = key.topic,
+                    "answering messages queued before the restart"
+                );
+                found.push((key, user));
             }
             None => tracing::warn!(
-                chat,
+                chat = key.chat,
                 "messages were queued for a user no longer in the users file; not answered"
             ),
         }
     }
-    chats
+    found
 }

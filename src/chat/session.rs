@@ -37,6 +37,9 @@ impl Chat {
                 self.state.conversation = s.conversation_id().map(str::to_string);
                 self.session = Some(s);
                 self.shared.active_sessions.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .slots
+                    .hold(self.key, &self.wake, self.work != super::Work::Idle);
                 Ok(())
             }
             Err(e) => Err(self.start_failure(e, &bin)),
@@ -53,7 +56,7 @@ impl Chat {
             model: self.model(),
             os_user: self.user.os_user.clone(),
             own_account: self.user.is_service_user,
-            dir: self.user.workspace.clone(),
+            dir: self.dir(),
             tmp: cfg.tmp_dir(&self.user.os_user),
             resume: self.state.conversation.clone(),
         })

@@ -33,15 +33,22 @@ enum Answer {
 impl Chat {
     pub(super) async fn turn(&mut self, prompt: Prompt, rx: &mut mpsc::UnboundedReceiver<Input>) {
         let (views, view_rx) = watch::channel(View::default());
-        let renderer = tokio::spawn(render(self.shared.tg.clone(), self.chat, view_rx));
+        let renderer = tokio::spawn(render(
+            self.shared.tg.clone(),
+            self.key.into(),
+            prompt.reply_to,
+            view_rx,
+        ));
         self.mark_answering(&prompt);
         self.work = Work::Answering;
+        self.shared.slots.busy(self.key, true);
         let input = self.turn_input(&prompt).await;
         let (final_text, cut_off) = match self.answer(&input, &views, rx).await {
             Answer::Shown(t) => (t, false),
             Answer::CutOff(t) => (t, true),
         };
         self.work = Work::Idle;
+        self.shared.slots.busy(self.key, false);
         self.save();
         views.send_modify(|v| v.done = Some(final_text));
         if let Err(e) = renderer.await {

@@ -229,6 +229,8 @@ impl Checker<'_> {
                 backend,
                 model,
                 github: e.github,
+                chats: e.chats,
+                max_agents: e.max_agents.unwrap_or(users::DEFAULT_MAX_AGENTS),
             });
         }
         sharing::account_rule(self, &out, &index, &origin, service_user);

@@ -43,6 +43,10 @@ pub struct User {
     pub workspace: PathBuf,
     /// The repositories whose GitHub events run as this user.
     pub github: Option<users::GithubEntry>,
+    /// The group chats this user is served in (`chats` in the users file).
+    pub chats: Vec<i64>,
+    /// The most agents of this user that run at once.
+    pub max_agents: usize,
 }
 
 #[derive(Debug, Clone)]

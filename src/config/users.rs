@@ -25,7 +25,22 @@ pub struct UserEntry {
     /// Repositories whose GitHub events this user's agent handles.
     #[serde(default)]
     pub github: Option<GithubEntry>,
+    /// Group and supergroup chats (ids, negative) this user is served in,
+    /// besides their private chat.
+    #[serde(default)]
+    pub chats: Vec<i64>,
+    /// Project folders of the workspace the module creates at activation
+    /// (`/project NAME` creates others); checked against the name rule.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// The most agents of this user that run at once (default
+    /// [`DEFAULT_MAX_AGENTS`]).
+    #[serde(default)]
+    pub max_agents: Option<usize>,
 }
+
+/// A user's cap on running agents when the users file sets none.
+pub const DEFAULT_MAX_AGENTS: usize = 3;
 
 /// A user's `github` field in the users file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -133,6 +148,7 @@ pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<UsersError>> {
                 });
             }
         }
+        errors.extend(check_groups_and_projects(i, u));
     }
     errors.extend(check_entries(&file.users));
     if file.users.is_empty() {
@@ -191,6 +207,35 @@ fn is_valid_os_user(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// A user's `chats` (group ids, negative), `projects` (the name rule) and
+/// `max_agents` (at least 1).
+fn check_groups_and_projects(i: usize, u: &UserEntry) -> Vec<UsersError> {
+    let mut errors = Vec::new();
+    for (j, chat) in u.chats.iter().enumerate() {
+        if *chat >= 0 {
+            errors.push(UsersError {
+                field: format!("users[{i}].chats[{j}]"),
+                message: format!("{chat} is not a group chat id (the ids of groups and supergroups are negative)"),
+            });
+        }
+    }
+    for (j, name) in u.projects.iter().enumerate() {
+        if !is_project_name(name) {
+            errors.push(UsersError {
+                field: format!("users[{i}].projects[{j}]"),
+                message: format!("`{name}` is not a project name: {PROJECT_RULE}"),
+            });
+        }
+    }
+    if u.max_agents == Some(0) {
+        errors.push(UsersError {
+            field: format!("users[{i}].max_agents"),
+            message: "0 agents could never answer: write at least 1 (or null for 3)".into(),
+        });
+    }
+    errors
+}
+
 /// Checks every user's `github` field: repos written `owner/name`, each
 /// owned by one user only.
 fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
@@ -228,6 +273,20 @@ fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
     errors
 }
 
+/// The project name rule, as the user reads it when a name breaks it.
+pub const PROJECT_RULE: &str =
+    "a project name is 1–64 characters of A-Z, a-z, 0-9, `.`, `_` or `-`, not starting with `.`";
+
+/// Whether `name` may name a project folder (`<workspace>/<name>`): it
+/// can neither climb out (`..`, `/`) nor hide (a leading `.`).
+pub fn is_project_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// `owner/name` with GitHub's characters only.
 pub fn is_repo(s: &str) -> bool {
     let ok = |p: &str| {
@@ -257,6 +316,38 @@ mod tests {
         assert_eq!(users.len(), 2);
         assert_eq!(users[0].os_user.as_deref(), Some("alice"));
         assert_eq!(users[1].os_user, None);
+        assert!(users[1].chats.is_empty());
+    }
+
+    #[test]
+    fn chats_are_group_ids() {
+        let users =
+            parse(r#"{"users": [{"name": "a", "telegram_id": 1, "chats": [-100123, -5]}]}"#)
+                .unwrap();
+        assert_eq!(users[0].chats, vec![-100_123, -5]);
+        let err =
+            parse(r#"{"users": [{"name": "a", "telegram_id": 1, "chats": [-5, 7]}]}"#).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!(err[0].field, "users[0].chats[1]");
+        assert!(err[0].message.contains("not a group chat id"), "{err:?}");
+    }
+
+    #[test]
+    fn projects_follow_the_name_rule() {
+        let err = parse(
+            r#"{"users": [{"name": "a", "telegram_id": 1, "projects": ["api", "..", ".ssh", "a/b"]}]}"#,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "users[0].projects[1]",
+                "users[0].projects[2]",
+                "users[0].projects[3]"
+            ]
+        );
+        assert!(err[0].message.contains("not a project name"), "{err:?}");
     }
 
     #[test]

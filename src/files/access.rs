@@ -1,6 +1,6 @@
 //! Runs the workspace operations (`workspace.rs`) as the user's account:
-//! through `sudo -n -u <os_user> <kai> inbox-put|workspace-read|workspace-ls
-//! -- …` when the agent has an account of its own, in-process in
+//! through `sudo -n -u <os_user> <kai> inbox-put|workspace-read|workspace-ls|
+//! project-dir -- …` when the agent has an account of its own, in-process in
 //! single-account mode. Bytes go in on the helper's stdin and come out on
 //! its stdout; a refusal comes back as the helper's last stderr line, which
 //! is already worded for the user.
@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
+use super::project;
 use super::workspace::{self, WorkspaceError};
 use crate::config::User;
 use crate::process::sudo::{is_sudo_refusal, sudo_kai, Host};
@@ -127,6 +128,63 @@ impl UserFiles {
             Runner::Sudo { .. } => {
                 let out = self.helper("workspace-ls", &[], &[dir], None).await?;
                 Ok(String::from_utf8_lossy(&out).into_owned())
+            }
+        }
+    }
+
+    /// The same account's files, rooted at `dir` (a project folder): the
+    /// inbox, `/get` and `/ls` then work there.
+    pub fn at(&self, dir: PathBuf) -> Self {
+        UserFiles {
+            runner: self.runner.clone(),
+            workspace: dir,
+        }
+    }
+
+    /// Creates the project `name` in this workspace when missing; its path.
+    pub async fn make_project(&self, name: &str) -> Result<PathBuf, FileError> {
+        match &self.runner {
+            Runner::Own => {
+                let (ws, name) = (self.workspace.clone(), name.to_string());
+                blocking(move || {
+                    crate::state::make_dir(&ws, 0o700).map_err(|source| WorkspaceError::Io {
+                        what: format!("cannot create {}", ws.display()),
+                        source,
+                    })?;
+                    project::make(&ws, &name)
+                })
+                .await
+            }
+            Runner::Sudo { .. } => {
+                let out = self.helper("project-dir", &[], &[name], None).await?;
+                let path = String::from_utf8_lossy(&out);
+                Ok(PathBuf::from(path.trim_end_matches('\n')))
+            }
+        }
+    }
+
+    /// The projects of this workspace.
+    pub async fn projects(&self) -> Result<Vec<String>, FileError> {
+        match &self.runner {
+            Runner::Own => {
+                let ws = self.workspace.clone();
+                blocking(move || match project::list(&ws) {
+                    // No workspace yet: no projects yet.
+                    Err(WorkspaceError::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        Ok(Vec::new())
+                    }
+                    other => other,
+                })
+                .await
+            }
+            Runner::Sudo { .. } => {
+                let out = self.helper("project-dir", &[], &[], None).await?;
+                Ok(String::from_utf8_lossy(&out)
+                    .lines()
+                    .map(str::to_string)
+                    .collect())
             }
         }
     }

@@ -1,10 +1,12 @@
 //! Files in both directions: what users send lands in their workspace's
 //! inbox, and `/get` sends a workspace file back, each written or read as
 //! the user's OS account (`access.rs`), inside the workspace
-//! (`workspace.rs`), under the Bot API's size limits.
+//! (`workspace.rs`), under the Bot API's size limits. Projects are named
+//! folders of the workspace (`project.rs`).
 
 pub(crate) mod access;
 pub(crate) mod name;
+pub mod project;
 pub mod workspace;
 
 /// The Bot API serves bots files up to 20 MB (`getFile`).

@@ -125,6 +125,7 @@ pub fn render(e: &Event) -> Option<Outgoing> {
     Some(Outgoing {
         text: m.plain,
         html: Some(m.html),
+        reply_to: None,
     })
 }
 

@@ -26,7 +26,7 @@ use super::events::Happening;
 use super::owner;
 use crate::config::{Config, User};
 use crate::retry::Backoff;
-use crate::telegram::api::{Outgoing, Telegram};
+use crate::telegram::api::{Outgoing, Place, Telegram};
 
 /// How long a chat's notices wait after Telegram gave up on one of them
 /// (doubling, to the shared cap).
@@ -169,7 +169,11 @@ impl Notifier {
             self.mark(p, "the repository has no owner any more");
             return Told::Done;
         };
-        match self.tg.deliver(user.telegram_id, &message).await {
+        match self
+            .tg
+            .deliver(Place::chat(user.telegram_id), &message)
+            .await
+        {
             Ok(_) => {
                 tracing::info!(repo = %repo, user = %user.name, chat = user.telegram_id,
                     delivery = %p.id, "GitHub notice sent");

@@ -20,7 +20,13 @@ pub struct Host {
 /// binary): stopping an agent, and moving files in and out of the
 /// workspace (`files/access.rs`). `nixos-module/lib.nix` renders the same
 /// list (`kaiSubcommands`).
-pub const SUDO_SUBCOMMANDS: &[&str] = &["reap", "inbox-put", "workspace-read", "workspace-ls"];
+pub const SUDO_SUBCOMMANDS: &[&str] = &[
+    "reap",
+    "inbox-put",
+    "workspace-read",
+    "workspace-ls",
+    "project-dir",
+];
 
 /// The sudoers commands for those subcommands of the kai binary `kai`.
 pub fn sudo_kai_commands(kai: &Path) -> Vec<String> {

@@ -1,6 +1,7 @@
-//! Per-chat state that must survive a restart: the model the user chose and
-//! the conversation to resume. One small JSON file per chat under
-//! `$KAI_DATA_DIR/chats/`, written atomically (temp file + rename), so a
+//! Per-conversation state that must survive a restart: the model the user
+//! chose and the conversation to resume. One small JSON file per
+//! conversation (user, chat, topic: `key.rs`) under `$KAI_DATA_DIR/chats/`,
+//! written atomically (temp file + rename), so a
 //! crash mid-write leaves the previous state rather than a torn file.
 //!
 //! Private by construction, whatever the umask (launchd sets none, a shell
@@ -9,6 +10,7 @@
 //! conversation id lets anyone who can read it resume that conversation.
 //! The messages waiting in a chat's queue are `prompt.rs`'s [`Prompt`]s.
 
+pub(crate) mod key;
 pub(crate) mod prompt;
 
 use std::fs::{DirBuilder, OpenOptions, Permissions};
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use self::key::ConvKey;
 use self::prompt::Prompt;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +37,10 @@ pub struct ChatState {
     pub turn_in_flight: bool,
     /// The message that turn answers, quoted in that notice.
     pub answering: Option<String>,
+    /// The project folder (`<workspace>/<project>`) the conversation works
+    /// in, set by `/project`; none: the workspace itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     /// Messages that arrived while a turn ran, oldest first: answered after
     /// a restart as they would have been without one. Each is `{"text",
     /// "files": [{"path", "image"}]}` (files already in the inbox); a bare
@@ -81,14 +88,45 @@ impl StateStore {
         }
     }
 
-    fn path(&self, chat: i64) -> PathBuf {
-        self.dir.join(format!("{chat}.json"))
+    fn path(&self, key: ConvKey) -> PathBuf {
+        self.dir.join(key.file_name())
+    }
+
+    /// Renames each state file written before topics (`<chat>.json`, a
+    /// private chat's one conversation) to its main conversation's name,
+    /// once, at start; the contents keep their format. A file already
+    /// under the new name wins (a half-done migration), the old one stays.
+    pub fn migrate(&self) {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let Some(key) = name.to_str().and_then(ConvKey::parse_legacy) else {
+                continue;
+            };
+            let to = self.path(key);
+            if to.exists() {
+                tracing::warn!(from = %entry.path().display(), "not migrating a chat state file: {} exists", to.display());
+                continue;
+            }
+            match std::fs::rename(entry.path(), &to) {
+                Ok(()) => tracing::info!(
+                    chat = key.chat,
+                    "migrated the chat's state to {}",
+                    to.display()
+                ),
+                Err(e) => {
+                    tracing::error!(from = %entry.path().display(), "cannot migrate a chat state file: {e}")
+                }
+            }
+        }
     }
 
     /// The saved state, or the default when there is none or it is
     /// unreadable (logged: losing a model choice beats refusing to serve).
-    pub fn load(&self, chat: i64) -> ChatState {
-        let path = self.path(chat);
+    pub fn load(&self, key: ConvKey) -> ChatState {
+        let path = self.path(key);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 tracing::warn!(path = %path.display(), "ignoring unreadable chat state: {e}");
@@ -102,15 +140,15 @@ impl StateStore {
         }
     }
 
-    pub fn save(&self, chat: i64, state: &ChatState) -> Result<(), StateError> {
-        let path = self.path(chat);
+    pub fn save(&self, key: ConvKey, state: &ChatState) -> Result<(), StateError> {
+        let path = self.path(key);
         let err = |source| StateError {
             path: path.clone(),
             source,
         };
         make_dir(&self.data_dir, DATA_DIR_MODE).map_err(err)?;
         make_dir(&self.dir, PRIVATE_DIR_MODE).map_err(err)?;
-        let tmp = self.dir.join(format!(".{chat}.json.tmp"));
+        let tmp = self.dir.join(format!(".{}.tmp", key.file_name()));
         let bytes = serde_json::to_vec_pretty(state).map_err(|e| err(e.into()))?;
         // Write-then-rename keeps the file whole if the daemon dies, which is
         // the failure this state is for. No fsync: it would put a disk flush
@@ -127,32 +165,34 @@ impl StateStore {
         std::fs::rename(&tmp, &path).map_err(err)
     }
 
-    /// Every chat with saved state, and that state.
-    fn all(&self) -> Vec<(i64, ChatState)> {
+    /// Every conversation with saved state, and that state, in key order.
+    pub fn all(&self) -> Vec<(ConvKey, ChatState)> {
         let Ok(dir) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
         };
-        dir.filter_map(|e| {
-            let name = e.ok()?.file_name();
-            let chat: i64 = name.to_str()?.strip_suffix(".json")?.parse().ok()?;
-            Some((chat, self.load(chat)))
-        })
-        .collect()
+        let mut all: Vec<_> = dir
+            .filter_map(|e| {
+                let key = ConvKey::parse(e.ok()?.file_name().to_str()?)?;
+                Some((key, self.load(key)))
+            })
+            .collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
     }
 
-    /// Chats whose last turn never finished (the daemon died mid-turn).
-    pub fn interrupted_chats(&self) -> Vec<i64> {
+    /// Conversations whose last turn never finished (the daemon died mid-turn).
+    pub fn interrupted(&self) -> Vec<ConvKey> {
         self.all()
             .into_iter()
-            .filter_map(|(chat, s)| s.turn_in_flight.then_some(chat))
+            .filter_map(|(key, s)| s.turn_in_flight.then_some(key))
             .collect()
     }
 
-    /// Chats with messages still waiting for an answer.
-    pub fn chats_with_queue(&self) -> Vec<i64> {
+    /// Conversations with messages still waiting for an answer.
+    pub fn with_queue(&self) -> Vec<ConvKey> {
         self.all()
             .into_iter()
-            .filter_map(|(chat, s)| (!s.queued.is_empty()).then_some(chat))
+            .filter_map(|(key, s)| (!s.queued.is_empty()).then_some(key))
             .collect()
     }
 }
@@ -165,7 +205,12 @@ mod tests {
     fn saves_loads_and_finds_interrupted_chats() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::new(dir.path());
-        assert_eq!(store.load(5), ChatState::default());
+        let five = ConvKey::private(5);
+        let topic = ConvKey {
+            topic: Some(3),
+            ..five
+        };
+        assert_eq!(store.load(five), ChatState::default());
         let s = ChatState {
             model: Some("m".into()),
             backend: Some("codex".into()),
@@ -173,14 +218,40 @@ mod tests {
             turn_in_flight: true,
             answering: Some("question".into()),
             queued: vec![Prompt::text("next")],
+            project: Some("api".into()),
         };
-        store.save(5, &s).unwrap();
-        store.save(-100, &ChatState::default()).unwrap();
-        assert_eq!(store.load(5), s);
-        assert_eq!(store.interrupted_chats(), vec![5]);
-        assert_eq!(store.chats_with_queue(), vec![5]);
-        std::fs::write(dir.path().join("chats/7.json"), "{torn").unwrap();
-        assert_eq!(store.load(7), ChatState::default());
+        store.save(five, &s).unwrap();
+        store.save(topic, &ChatState::default()).unwrap();
+        assert_eq!(store.load(five), s);
+        assert_eq!(store.load(topic), ChatState::default());
+        assert_eq!(store.interrupted(), vec![five]);
+        assert_eq!(store.with_queue(), vec![five]);
+        std::fs::write(dir.path().join("chats/7.7.main.json"), "{torn").unwrap();
+        assert_eq!(store.load(ConvKey::private(7)), ChatState::default());
+    }
+
+    /// A file as written before topics (`<chat>.json`, the same JSON) is
+    /// the private chat's main conversation after `migrate`; one whose new
+    /// name is taken already is left alone.
+    #[test]
+    fn files_from_before_topics_migrate_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        store
+            .save(ConvKey::private(1), &ChatState::default())
+            .unwrap();
+        let old = r#"{"model": "m", "backend": "codex", "conversation": "thread-1",
+            "turn_in_flight": false, "answering": null, "queued": ["waiting"]}"#;
+        std::fs::write(dir.path().join("chats/5.json"), old).unwrap();
+        std::fs::write(dir.path().join("chats/1.json"), old).unwrap();
+        store.migrate();
+        let five = store.load(ConvKey::private(5));
+        assert_eq!(five.conversation.as_deref(), Some("thread-1"));
+        assert_eq!(five.queued, vec![Prompt::text("waiting")]);
+        assert!(!dir.path().join("chats/5.json").exists());
+        assert!(dir.path().join("chats/1.json").exists());
+        assert_eq!(store.load(ConvKey::private(1)), ChatState::default());
+        assert_eq!(store.with_queue(), vec![ConvKey::private(5)]);
     }
 
     #[test]
@@ -191,10 +262,12 @@ mod tests {
         // The modes are set explicitly, so they hold under the test
         // runner's umask (usually 0022) as under any other;
         // tests/isolation.rs starts the daemon itself under 0022.
-        store.save(5, &ChatState::default()).unwrap();
+        store
+            .save(ConvKey::private(5), &ChatState::default())
+            .unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&data), 0o711);
         assert_eq!(mode(&data.join("chats")), 0o700);
-        assert_eq!(mode(&data.join("chats/5.json")), 0o600);
+        assert_eq!(mode(&data.join("chats/5.5.main.json")), 0o600);
     }
 }

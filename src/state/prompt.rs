@@ -25,6 +25,9 @@ pub struct Attachment {
 pub struct Prompt {
     pub text: String,
     pub files: Vec<Attachment>,
+    /// In a group, the user's message the answer replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i32>,
 }
 
 #[derive(Deserialize)]
@@ -36,17 +39,24 @@ enum PromptRepr {
         text: String,
         #[serde(default)]
         files: Vec<Attachment>,
+        #[serde(default)]
+        reply_to: Option<i32>,
     },
 }
 
 impl From<PromptRepr> for Prompt {
     fn from(r: PromptRepr) -> Self {
         match r {
-            PromptRepr::Text(text) => Prompt {
+            PromptRepr::Text(text) => Prompt::text(text),
+            PromptRepr::Full {
                 text,
-                files: Vec::new(),
+                files,
+                reply_to,
+            } => Prompt {
+                text,
+                files,
+                reply_to,
             },
-            PromptRepr::Full { text, files } => Prompt { text, files },
         }
     }
 }
@@ -56,6 +66,7 @@ impl Prompt {
         Prompt {
             text: text.into(),
             files: Vec::new(),
+            reply_to: None,
         }
     }
 
@@ -124,6 +135,7 @@ mod tests {
                 path: "/w/inbox/x.jpg".into(),
                 image: Some("image/jpeg".into()),
             }],
+            reply_to: None,
         };
         let t = p.agent_text();
         assert!(

@@ -6,15 +6,20 @@
 
 use std::time::Duration;
 
-use teloxide::payloads::{EditMessageTextSetters, GetUpdatesSetters, SendMessageSetters};
+use teloxide::payloads::{
+    EditMessageTextSetters, GetUpdatesSetters, SendChatActionSetters, SendMessageSetters,
+};
 use teloxide::requests::Requester;
 use teloxide::types::{
-    AllowedUpdate, BotCommand, ChatAction, ChatId, MessageId, ParseMode, Update,
+    AllowedUpdate, BotCommand, ChatAction, ChatId, MessageId, ParseMode, ReplyParameters, ThreadId,
+    Update,
 };
 use teloxide::{ApiError, Bot, RequestError};
 
+use super::address::BotIdentity;
 use super::split::{split, units};
 use crate::retry::Backoff;
+use crate::state::key::ConvKey;
 
 /// How long a long poll waits for updates; the HTTP timeout sits above it.
 pub const POLL_SECONDS: u32 = 20;
@@ -53,11 +58,42 @@ pub fn retry_after(err: &RequestError) -> Option<Duration> {
     }
 }
 
+/// Where a conversation's messages go: its chat, and its topic there
+/// (Telegram's `message_thread_id`; none for the chat's main conversation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub chat: i64,
+    pub thread: Option<i32>,
+}
+
+impl Place {
+    /// A chat's main conversation.
+    pub fn chat(chat: i64) -> Self {
+        Place { chat, thread: None }
+    }
+
+    /// The topic as teloxide's setters take it.
+    pub(super) fn thread_id(&self) -> Option<ThreadId> {
+        self.thread.map(|t| ThreadId(MessageId(t)))
+    }
+}
+
+impl From<ConvKey> for Place {
+    fn from(key: ConvKey) -> Self {
+        Place {
+            chat: key.chat,
+            thread: key.topic,
+        }
+    }
+}
+
 /// Text plus whether it is Telegram HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     pub text: String,
     pub html: Option<String>,
+    /// The message this one replies to (in groups, the one it answers).
+    pub reply_to: Option<i32>,
 }
 
 impl Outgoing {
@@ -65,6 +101,7 @@ impl Outgoing {
         Outgoing {
             text: text.into(),
             html: None,
+            reply_to: None,
         }
     }
 }
@@ -98,9 +135,12 @@ impl Telegram {
         &self.files
     }
 
-    pub async fn get_me(&self) -> Result<String, TelegramError> {
+    pub async fn get_me(&self) -> Result<BotIdentity, TelegramError> {
         let me = self.bot.get_me().await?;
-        Ok(me.username.clone().unwrap_or_else(|| me.first_name.clone()))
+        Ok(BotIdentity {
+            id: me.id.0 as i64,
+            username: me.username.clone().unwrap_or_default(),
+        })
     }
 
     /// One long poll of at most `wait` (capped at [`POLL_SECONDS`]).
@@ -124,16 +164,16 @@ impl Telegram {
     /// A text Telegram refuses as too long (its count and ours disagreed) is
     /// never dropped: it is sent again in smaller plain parts, and the id of
     /// the last part is returned.
-    pub async fn deliver(&self, chat: i64, msg: &Outgoing) -> Result<MessageId, RequestError> {
+    pub async fn deliver(&self, to: Place, msg: &Outgoing) -> Result<MessageId, RequestError> {
         match self
-            .persist("sendMessage", || self.send_once(chat, msg))
+            .persist("sendMessage", || self.send_once(to, msg))
             .await
         {
             Err(RequestError::Api(ApiError::MessageIsTooLong)) if units(&msg.text) > 1 => {
                 tracing::warn!("Telegram refused a message as too long; sending it in parts");
                 let mut last = None;
                 for part in split(&msg.text, units(&msg.text).div_ceil(2)) {
-                    last = Some(Box::pin(self.deliver(chat, &Outgoing::plain(part))).await?);
+                    last = Some(Box::pin(self.deliver(to, &Outgoing::plain(part))).await?);
                 }
                 last.ok_or(RequestError::Api(ApiError::MessageIsTooLong))
             }
@@ -142,6 +182,7 @@ impl Telegram {
     }
 
     /// Replaces a message's text; an unchanged text is success, not error.
+    /// (An edit names the message; its topic is the one it was sent to.)
     pub async fn deliver_edit(
         &self,
         chat: i64,
@@ -153,14 +194,22 @@ impl Telegram {
     }
 
     /// One attempt at a send (used for streaming, where the next tick retries).
-    pub async fn send_once(&self, chat: i64, msg: &Outgoing) -> Result<MessageId, RequestError> {
+    pub async fn send_once(&self, to: Place, msg: &Outgoing) -> Result<MessageId, RequestError> {
+        let send = |text: &str| {
+            let mut req = self.bot.send_message(ChatId(to.chat), text);
+            if let Some(t) = to.thread_id() {
+                req = req.message_thread_id(t);
+            }
+            if let Some(r) = msg.reply_to {
+                // The answer still arrives when its question was deleted.
+                req = req.reply_parameters(
+                    ReplyParameters::new(MessageId(r)).allow_sending_without_reply(),
+                );
+            }
+            req
+        };
         if let Some(html) = &msg.html {
-            match self
-                .bot
-                .send_message(ChatId(chat), html)
-                .parse_mode(ParseMode::Html)
-                .await
-            {
+            match send(html).parse_mode(ParseMode::Html).await {
                 Ok(m) => return Ok(m.id),
                 Err(RequestError::Api(e)) if is_format_error(&e) => {
                     tracing::debug!("Telegram rejected the formatting ({e}); sending plain text");
@@ -168,10 +217,7 @@ impl Telegram {
                 Err(e) => return Err(e),
             }
         }
-        self.bot
-            .send_message(ChatId(chat), &msg.text)
-            .await
-            .map(|m| m.id)
+        send(&msg.text).await.map(|m| m.id)
     }
 
     pub async fn edit_once(
@@ -209,12 +255,14 @@ impl Telegram {
     }
 
     /// The typing indicator; cosmetic, so failures are only logged.
-    pub async fn typing(&self, chat: i64) {
-        if let Err(e) = self
+    pub async fn typing(&self, to: Place) {
+        let mut req = self
             .bot
-            .send_chat_action(ChatId(chat), ChatAction::Typing)
-            .await
-        {
+            .send_chat_action(ChatId(to.chat), ChatAction::Typing);
+        if let Some(t) = to.thread_id() {
+            req = req.message_thread_id(t);
+        }
+        if let Err(e) = req.await {
             tracing::debug!("typing indicator failed: {e}");
         }
     }

@@ -15,6 +15,10 @@ pub enum Command {
     Get(Option<String>),
     /// `/ls [DIR]`: list a workspace directory.
     Ls(Option<String>),
+    /// `/project [NAME]`: show or set the conversation's project folder.
+    Project(Option<String>),
+    /// `/projects`: the workspace's project folders.
+    Projects,
     Unknown(String),
 }
 
@@ -31,6 +35,11 @@ pub const MENU: &[(&str, &str)] = &[
     ),
     ("get", "Send a file from your workspace: /get <path>"),
     ("ls", "List a folder of your workspace: /ls [folder]"),
+    (
+        "project",
+        "Show or set this conversation's project: /project [name]",
+    ),
+    ("projects", "List your projects"),
     ("help", "What this bot does"),
 ];
 
@@ -54,6 +63,8 @@ pub fn parse(text: &str) -> Option<Command> {
         "stop" | "cancel" => Command::Stop,
         "get" => Command::Get(arg.map(str::to_string)),
         "ls" => Command::Ls(arg.map(str::to_string)),
+        "project" => Command::Project(arg.map(str::to_string)),
+        "projects" => Command::Projects,
         _ => Command::Unknown(name),
     })
 }
@@ -80,5 +91,10 @@ mod tests {
             Some(Command::Get(Some("inbox/a b.pdf".into())))
         );
         assert_eq!(parse("/ls"), Some(Command::Ls(None)));
+        assert_eq!(
+            parse("/project@kai_bot api"),
+            Some(Command::Project(Some("api".into())))
+        );
+        assert_eq!(parse("/projects"), Some(Command::Projects));
     }
 }

@@ -5,12 +5,12 @@
 
 use std::future::IntoFuture;
 
-use teloxide::payloads::SendDocumentSetters;
+use teloxide::payloads::{SendDocumentSetters, SendPhotoSetters};
 use teloxide::requests::Requester;
 use teloxide::types::{ChatId, FileId, InputFile, Message};
 use teloxide::RequestError;
 
-use super::api::Telegram;
+use super::api::{Place, Telegram};
 use crate::files::workspace::mb;
 use crate::files::MAX_DOWNLOAD;
 
@@ -214,7 +214,7 @@ impl Telegram {
     /// a photo Telegram refuses goes again as a document.
     pub async fn send_file(
         &self,
-        chat: i64,
+        to: Place,
         name: &str,
         bytes: Vec<u8>,
         photo: bool,
@@ -224,7 +224,11 @@ impl Telegram {
         if photo {
             match self
                 .persist("sendPhoto", || {
-                    bot.send_photo(ChatId(chat), input()).into_future()
+                    let mut req = bot.send_photo(ChatId(to.chat), input());
+                    if let Some(t) = to.thread_id() {
+                        req = req.message_thread_id(t);
+                    }
+                    req.into_future()
                 })
                 .await
             {
@@ -235,10 +239,14 @@ impl Telegram {
             }
         }
         self.persist("sendDocument", || {
-            bot.send_document(ChatId(chat), input())
+            let mut req = bot
+                .send_document(ChatId(to.chat), input())
                 // Sent as the file it is, not converted (Telegram turns some types into media).
-                .disable_content_type_detection(true)
-                .into_future()
+                .disable_content_type_detection(true);
+            if let Some(t) = to.thread_id() {
+                req = req.message_thread_id(t);
+            }
+            req.into_future()
         })
         .await
         .map(|_| ())

@@ -1,5 +1,6 @@
 //! Everything that speaks the Bot API or shapes text for it.
 
+pub(crate) mod address;
 pub mod api;
 pub(crate) mod commands;
 pub(crate) mod files;

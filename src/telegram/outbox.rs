@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::api::{Outgoing, Telegram};
+use super::api::{Outgoing, Place, Telegram};
 use super::split::{split, LIMIT};
 
 pub struct Outbox {
@@ -26,8 +26,9 @@ enum Item {
 }
 
 impl Outbox {
-    /// Starts the delivering task, in the caller's span (chat and OS user).
-    pub fn start(tg: Telegram, chat: i64) -> Self {
+    /// Starts the delivering task, in the caller's span (chat and OS user);
+    /// everything goes to `to`, the conversation's chat and topic.
+    pub fn start(tg: Telegram, to: Place) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Item>();
         let task = tokio::spawn(
             async move {
@@ -35,19 +36,19 @@ impl Outbox {
                     match item {
                         Item::Text(text) => {
                             for part in split(&text, LIMIT) {
-                                if let Err(e) = tg.deliver(chat, &Outgoing::plain(part)).await {
+                                if let Err(e) = tg.deliver(to, &Outgoing::plain(part)).await {
                                     tracing::error!("could not send a message: {e}");
                                 }
                             }
                         }
                         Item::File { name, bytes, photo } => {
                             let size = bytes.len();
-                            match tg.send_file(chat, &name, bytes, photo).await {
+                            match tg.send_file(to, &name, bytes, photo).await {
                                 Ok(()) => tracing::info!(size, "sent {name}"),
                                 Err(e) => {
                                     tracing::error!("could not send {name}: {e}");
                                     let text = format!("⚠️ Telegram did not take `{name}`: {e}");
-                                    let _ = tg.deliver(chat, &Outgoing::plain(text)).await;
+                                    let _ = tg.deliver(to, &Outgoing::plain(text)).await;
                                 }
                             }
                         }

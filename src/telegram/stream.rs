@@ -11,7 +11,7 @@ use teloxide::RequestError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::api::{Outgoing, Telegram};
+use super::api::{Outgoing, Place, Telegram};
 use super::format::to_html;
 use super::split::{split, units, LIMIT, TELEGRAM_LIMIT};
 
@@ -26,8 +26,14 @@ pub struct View {
     pub done: Option<String>,
 }
 
-/// Renders views until the final one is delivered.
-pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
+/// Renders views until the final one is delivered, in the conversation's
+/// chat and topic (`to`); the reply's first message replies to `reply_to`.
+pub async fn render(
+    tg: Telegram,
+    to: Place,
+    reply_to: Option<i32>,
+    mut views: watch::Receiver<View>,
+) {
     let mut shown: Vec<(MessageId, String)> = Vec::new();
     let mut typing = tokio::time::interval(TYPING_INTERVAL);
     let mut next_edit = Instant::now();
@@ -45,7 +51,7 @@ pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
             _ = typing.tick() => {
                 // Cosmetic and possibly slow: never let it hold up the text.
                 let tg = tg.clone();
-                tokio::spawn(async move { tg.typing(chat).await });
+                tokio::spawn(async move { tg.typing(to).await });
                 continue;
             }
             _ = tokio::time::sleep_until(next_edit), if dirty => {}
@@ -53,12 +59,12 @@ pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
         let view = views.borrow_and_update().clone();
         if let Some(done) = view.done {
             tokio::time::sleep_until(hold).await;
-            finish(&tg, chat, &mut shown, &done).await;
+            finish(&tg, to, reply_to, &mut shown, &done).await;
             return;
         }
         if dirty && Instant::now() >= next_edit {
             dirty = false;
-            if show(&tg, chat, &mut shown, &view.live, &mut hold).await {
+            if show(&tg, to, reply_to, &mut shown, &view.live, &mut hold).await {
                 next_edit = hold.max(Instant::now() + EDIT_INTERVAL);
             }
         }
@@ -69,7 +75,8 @@ pub async fn render(tg: Telegram, chat: i64, mut views: watch::Receiver<View>) {
 /// rate limit moves `hold` to when Telegram lets us send again.
 async fn show(
     tg: &Telegram,
-    chat: i64,
+    to: Place,
+    reply_to: Option<i32>,
     shown: &mut Vec<(MessageId, String)>,
     text: &str,
     hold: &mut Instant,
@@ -79,12 +86,15 @@ async fn show(
         if Instant::now() < *hold {
             break;
         }
-        let out = Outgoing::plain(chunk.clone());
+        let out = Outgoing {
+            reply_to: reply_to.filter(|_| i == 0),
+            ..Outgoing::plain(chunk.clone())
+        };
         match shown.get_mut(i) {
             Some((_, old)) if *old == chunk => {}
             Some((id, old)) => {
                 sent = true;
-                match tg.edit_once(chat, *id, &out).await {
+                match tg.edit_once(to.chat, *id, &out).await {
                     Ok(()) => *old = chunk,
                     Err(e) => {
                         hold_off(hold, &e);
@@ -94,7 +104,7 @@ async fn show(
             }
             None => {
                 sent = true;
-                match tg.send_once(chat, &out).await {
+                match tg.send_once(to, &out).await {
                     Ok(id) => shown.push((id, chunk)),
                     Err(e) => {
                         hold_off(hold, &e);
@@ -116,7 +126,13 @@ fn hold_off(hold: &mut Instant, e: &RequestError) {
 }
 
 /// Delivers the final text, formatted, retrying until Telegram has it.
-async fn finish(tg: &Telegram, chat: i64, shown: &mut [(MessageId, String)], text: &str) {
+async fn finish(
+    tg: &Telegram,
+    to: Place,
+    reply_to: Option<i32>,
+    shown: &mut [(MessageId, String)],
+    text: &str,
+) {
     let chunks = split(text, LIMIT);
     for (i, chunk) in chunks.iter().enumerate() {
         let html = to_html(chunk);
@@ -124,11 +140,12 @@ async fn finish(tg: &Telegram, chat: i64, shown: &mut [(MessageId, String)], tex
             text: chunk.clone(),
             // Escaping can push a chunk over the hard limit: then plain it is.
             html: (units(&html) <= TELEGRAM_LIMIT && html != *chunk).then_some(html),
+            reply_to: reply_to.filter(|_| i == 0),
         };
         let result = match shown.get(i) {
             Some((_, old)) if *old == *chunk && out.html.is_none() => Ok(()),
-            Some((id, _)) => tg.deliver_edit(chat, *id, &out).await,
-            None => tg.deliver(chat, &out).await.map(|_| ()),
+            Some((id, _)) => tg.deliver_edit(to.chat, *id, &out).await,
+            None => tg.deliver(to, &out).await.map(|_| ()),
         };
         if let Err(e) = result {
             tracing::error!("could not deliver part {} of a reply: {e}", i + 1);
@@ -137,7 +154,7 @@ async fn finish(tg: &Telegram, chat: i64, shown: &mut [(MessageId, String)], tex
     for (id, _) in shown.iter().skip(chunks.len()) {
         // The final text is shorter than what streamed (a revised answer):
         // blank the leftovers rather than leave stale text.
-        let _ = tg.edit_once(chat, *id, &Outgoing::plain("…")).await;
+        let _ = tg.edit_once(to.chat, *id, &Outgoing::plain("…")).await;
     }
 }
 

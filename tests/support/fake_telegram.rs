@@ -10,7 +10,14 @@
 //! bytes; `getFile` hands out a path (refusing files over 20 MB with
 //! Telegram's wording) and `GET {url}/file/bot{token}/{path}` serves the
 //! bytes. `sendDocument`/`sendPhoto` multipart uploads are parsed and kept.
+//!
+//! Topics (`topics.rs`): messages in a topic of a private chat or of a forum
+//! supergroup carry `message_thread_id`; every message the bot sends records
+//! the `message_thread_id` (and the message it replies to) it was sent with.
 #![allow(dead_code)] // each test binary uses a different subset
+
+mod topics;
+pub use topics::Where;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -59,6 +66,8 @@ pub struct Uploaded {
     /// "sendDocument" or "sendPhoto".
     pub method: String,
     pub chat_id: i64,
+    /// The `message_thread_id` it was sent with.
+    pub thread_id: Option<i64>,
     /// The file name of the multipart part.
     pub name: String,
     pub bytes: Vec<u8>,
@@ -91,6 +100,10 @@ pub struct BotMessage {
     pub parse_mode: Option<String>,
     /// Number of successful edits.
     pub edits: usize,
+    /// The `message_thread_id` it was sent with (its topic).
+    pub thread_id: Option<i64>,
+    /// The message it replies to (`reply_parameters.message_id`).
+    pub reply_to: Option<i64>,
 }
 
 #[derive(Clone, Copy)]
@@ -125,6 +138,9 @@ struct State_ {
     /// Files users sent, by file_id: (file_path, bytes).
     files: HashMap<String, (String, Vec<u8>)>,
     uploads: Vec<Uploaded>,
+    /// Group chats the tests created (`topics.rs`), by id; any other chat
+    /// is the private chat of the user with that id.
+    groups: HashMap<i64, Value>,
 }
 
 struct Inner {
@@ -177,12 +193,18 @@ impl FakeTelegram {
 
     /// Queues a private-chat text message from user `from_id`; returns its update_id.
     pub fn send_text(&self, from_id: i64, text: &str) -> i64 {
+        self.send_text_in(from_id, Where::private(from_id), text)
+    }
+
+    /// Queues a text message from user `from_id` in a chat and topic; returns its update_id.
+    pub fn send_text_in(&self, from_id: i64, at: Where, text: &str) -> i64 {
         let mut st = self.inner.state.lock().unwrap();
-        let message_id = next_message_id(&mut st, from_id);
+        let message_id = next_message_id(&mut st, at.chat);
         let user = json!({"id": from_id, "is_bot": false, "first_name": format!("User{from_id}"),
             "username": format!("user{from_id}"), "language_code": "en"});
-        let mut msg = json!({"message_id": message_id, "from": user, "chat": private_chat(from_id),
+        let mut msg = json!({"message_id": message_id, "from": user, "chat": chat_json(&st, at.chat),
             "date": now(), "text": text});
+        at.mark(&mut msg);
         // Telegram marks a leading /command with a bot_command entity.
         if text.starts_with('/') {
             let cmd = text.split_whitespace().next().unwrap_or("");
@@ -205,10 +227,16 @@ impl FakeTelegram {
     /// them together (what Telegram does with an album); returns the last
     /// update_id.
     pub fn send_files(&self, from_id: i64, files: Vec<FileMessage>) -> i64 {
+        self.send_files_in(from_id, Where::private(from_id), files)
+    }
+
+    /// [`send_files`](Self::send_files) in a chat and topic.
+    pub fn send_files_in(&self, from_id: i64, at: Where, files: Vec<FileMessage>) -> i64 {
         let mut st = self.inner.state.lock().unwrap();
         let mut last = 0;
         for f in files {
-            let msg = file_message(&mut st, from_id, f);
+            let mut msg = file_message(&mut st, from_id, at.chat, f);
+            at.mark(&mut msg);
             last = push_update(&mut st, msg);
         }
         drop(st);
@@ -218,15 +246,15 @@ impl FakeTelegram {
 }
 
 /// A message carrying `f`, its file registered for `getFile`.
-fn file_message(st: &mut State_, from_id: i64, f: FileMessage) -> Value {
-    let message_id = next_message_id(st, from_id);
+fn file_message(st: &mut State_, from_id: i64, chat: i64, f: FileMessage) -> Value {
+    let message_id = next_message_id(st, chat);
     let n = st.files.len();
     let (file_id, unique) = (format!("file-{from_id}-{n}"), format!("u{from_id}x{n}"));
     let path = format!("{}s/file_{n}", f.kind);
     let meta = json!({"file_id": file_id, "file_unique_id": unique, "file_size": f.bytes.len()});
     st.files.insert(file_id, (path, f.bytes));
     let user = json!({"id": from_id, "is_bot": false, "first_name": format!("User{from_id}")});
-    let mut msg = json!({"message_id": message_id, "from": user, "chat": private_chat(from_id),
+    let mut msg = json!({"message_id": message_id, "from": user, "chat": chat_json(st, chat),
             "date": now()});
     match f.kind {
         "photo" => {
@@ -526,6 +554,9 @@ fn dispatch(st: &mut State_, method: &str, p: &Value) -> Reply {
     match method {
         "getMe" => {
             let mut me = bot_user();
+            // Bot API 9.3: the bot's threaded mode (topics in private chats).
+            me["has_topics_enabled"] = json!(true);
+            me["allows_users_to_create_topics"] = json!(true);
             for k in [
                 "can_read_all_group_messages",
                 "supports_inline_queries",
@@ -551,8 +582,10 @@ fn dispatch(st: &mut State_, method: &str, p: &Value) -> Reply {
                 text,
                 parse_mode,
                 edits: 0,
+                thread_id: int(&p["message_thread_id"]),
+                reply_to: int(&p["reply_parameters"]["message_id"]),
             };
-            let result = message_json(&m, false);
+            let result = message_json(st, &m, false);
             st.bot_messages.entry(chat_id).or_default().push(m);
             ok(result)
         }
@@ -577,7 +610,8 @@ fn dispatch(st: &mut State_, method: &str, p: &Value) -> Reply {
             }
             (m.text, m.parse_mode) = (text, parse_mode);
             m.edits += 1;
-            ok(message_json(m, true))
+            let m = m.clone();
+            ok(message_json(st, &m, true))
         }
         "deleteMessage" => {
             let (chat_id, id) = (int(&p["chat_id"]).unwrap_or(0), int(&p["message_id"]));
@@ -651,7 +685,11 @@ fn uploaded(
     let message_id = next_message_id(st, chat_id);
     let meta = json!({"file_id": format!("sent-{message_id}"), "file_unique_id": format!("s{message_id}"),
         "file_size": bytes.len()});
-    let mut msg = json!({"message_id": message_id, "from": bot_user(), "chat": private_chat(chat_id), "date": now()});
+    let mut msg = json!({"message_id": message_id, "from": bot_user(), "chat": chat_json(st, chat_id), "date": now()});
+    let thread_id = int(&p["message_thread_id"]);
+    if let Some(t) = thread_id {
+        msg["message_thread_id"] = json!(t);
+    }
     if method == "sendPhoto" {
         let mut size = meta;
         size["width"] = json!(800);
@@ -665,6 +703,7 @@ fn uploaded(
     st.uploads.push(Uploaded {
         method: method.to_string(),
         chat_id,
+        thread_id,
         name,
         bytes,
     });
@@ -758,9 +797,13 @@ fn next_message_id(st: &mut State_, chat_id: i64) -> i64 {
     *id
 }
 
-fn message_json(m: &BotMessage, edited: bool) -> Value {
+fn message_json(st: &State_, m: &BotMessage, edited: bool) -> Value {
     let mut v = json!({"message_id": m.message_id, "from": bot_user(),
-        "chat": private_chat(m.chat_id), "date": now(), "text": m.text});
+        "chat": chat_json(st, m.chat_id), "date": now(), "text": m.text});
+    if let Some(t) = m.thread_id {
+        v["message_thread_id"] = json!(t);
+        v["is_topic_message"] = json!(true);
+    }
     if edited {
         v["edit_date"] = json!(now());
     }
@@ -770,6 +813,15 @@ fn message_json(m: &BotMessage, edited: bool) -> Value {
 /// The bot as a `User` (getMe adds the capability fields teloxide's `Me` requires).
 fn bot_user() -> Value {
     json!({"id": FakeTelegram::BOT_ID, "is_bot": true, "first_name": "Kai Test", "username": "kai_test_bot"})
+}
+
+/// The chat `id` as Telegram describes it: a group the test created, or
+/// the private chat of the user with that id.
+fn chat_json(st: &State_, id: i64) -> Value {
+    st.groups
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| private_chat(id))
 }
 
 fn private_chat(id: i64) -> Value {

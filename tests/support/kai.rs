@@ -50,6 +50,9 @@ pub struct Options {
     /// The daemon's soft open-files limit (default: inherited), as a unit
     /// without `LimitNOFILE` gives it (systemd's default soft limit, 1024).
     pub nofile: Option<u64>,
+    /// (telegram id, field, value): any other field of that user's entry
+    /// (`chats`, `projects`, `max_agents`).
+    pub user_fields: Vec<(i64, &'static str, serde_json::Value)>,
 }
 
 impl Default for Options {
@@ -67,6 +70,7 @@ impl Default for Options {
             umask: None,
             users_github: Vec::new(),
             nofile: None,
+            user_fields: Vec::new(),
         }
     }
 }
@@ -136,6 +140,9 @@ impl Kai {
                 }
                 if let Some((_, github)) = opts.users_github.iter().find(|(u, _)| u == id) {
                     entry["github"] = github.clone();
+                }
+                for (_, field, value) in opts.user_fields.iter().filter(|(u, ..)| u == id) {
+                    entry[*field] = value.clone();
                 }
                 entry.to_string()
             })
@@ -420,9 +427,26 @@ impl Kai {
         }
     }
 
-    /// The chat's persisted state (`<data>/chats/<chat>.json`), if it parses.
+    /// The private chat's main conversation's persisted state, if it parses.
     pub fn chat_state(&self, chat: i64) -> Option<serde_json::Value> {
-        let bytes = std::fs::read(self.path(&format!("data/chats/{chat}.json"))).ok()?;
+        self.conv_state(chat, chat, None)
+    }
+
+    /// The state file of `user`'s conversation in `chat`, in `topic` (None:
+    /// outside topics): `<data>/chats/<chat>.<user>.<topic or main>.json`.
+    pub fn state_path(&self, user: i64, chat: i64, topic: Option<i64>) -> PathBuf {
+        let topic = topic.map_or_else(|| "main".to_string(), |t| t.to_string());
+        self.path(&format!("data/chats/{chat}.{user}.{topic}.json"))
+    }
+
+    /// That conversation's persisted state, if it parses.
+    pub fn conv_state(
+        &self,
+        user: i64,
+        chat: i64,
+        topic: Option<i64>,
+    ) -> Option<serde_json::Value> {
+        let bytes = std::fs::read(self.state_path(user, chat, topic)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 

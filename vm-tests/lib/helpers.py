@@ -42,7 +42,7 @@ def assert_ready_via_notify(machine):
 
 # The kai subcommands the sudoers rules name (nixos-module/lib.nix,
 # kaiSubcommands), each with `*` for its arguments.
-KAI_SUBCOMMANDS = ["reap", "inbox-put", "workspace-read", "workspace-ls"]
+KAI_SUBCOMMANDS = ["reap", "inbox-put", "workspace-read", "workspace-ls", "project-dir"]
 
 
 def kai_commands(kai_bin):
