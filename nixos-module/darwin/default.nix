@@ -4,6 +4,7 @@
   imports = [
     ../options.nix
     ../github-options.nix
+    ../conversation-options.nix
     ../voice-options.nix
     ./github.nix
     ../generated.nix

@@ -3,6 +3,7 @@
   imports = [
     ../options.nix
     ../github-options.nix
+    ../conversation-options.nix
     ../voice-options.nix
     ../generated.nix
     ../assertions.nix

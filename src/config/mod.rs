@@ -4,6 +4,7 @@
 //! accepts is exactly what the daemon will run with.
 
 mod checker;
+mod conversations;
 pub mod envfile;
 pub(crate) mod github;
 mod keys;

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::conversations;
+pub use super::conversations::{is_project_name, PROJECT_RULE};
+
 /// One entry as written in the file; `None` means "inherit".
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,7 +151,11 @@ pub fn parse(text: &str) -> Result<Vec<UserEntry>, Vec<UsersError>> {
                 });
             }
         }
-        errors.extend(check_groups_and_projects(i, u));
+        errors.extend(
+            conversations::check(i, &u.chats, &u.projects, u.max_agents)
+                .into_iter()
+                .map(|(field, message)| UsersError { field, message }),
+        );
     }
     errors.extend(check_entries(&file.users));
     if file.users.is_empty() {
@@ -207,35 +214,6 @@ fn is_valid_os_user(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// A user's `chats` (group ids, negative), `projects` (the name rule) and
-/// `max_agents` (at least 1).
-fn check_groups_and_projects(i: usize, u: &UserEntry) -> Vec<UsersError> {
-    let mut errors = Vec::new();
-    for (j, chat) in u.chats.iter().enumerate() {
-        if *chat >= 0 {
-            errors.push(UsersError {
-                field: format!("users[{i}].chats[{j}]"),
-                message: format!("{chat} is not a group chat id (the ids of groups and supergroups are negative)"),
-            });
-        }
-    }
-    for (j, name) in u.projects.iter().enumerate() {
-        if !is_project_name(name) {
-            errors.push(UsersError {
-                field: format!("users[{i}].projects[{j}]"),
-                message: format!("`{name}` is not a project name: {PROJECT_RULE}"),
-            });
-        }
-    }
-    if u.max_agents == Some(0) {
-        errors.push(UsersError {
-            field: format!("users[{i}].max_agents"),
-            message: "0 agents could never answer: write at least 1 (or null for 3)".into(),
-        });
-    }
-    errors
-}
-
 /// Checks every user's `github` field: repos written `owner/name`, each
 /// owned by one user only.
 fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
@@ -271,20 +249,6 @@ fn check_entries(entries: &[UserEntry]) -> Vec<UsersError> {
         }
     }
     errors
-}
-
-/// The project name rule, as the user reads it when a name breaks it.
-pub const PROJECT_RULE: &str =
-    "a project name is 1–64 characters of A-Z, a-z, 0-9, `.`, `_` or `-`, not starting with `.`";
-
-/// Whether `name` may name a project folder (`<workspace>/<name>`): it
-/// can neither climb out (`..`, `/`) nor hide (a leading `.`).
-pub fn is_project_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// `owner/name` with GitHub's characters only.

@@ -61,6 +61,16 @@ pub struct UserFiles {
     workspace: PathBuf,
 }
 
+/// Creates the workspace when it is the daemon's own account's (as at an
+/// agent's start, `agent/launch.rs`): a file or a project may come before
+/// the first agent does.
+fn own_workspace(ws: &std::path::Path) -> Result<(), WorkspaceError> {
+    crate::state::make_dir(ws, 0o700).map_err(|source| WorkspaceError::Io {
+        what: format!("cannot create {}", ws.display()),
+        source,
+    })
+}
+
 impl UserFiles {
     pub fn new(host: &Host, user: &User) -> Self {
         let runner = if user.is_service_user {
@@ -85,12 +95,7 @@ impl UserFiles {
             Runner::Own => {
                 let (ws, name) = (self.workspace.clone(), name.to_string());
                 blocking(move || {
-                    // Ours to create, as at an agent's start (`agent/launch.rs`):
-                    // a file may come before the first agent does.
-                    crate::state::make_dir(&ws, 0o700).map_err(|source| WorkspaceError::Io {
-                        what: format!("cannot create {}", ws.display()),
-                        source,
-                    })?;
+                    own_workspace(&ws)?;
                     workspace::inbox_put(&ws, &name, &mut data.as_slice())
                 })
                 .await
@@ -147,10 +152,7 @@ impl UserFiles {
             Runner::Own => {
                 let (ws, name) = (self.workspace.clone(), name.to_string());
                 blocking(move || {
-                    crate::state::make_dir(&ws, 0o700).map_err(|source| WorkspaceError::Io {
-                        what: format!("cannot create {}", ws.display()),
-                        source,
-                    })?;
+                    own_workspace(&ws)?;
                     project::make(&ws, &name)
                 })
                 .await
