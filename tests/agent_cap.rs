@@ -29,23 +29,7 @@ fn say(kai: &Kai, topic: i64, text: &str) {
 
 /// Waits for the `n`th (from 0) bot message in `topic` containing `needle`.
 async fn nth_in(kai: &Kai, topic: i64, needle: &str, n: usize) -> String {
-    let found = support::poll_until(Duration::from_secs(90), || {
-        let msgs: Vec<_> = kai
-            .tg
-            .messages_in(ALICE, Some(topic))
-            .into_iter()
-            .filter(|m| m.text.contains(needle))
-            .collect();
-        msgs.get(n).map(|m| m.text.clone())
-    })
-    .await;
-    found.unwrap_or_else(|| {
-        panic!(
-            "no `{needle}` #{n} in topic {topic}: {:#?}\n{}",
-            kai.tg.messages(ALICE),
-            kai.log()
-        )
-    })
+    kai.wait_nth_in(ALICE, Some(topic), needle, n, 90).await
 }
 
 /// Asks and waits until the turn is over (its thread saved).

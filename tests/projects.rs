@@ -10,7 +10,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::fake_responses::last_user_text;
 use support::fake_telegram::Where;
 use support::kai::{Kai, Options, ALICE};
 
@@ -45,29 +44,14 @@ async fn command(kai: &Kai, topic: i64, text: &str, needle: &str) -> String {
         .count();
     kai.tg
         .send_text_in(ALICE, Where::private_topic(ALICE, topic), text);
-    let found = support::poll_until(Duration::from_secs(60), || {
-        let msgs: Vec<_> = kai
-            .tg
-            .messages_in(ALICE, Some(topic))
-            .into_iter()
-            .filter(|m| m.text.contains(needle))
-            .collect();
-        msgs.get(before).map(|m| m.text.clone())
-    })
-    .await;
-    found.unwrap_or_else(|| panic!("no answer `{needle}` to `{text}`\n{}", kai.log()))
+    kai.wait_nth_in(ALICE, Some(topic), needle, before, 60)
+        .await
 }
 
 /// Everything codex sent the model for the user text `text`, its own
 /// context (the working directory) included.
 fn request_of(kai: &Kai, text: &str) -> String {
-    let requests = kai.api.requests();
-    let request = requests
-        .iter()
-        .rev()
-        .find(|r| last_user_text(r).as_deref() == Some(text))
-        .unwrap_or_else(|| panic!("no request for `{text}`"));
-    request["input"].to_string()
+    kai.model_request(text)["input"].to_string()
 }
 
 fn project(kai: &Kai, topic: i64) -> Value {

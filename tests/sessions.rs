@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::fake_responses::{all_input_text, last_user_text};
+use support::fake_responses::all_input_text;
 use support::kai::{all_gone, Kai, Options, ALICE};
 
 /// Sends `text`, waits for its echo and for the turn to end.
@@ -22,13 +22,7 @@ async fn ask(kai: &Kai, text: &str) {
 
 /// Everything the model was sent with the request for the user text `text`.
 fn context_of(kai: &Kai, text: &str) -> String {
-    let requests = kai.api.requests();
-    let request = requests
-        .iter()
-        .rev()
-        .find(|r| last_user_text(r).as_deref() == Some(text))
-        .unwrap_or_else(|| panic!("no request for `{text}`"));
-    all_input_text(request)
+    all_input_text(&kai.model_request(text))
 }
 
 /// The codex thread id persisted for ALICE.

@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::fake_responses::{all_input_text, last_user_text};
+use support::fake_responses::all_input_text;
 use support::fake_telegram::{BotMessage, Where};
 use support::kai::{Kai, Options, ALICE};
 
@@ -73,13 +73,7 @@ fn thread(kai: &Kai, topic: Option<i64>) -> Option<String> {
 
 /// Everything the model was sent with the request for the user text `text`.
 fn context_of(kai: &Kai, text: &str) -> String {
-    let requests = kai.api.requests();
-    let request = requests
-        .iter()
-        .rev()
-        .find(|r| last_user_text(r).as_deref() == Some(text))
-        .unwrap_or_else(|| panic!("no request for `{text}`"));
-    all_input_text(request)
+    all_input_text(&kai.model_request(text))
 }
 
 /// Every message, chat action and upload the bot sent ALICE went to a

@@ -488,6 +488,45 @@ impl Kai {
         panic!("chat {chat} never became idle\n{}", self.log());
     }
 
+    /// The newest request the model got whose last user text is `text`.
+    pub fn model_request(&self, text: &str) -> serde_json::Value {
+        let requests = self.api.requests();
+        requests
+            .into_iter()
+            .rev()
+            .find(|r| super::fake_responses::last_user_text(r).as_deref() == Some(text))
+            .unwrap_or_else(|| panic!("no model request for `{text}`\n{}", self.log()))
+    }
+
+    /// Waits for the `n`th (from 0) bot message in `chat`'s `topic`
+    /// containing `needle`; panics with the log after `secs`.
+    pub async fn wait_nth_in(
+        &self,
+        chat: i64,
+        topic: Option<i64>,
+        needle: &str,
+        n: usize,
+        secs: u64,
+    ) -> String {
+        let found = super::poll_until(Duration::from_secs(secs), || {
+            let msgs: Vec<_> = self
+                .tg
+                .messages_in(chat, topic)
+                .into_iter()
+                .filter(|m| m.text.contains(needle))
+                .collect();
+            msgs.get(n).map(|m| m.text.clone())
+        })
+        .await;
+        found.unwrap_or_else(|| {
+            panic!(
+                "no `{needle}` #{n} in chat {chat} topic {topic:?}: {:#?}\n{}",
+                self.tg.messages(chat),
+                self.log()
+            )
+        })
+    }
+
     /// Waits for a bot message in `chat` (any, not only the last) satisfying `pred`.
     pub async fn wait_any(&self, chat: i64, secs: u64, pred: impl Fn(&str) -> bool) -> String {
         let found = self
