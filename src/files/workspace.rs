@@ -35,7 +35,7 @@ pub enum WorkspaceError {
     TooBig { name: String, size: u64, limit: u64 },
     #[error("`{0}` is not a usable file name")]
     BadName(String),
-    #[error("not a project name: {}", super::project::RULE)]
+    #[error("not a project name: {}", crate::config::users::PROJECT_RULE)]
     BadProject,
     #[error("the inbox {} is a symlink or not a directory", .0.display())]
     BadInbox(PathBuf),
