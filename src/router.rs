@@ -25,6 +25,7 @@ use crate::telegram::address::{self, Admission};
 use crate::telegram::api::Place;
 use crate::telegram::commands;
 use crate::telegram::files::{self, Media};
+use crate::usage::now_unix;
 
 pub struct Router {
     shared: Arc<Shared>,
@@ -47,10 +48,12 @@ impl Router {
         }
     }
 
-    /// Polls until shutdown, then waits (bounded) for every chat to stop its
-    /// agent and tell its user.
+    /// Polls until shutdown, from the offset saved at the last stop, then
+    /// closes every chat's channel (each queues what it had not taken yet)
+    /// and waits (bounded) for every chat to stop its agent and tell its user.
     pub async fn run(mut self, watchdog: Option<Duration>) {
-        let mut offset = 0;
+        let bot = self.shared.me.id;
+        let mut offset = self.shared.store.poll_offset(bot, now_unix());
         let mut backoff = Backoff::new(Duration::from_secs(2));
         let mut last_status = String::new();
         loop {
@@ -79,10 +82,19 @@ impl Router {
             match result {
                 Ok(updates) => {
                     backoff.reset();
+                    let before = offset;
                     for u in updates {
                         offset = offset.max(u.id.0 as i32 + 1);
                         if let UpdateKind::Message(m) = u.kind {
                             self.route(m);
+                        }
+                    }
+                    // Saved before the next poll confirms the batch to
+                    // Telegram, so no stop brings it back (`state/offset.rs`).
+                    if offset != before {
+                        if let Err(e) = self.shared.store.save_poll_offset(bot, offset, now_unix())
+                        {
+                            tracing::error!("{e}");
                         }
                     }
                 }

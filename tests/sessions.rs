@@ -239,3 +239,73 @@ async fn queued_messages_survive_kill_and_sigterm() {
         assert_eq!(state["turn_in_flight"], false, "{state}");
     }
 }
+
+/// Telegram forgets a batch only when a later `getUpdates` confirms it. A
+/// stop (SIGTERM or kill -9) after a batch was handled but before that
+/// confirmation reached Telegram must not bring the batch back: the next
+/// start polls from the offset saved with the state, and answers once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_right_after_a_batch_does_not_answer_it_twice() {
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGKILL, "kill -9")] {
+        let mut kai = Kai::start(Options::default()).await;
+        // The poll now waiting brings the batch; the one after it, which
+        // would confirm it, is taken by the fake and never answered.
+        let polling = |c: &support::fake_telegram::Call| c.method == "getUpdates" && c.status == 0;
+        kai.tg.wait_call(Duration::from_secs(30), polling).await;
+        kai.tg.hang_next("getUpdates", 1);
+        let text = format!("only once across {name}");
+        kai.tg.send_text(ALICE, &text);
+        let echo = format!("echo: {text}");
+        kai.wait_any(ALICE, 90, |t| t.contains(&echo)).await;
+        kai.stop(signal, Duration::from_secs(15))
+            .unwrap_or_else(|| panic!("kai exits on {name}"));
+
+        kai.spawn();
+        ask(&kai, "after the restart").await;
+        let messages = kai.tg.messages(ALICE);
+        assert_eq!(
+            messages.iter().filter(|m| m.text.contains(&echo)).count(),
+            1,
+            "{name}: the batch before the stop is answered once: {messages:#?}"
+        );
+    }
+}
+
+/// Messages the router handed a conversation that had not taken them yet
+/// when SIGTERM came (it was starting the agent for a slow reply) go into
+/// its durable queue, not away with the channel: after the restart each
+/// is answered, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_handed_over_at_sigterm_are_answered_after_the_restart() {
+    let mut kai = Kai::start(Options::default()).await;
+    kai.tg.send_text(ALICE, "slow 20");
+    let texts: Vec<String> = (1..=5).map(|i| format!("handed over {i}")).collect();
+    let mut last = 0;
+    for t in &texts {
+        last = kai.tg.send_text(ALICE, t);
+    }
+    // Handed over: a later poll asks past the last of them.
+    let past = |c: &support::fake_telegram::Call| {
+        c.method == "getUpdates" && c.params["offset"].as_i64().unwrap_or(0) > last
+    };
+    kai.tg.wait_call(Duration::from_secs(30), past).await;
+    kai.stop(libc::SIGTERM, Duration::from_secs(25))
+        .expect("kai exits on SIGTERM");
+
+    kai.spawn();
+    let final_echo = format!("echo: {}", texts[texts.len() - 1]);
+    kai.wait_any(ALICE, 120, |t| t.contains(&final_echo)).await;
+    kai.wait_idle(ALICE).await;
+    let messages = kai.tg.messages(ALICE);
+    for t in &texts {
+        let echo = format!("echo: {t}");
+        assert_eq!(
+            messages.iter().filter(|m| m.text.contains(&echo)).count(),
+            1,
+            "`{t}` is answered once: {messages:#?}\n{}",
+            kai.log()
+        );
+    }
+    let state = kai.chat_state(ALICE).expect("state");
+    assert_eq!(state["queued"], serde_json::json!([]), "{state}");
+}

@@ -224,6 +224,7 @@ impl Chat {
                 _ = self.shared.shutdown.cancelled() => break,
             }
         }
+        self.drain(&mut rx).await;
         self.keep_arriving_album().await;
         self.close_session().await;
         self.outbox.close().await;

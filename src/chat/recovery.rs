@@ -3,12 +3,15 @@
 //! the message being answered. On the next start the daemon tells each
 //! user whose reply was cut off ([`tell_interrupted`]), the router starts
 //! every chat that still has messages waiting ([`queued`]), and each chat
-//! answers them first ([`waiting`]). A media group still arriving at
-//! shutdown is stored and queued, so it is answered then too.
+//! answers them first ([`waiting`]). What the router handed a chat that it
+//! had not taken yet at shutdown, and a media group still arriving then,
+//! are stored and queued, so they are answered then too.
 
 use std::collections::VecDeque;
 
-use super::{Chat, Shared};
+use tokio::sync::mpsc;
+
+use super::{Chat, Input, Shared};
 use crate::config::User;
 use crate::state::key::ConvKey;
 use crate::state::prompt::Prompt;
@@ -32,6 +35,30 @@ impl Chat {
         self.state.turn_in_flight = false;
         self.state.answering = None;
         self.save();
+    }
+
+    /// At shutdown: whatever the router handed over that the chat has not
+    /// taken yet (it was busy, or the stop won the race) goes into the
+    /// durable queue, so the next start answers it; the router closes the
+    /// channel once it stopped polling, which ends this. A command is not
+    /// run this late (it may start an agent); its user is asked to resend.
+    pub(super) async fn drain(&mut self, rx: &mut mpsc::UnboundedReceiver<Input>) {
+        let mut kept = 0;
+        while let Some(input) = rx.recv().await {
+            if let Input::Command(c) = input {
+                tracing::info!(command = ?c, "not running a command that arrived at shutdown");
+                self.say("⚠️ Kai is restarting, so a command you sent just now was not run. Please send it again.");
+                continue;
+            }
+            kept += 1;
+            let _ = self.take(input).await;
+        }
+        if kept > 0 {
+            tracing::info!(
+                kept,
+                "stopping with messages not yet taken; they are queued for the next start"
+            );
+        }
     }
 
     /// At shutdown: a media group still arriving is stored and queued as

@@ -8,9 +8,11 @@
 //! usually 0022): the directories kai creates are 0700, or 0711 for the data
 //! dir that agents pass through to their workspaces, and files are 0600. A
 //! conversation id lets anyone who can read it resume that conversation.
-//! The messages waiting in a chat's queue are `prompt.rs`'s [`Prompt`]s.
+//! The messages waiting in a chat's queue are `prompt.rs`'s [`Prompt`]s;
+//! how far the poll got, beside them, is `offset.rs`'s.
 
 pub(crate) mod key;
+pub(crate) mod offset;
 pub(crate) mod prompt;
 
 use std::fs::{DirBuilder, OpenOptions, Permissions};
@@ -78,6 +80,22 @@ pub fn make_dir(dir: &Path, mode: u32) -> std::io::Result<()> {
         .mode(PRIVATE_DIR_MODE)
         .create(dir)?;
     std::fs::set_permissions(dir, Permissions::from_mode(mode))
+}
+
+/// Writes `bytes` to `tmp` (0600) and renames it over `path`.
+/// Write-then-rename keeps the file whole if the daemon dies, which is the
+/// failure this state is for. No fsync: it would put a disk flush on every
+/// turn's path (milliseconds, measured in BENCHMARKS.md), and a power cut
+/// at worst loses the last change.
+fn replace(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(PRIVATE_FILE_MODE)
+        .open(tmp)?;
+    file.write_all(bytes)?;
+    std::fs::rename(tmp, path)
 }
 
 impl StateStore {
@@ -150,19 +168,7 @@ impl StateStore {
         make_dir(&self.dir, PRIVATE_DIR_MODE).map_err(err)?;
         let tmp = self.dir.join(format!(".{}.tmp", key.file_name()));
         let bytes = serde_json::to_vec_pretty(state).map_err(|e| err(e.into()))?;
-        // Write-then-rename keeps the file whole if the daemon dies, which is
-        // the failure this state is for. No fsync: it would put a disk flush
-        // on every turn's path (milliseconds, measured in BENCHMARKS.md), and
-        // a power cut at worst loses the last model or thread change.
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(PRIVATE_FILE_MODE)
-            .open(&tmp)
-            .map_err(err)?;
-        file.write_all(&bytes).map_err(err)?;
-        std::fs::rename(&tmp, &path).map_err(err)
+        replace(&tmp, &path, &bytes).map_err(err)
     }
 
     /// Every conversation with saved state, and that state, in key order.
