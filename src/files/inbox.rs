@@ -3,13 +3,22 @@
 //! `<workspace>/<project>/inbox/` whose last change is older than the
 //! retention are removed, as the workspace's account (`kai inbox-clean`
 //! through sudo, or in-process in single-account mode). Nothing else is
-//! touched: no symlink is followed (an inbox that is one is skipped, a
-//! symlink in an inbox is left alone), no subfolder is entered, and every
-//! inbox is a fixed name directly inside the workspace, so no path can
+//! touched: no symlink is followed (an inbox, or a project, that is one
+//! is skipped, a symlink in an inbox is left alone), no subfolder is
+//! entered, and every inbox is a fixed name directly inside the workspace,
+//! opened and cleaned through directory descriptors (`openat` with
+//! `O_NOFOLLOW`, `unlinkat`), so no path, even one swapped meanwhile, can
 //! lead out of it.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::ffi::CString;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{fstatat, Mode, SFlag};
+use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use super::project;
 use super::workspace::{WorkspaceError, INBOX};
@@ -46,59 +55,84 @@ pub fn days(days: u64) -> Duration {
     DAY.saturating_mul(u32::try_from(days).unwrap_or(u32::MAX))
 }
 
-/// The inboxes of `workspace`: its own and each project's, those that
-/// are real directories (a symlink named `inbox` is not followed).
-fn inboxes(workspace: &Path) -> Result<Vec<PathBuf>, WorkspaceError> {
-    let projects = match project::list(workspace) {
-        Ok(p) => p,
-        // No workspace yet: nothing was ever received.
-        Err(WorkspaceError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Vec::new())
-        }
-        Err(e) => return Err(e),
-    };
-    let candidates = std::iter::once(workspace.join(INBOX))
-        .chain(projects.iter().map(|p| workspace.join(p).join(INBOX)));
-    Ok(candidates
-        .filter(|dir| std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()))
-        .collect())
+/// Opens `<dir>/<name>` as a directory without following a symlink;
+/// `None` when it is missing, a symlink or no directory.
+fn open_below(dir: &Dir, name: &str) -> Result<Option<Dir>, Errno> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    match Dir::openat(dir, name, flags, Mode::empty()) {
+        Ok(d) => Ok(Some(d)),
+        Err(Errno::ENOENT | Errno::ELOOP | Errno::ENOTDIR) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
-/// The files of one inbox due for removal at `now`: regular files (not
-/// symlinks, not folders) last modified more than `retention` ago.
-fn due(inbox: &Path, retention: Duration, now: SystemTime) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(inbox) else {
-        return Vec::new();
-    };
-    entries
+/// Removes the files of one open inbox older than `cutoff` (seconds since
+/// the epoch): each entry is looked at and removed relative to the inbox
+/// itself, never through a path, so an agent that swaps a folder for a
+/// symlink meanwhile cannot lead the removal anywhere else.
+fn clean_one(mut inbox: Dir, shown: &Path, cutoff: i64, cleaned: &mut Cleaned) {
+    let names: Vec<CString> = inbox
+        .iter()
         .flatten()
-        .filter(|e| {
-            // `DirEntry::metadata` does not follow a symlink.
-            e.metadata().is_ok_and(|m| {
-                m.file_type().is_file()
-                    && m.modified()
-                        .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > retention))
-            })
-        })
-        .map(|e| e.path())
-        .collect()
+        .map(|e| e.file_name().to_owned())
+        .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
+        .collect();
+    for name in names {
+        let Ok(st) = fstatat(&inbox, name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else {
+            continue;
+        };
+        let regular = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG;
+        if !regular || st.st_mtime >= cutoff {
+            continue;
+        }
+        match unlinkat(&inbox, name.as_c_str(), UnlinkatFlags::NoRemoveDir) {
+            Ok(()) => cleaned.removed += 1,
+            // Gone already (the agent moved it): nothing to do.
+            Err(Errno::ENOENT) => {}
+            Err(e) => cleaned.failed.push(format!(
+                "{}: {e}",
+                shown.join(name.to_string_lossy().as_ref()).display()
+            )),
+        }
+    }
 }
 
-/// Removes every file of the workspace's inboxes older than `retention`.
+/// Removes every file of the workspace's inboxes (its own and each
+/// project's) last modified more than `retention` before `now`.
 pub fn clean(
     workspace: &Path,
     retention: Duration,
     now: SystemTime,
 ) -> Result<Cleaned, WorkspaceError> {
     let mut cleaned = Cleaned::default();
-    for inbox in inboxes(workspace)? {
-        for file in due(&inbox, retention, now) {
-            match std::fs::remove_file(&file) {
-                Ok(()) => cleaned.removed += 1,
-                // Gone already (the agent moved it): nothing to do.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => cleaned.failed.push(format!("{}: {e}", file.display())),
-            }
+    let io = |source: std::io::Error| WorkspaceError::Io {
+        what: format!("cannot open {}", workspace.display()),
+        source,
+    };
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let root = match Dir::open(workspace, flags, Mode::empty()) {
+        Ok(d) => d,
+        // No workspace yet: nothing was ever received.
+        Err(Errno::ENOENT) => return Ok(cleaned),
+        Err(e) => return Err(io(e.into())),
+    };
+    let cutoff = now
+        .checked_sub(retention)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if let Some(inbox) = open_below(&root, INBOX).map_err(|e| io(e.into()))? {
+        clean_one(inbox, &workspace.join(INBOX), cutoff, &mut cleaned);
+    }
+    for name in project::list(workspace)? {
+        let shown = workspace.join(&name).join(INBOX);
+        let inbox = match open_below(&root, &name) {
+            Ok(Some(project)) => open_below(&project, INBOX),
+            other => other,
+        };
+        match inbox {
+            Ok(Some(inbox)) => clean_one(inbox, &shown, cutoff, &mut cleaned),
+            Ok(None) => {}
+            Err(e) => cleaned.failed.push(format!("{}: {e}", shown.display())),
         }
     }
     Ok(cleaned)
