@@ -22,6 +22,7 @@ let
       dataDir
       timeoutSeconds
       agentIdleSeconds
+      inboxRetentionDays
       ;
     kaiBin = "${cfg.package}/bin/kai";
     codex = {

@@ -52,7 +52,9 @@ let
   # The kai subcommands the service account runs as an agent's account,
   # each named (`<kai> reap *`), never the bare binary: `reap` stops an
   # agent; `inbox-put`, `workspace-read` and `workspace-ls` move files in
-  # and out of the workspace, which only that account can enter. The `*`
+  # and out of the workspace, which only that account can enter;
+  # `project-dir` makes and lists projects; `inbox-clean` removes the
+  # inboxes' files older than INBOX_RETENTION_DAYS. The `*`
   # stands for their arguments (a pid, a workspace and a path); the
   # subcommand fixes what they can do. Kept equal to
   # `agent::process::SUDO_SUBCOMMANDS`.
@@ -62,6 +64,7 @@ let
     "workspace-read"
     "workspace-ls"
     "project-dir"
+    "inbox-clean"
   ];
 
   # The dedicated agent account, when some user's agent runs as it. Needs no

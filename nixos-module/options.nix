@@ -275,6 +275,19 @@ in
       '';
     };
 
+    inboxRetentionDays = mkOption {
+      type = types.ints.between 0 3650;
+      default = 30;
+      example = 7;
+      description = ''
+        Files users sent are removed from the inboxes (`<workspace>/inbox/`
+        and each project's `inbox/`) this many days after they last changed
+        (`INBOX_RETENTION_DAYS`), as the user's account, when kai starts and
+        once a day. Only regular files directly in an inbox; symlinks and
+        folders there are left alone. `0` never removes anything.
+      '';
+    };
+
     checkConfig = mkOption {
       type = types.bool;
       default = true;

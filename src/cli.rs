@@ -160,4 +160,14 @@ pub enum Cmd {
         /// 1-64 characters of A-Z a-z 0-9 . _ - not starting with `.`.
         name: Option<String>,
     },
+    /// Internal: remove the regular files directly in WORKSPACE/inbox/ and
+    /// in each project's inbox last modified more than DAYS days ago (no
+    /// symlink followed, no subfolder entered) and print how many. Kai runs
+    /// it through sudo as an agent's OS user at start and once a day
+    /// (INBOX_RETENTION_DAYS).
+    InboxClean {
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(1..))]
+        days: u64,
+        workspace: PathBuf,
+    },
 }

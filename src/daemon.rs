@@ -77,6 +77,8 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
     tracing::info!(bot = %bot.username, users = cfg.users.len(), backend = %cfg.backend, "connected to Telegram");
     warn_claude_as_root(&cfg);
     systemd::notify(&[systemd::State::Ready, systemd::State::Status("ready")]);
+    // Off the start path: the cleaner runs beside the bot, never before it.
+    crate::files::cleaner::start(Arc::clone(&cfg), host.clone(), shutdown.clone());
 
     // systemd's watchdog runs from READY=1: the check must leave the
     // polling loop (which pings) time to start well within the period.

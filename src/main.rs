@@ -155,6 +155,17 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<ExitCode> {
                     .into_bytes()
             }),
         }),
+        Cmd::InboxClean { days, workspace } => helper("inbox-clean", || {
+            let now = std::time::SystemTime::now();
+            let cleaned = files::inbox::clean(&workspace, files::inbox::days(days), now)?;
+            for failure in &cleaned.failed {
+                eprintln!("kai inbox-clean: could not remove {failure}");
+            }
+            cleaned
+                .count()
+                .map(|n| format!("{n}\n").into_bytes())
+                .map_err(files::workspace::WorkspaceError::Cleaning)
+        }),
         Cmd::Run { env_file } => {
             logging::init();
             let cfg = match config::load(&LoadOptions::from_process(env_file, true)) {

@@ -186,6 +186,27 @@ fn a_url_with_whitespace_is_refused() {
     );
 }
 
+/// `INBOX_RETENTION_DAYS`: 0 (never) to 3650 days; anything else is named
+/// with the rule (`validate.nix` refuses the same, tests/nix/errors).
+#[test]
+fn inbox_retention_is_0_to_3650_days() {
+    let c = Case::new(ONE_USER);
+    for (value, valid) in [
+        ("0", true),
+        ("3650", true),
+        ("3651", false),
+        ("-1", false),
+        ("7d", false),
+    ] {
+        let mut lines: Vec<&str> = base();
+        let line = format!("INBOX_RETENTION_DAYS=\"{value}\"");
+        lines.push(&line);
+        let (ok, out) = c.check(&lines, &[TOKEN]);
+        assert_eq!(ok, valid, "{value}: {out}");
+        assert!(valid || out.contains("from 0 (never) to 3650"), "{out}");
+    }
+}
+
 /// Every key of the runtime's list (`config::KEYS`, the one the env file is
 /// read by) is in the help of `kai`, `kai run` and `kai check-config`, with
 /// what it means. Whitespace is compared loosely: clap wraps long lines.

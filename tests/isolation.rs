@@ -263,6 +263,7 @@ async fn the_sudoers_contract_allows_only_the_named_binaries() {
             ],
             vec![kai.as_str(), "workspace-ls", "--", "/w", ""],
             vec![kai.as_str(), "project-dir", "--", "/w", "api"],
+            vec![kai.as_str(), "inbox-clean", "--days", "30", "--", "/w"],
         ];
         for cmd in allowed {
             let out = env.sudo_as_service(&[&["-n", "-u", u, "-l"], cmd.as_slice()].concat());

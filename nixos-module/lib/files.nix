@@ -43,6 +43,7 @@ rec {
     "GITHUB_API_URL"
     "GITHUB_JOB_TIMEOUT_SECONDS"
     "GITHUB_WEBHOOK_LISTEN"
+    "INBOX_RETENTION_DAYS"
     "KAI_DATA_DIR"
     "KAI_USERS_FILE"
     "TELEGRAM_API_URL"
@@ -85,6 +86,7 @@ rec {
       KAI_DATA_DIR = cfg.dataDir;
       AGENT_TIMEOUT_SECONDS = cfg.timeoutSeconds;
       AGENT_IDLE_SECONDS = cfg.agentIdleSeconds;
+      INBOX_RETENTION_DAYS = cfg.inboxRetentionDays;
     }
     // (if f.usesCodex then { CODEX_BIN = cfg.codex.binary; } else { })
     // (if f.usesCodex && cfg.codex.version != null then { CODEX_VERSION = cfg.codex.version; } else { })

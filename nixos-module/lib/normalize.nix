@@ -82,6 +82,7 @@ rec {
       usersFile = input.usersFile or "/etc/kai/users.json";
       timeoutSeconds = input.timeoutSeconds or 120;
       agentIdleSeconds = input.agentIdleSeconds or 900;
+      inboxRetentionDays = input.inboxRetentionDays or 30;
       osGroups = input.osGroups or { };
       users = map (n: normUser n input.users.${n}) (sortStrings (attrNames (input.users or { })));
       inherit

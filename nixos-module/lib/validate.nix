@@ -223,6 +223,9 @@ let
         ++ optional (
           !isInt cfg.agentIdleSeconds || cfg.agentIdleSeconds <= 0 || cfg.agentIdleSeconds > 86400
         ) "services.kai.agentIdleSeconds must be a whole number of seconds from 1 to 86400"
+        ++ optional (
+          !isInt cfg.inboxRetentionDays || cfg.inboxRetentionDays < 0 || cfg.inboxRetentionDays > 3650
+        ) "services.kai.inboxRetentionDays must be a whole number of days from 0 (never) to 3650"
         ++ optional (!validOsUser cfg.user) "services.kai.user = ${nixString cfg.user} is not a valid account name"
         ++ optional (
           cfg.agentUser != null && !(isString cfg.agentUser && validOsUser cfg.agentUser)

@@ -11,6 +11,10 @@ use super::{sharing, users, User, Vars};
 use crate::catalog::{self, Backend};
 use crate::osuser;
 
+/// The longest retention in days (ten years): a larger number is more
+/// likely a typo than a wish, and `validate.nix` refuses the same.
+pub(super) const MAX_DAYS: u64 = 3650;
+
 /// Reads values from the gathered variables and collects every problem.
 pub(super) struct Checker<'a> {
     pub(super) vars: &'a Vars,
@@ -82,6 +86,25 @@ impl Checker<'_> {
                     key,
                     o,
                     format!("`{v}` must be a whole number of seconds from 1 to 86400"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A number of days from 0 to [`MAX_DAYS`] (0 means never, for a
+    /// retention).
+    pub(super) fn days(&mut self, key: &str, default: u64) -> Option<u64> {
+        let Some((v, o)) = self.get(key) else {
+            return Some(default);
+        };
+        match v.parse::<u64>() {
+            Ok(n) if n <= MAX_DAYS => Some(n),
+            _ => {
+                self.problem(
+                    key,
+                    o,
+                    format!("`{v}` must be a whole number of days from 0 (never) to {MAX_DAYS}"),
                 );
                 None
             }

@@ -45,6 +45,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "an agent idle this long is stopped; its conversation resumes on the next message [default: 900]",
     ),
     (
+        "INBOX_RETENTION_DAYS",
+        "files users sent are removed from the inboxes (the workspace's and each project's) this many days after they last changed, as the user's account, at start and once a day; 0 = never [default: 30]",
+    ),
+    (
         "TELEGRAM_BOT_TOKEN_FILE",
         "file holding the bot token (never put the token itself in the env file)",
     ),

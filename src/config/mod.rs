@@ -63,6 +63,8 @@ pub struct Config {
     pub agent_timeout: Duration,
     /// An idle agent is stopped after this long (memory follows active chats).
     pub agent_idle: Duration,
+    /// Inbox files older than this many days are removed; 0 = never.
+    pub inbox_retention_days: u64,
     pub users: Vec<User>,
     pub service_user: String,
     /// `None` only when loaded without host checks.
@@ -139,6 +141,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
     let telegram_api_url = c.url("TELEGRAM_API_URL", "https://api.telegram.org");
     let agent_timeout = c.seconds("AGENT_TIMEOUT_SECONDS", 120);
     let agent_idle = c.seconds("AGENT_IDLE_SECONDS", 900);
+    let inbox_retention_days = c.days("INBOX_RETENTION_DAYS", 30);
     let codex_version = c.get("CODEX_VERSION").map(|(v, _)| v);
 
     let service_user = match osuser::current() {
@@ -209,6 +212,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
         telegram_api_url,
         agent_timeout,
         agent_idle,
+        inbox_retention_days,
     ) {
         (
             Some(backend),
@@ -218,6 +222,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
             Some(telegram_api_url),
             Some(agent_timeout),
             Some(agent_idle),
+            Some(inbox_retention_days),
         ) => Ok(Config {
             backend,
             default_model,
@@ -229,6 +234,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, Problems> {
             data_dir,
             agent_timeout,
             agent_idle,
+            inbox_retention_days,
             users,
             service_user,
             token,

@@ -1,19 +1,19 @@
 //! Runs the workspace operations (`workspace.rs`) as the user's account:
 //! through `sudo -n -u <os_user> <kai> inbox-put|workspace-read|workspace-ls|
-//! project-dir -- …` when the agent has an account of its own, in-process in
+//! project-dir|inbox-clean -- …` when the agent has an account of its own, in-process in
 //! single-account mode. Bytes go in on the helper's stdin and come out on
 //! its stdout; a refusal comes back as the helper's last stderr line, which
 //! is already worded for the user.
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use super::project;
 use super::workspace::{self, WorkspaceError};
+use super::{inbox, project};
 use crate::config::User;
 use crate::process::sudo::{is_sudo_refusal, sudo_kai, Host};
 
@@ -187,6 +187,30 @@ impl UserFiles {
                     .lines()
                     .map(str::to_string)
                     .collect())
+            }
+        }
+    }
+
+    /// Removes the files of the workspace's inboxes (its own and each
+    /// project's) older than `days` days (`inbox.rs`); how many went.
+    pub async fn clean_inboxes(&self, days: u64) -> Result<usize, FileError> {
+        match &self.runner {
+            Runner::Own => {
+                let ws = self.workspace.clone();
+                let cleaned =
+                    blocking(move || inbox::clean(&ws, inbox::days(days), SystemTime::now()))
+                        .await?;
+                cleaned.count().map_err(FileError::Refused)
+            }
+            Runner::Sudo { .. } => {
+                let days = days.to_string();
+                let out = self
+                    .helper("inbox-clean", &["--days", &days], &[], None)
+                    .await?;
+                String::from_utf8_lossy(&out)
+                    .trim()
+                    .parse()
+                    .map_err(|_| FileError::Refused("kai inbox-clean printed no count".into()))
             }
         }
     }

@@ -2,9 +2,12 @@
 //! inbox, and `/get` sends a workspace file back, each written or read as
 //! the user's OS account (`access.rs`), inside the workspace
 //! (`workspace.rs`), under the Bot API's size limits. Projects are named
-//! folders of the workspace (`project.rs`).
+//! folders of the workspace (`project.rs`). Old files leave the inboxes
+//! after `INBOX_RETENTION_DAYS` (`inbox.rs`, scheduled by `cleaner.rs`).
 
 pub(crate) mod access;
+pub(crate) mod cleaner;
+pub mod inbox;
 pub(crate) mod name;
 pub mod project;
 pub mod workspace;

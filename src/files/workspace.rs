@@ -39,6 +39,9 @@ pub enum WorkspaceError {
     BadProject,
     #[error("the inbox {} is a symlink or not a directory", .0.display())]
     BadInbox(PathBuf),
+    /// Some old inbox files could not be removed (`inbox.rs`).
+    #[error("{0}")]
+    Cleaning(String),
     #[error("{what}: {source}")]
     Io {
         what: String,

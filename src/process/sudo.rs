@@ -17,8 +17,8 @@ pub struct Host {
 
 /// The kai subcommands the sudoers contract lets the service account run as
 /// an agent's account, each as `<kai> <subcommand> *` (never the bare
-/// binary): stopping an agent, and moving files in and out of the
-/// workspace (`files/access.rs`). `nixos-module/lib.nix` renders the same
+/// binary): stopping an agent, moving files in and out of the workspace
+/// and cleaning its inboxes (`files/access.rs`). `nixos-module/lib.nix` renders the same
 /// list (`kaiSubcommands`).
 pub const SUDO_SUBCOMMANDS: &[&str] = &[
     "reap",
@@ -26,6 +26,7 @@ pub const SUDO_SUBCOMMANDS: &[&str] = &[
     "workspace-read",
     "workspace-ls",
     "project-dir",
+    "inbox-clean",
 ];
 
 /// The sudoers commands for those subcommands of the kai binary `kai`.

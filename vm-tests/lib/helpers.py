@@ -42,7 +42,14 @@ def assert_ready_via_notify(machine):
 
 # The kai subcommands the sudoers rules name (nixos-module/lib.nix,
 # kaiSubcommands), each with `*` for its arguments.
-KAI_SUBCOMMANDS = ["reap", "inbox-put", "workspace-read", "workspace-ls", "project-dir"]
+KAI_SUBCOMMANDS = [
+    "reap",
+    "inbox-put",
+    "workspace-read",
+    "workspace-ls",
+    "project-dir",
+    "inbox-clean",
+]
 
 
 def kai_commands(kai_bin):
