@@ -52,6 +52,9 @@ let
         model
         workspace
         github
+        chats
+        projects
+        maxAgents
         ;
     }) cfg.users;
     # Group of each OS account, for the directories it owns.

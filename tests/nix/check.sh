@@ -236,6 +236,7 @@ darwin: the transcription key by path in launchd's environment|.voice.darwinKeyE
 github: a valid config has no failed assertion|.github.failed == []
 github: both secrets through LoadCredential|.github.LoadCredential == ["telegram-bot-token:/run/keys/kai-telegram-token","github-webhook-secret:/run/keys/kai-github-webhook","github-token:/run/keys/kai-github-token"]
 github: the listener and the repos reach the generated files|(.github.env | contains("GITHUB_WEBHOOK_LISTEN=\"127.0.0.1:8787\"")) and (.github.usersJson | contains("\"repos\":[\"acme/app\"]"))
+conversations: chats, projects, maxAgents reach the users file and tmpfiles|.conversations.failed == [] and (.conversations.usersJson | contains("\"chats\":[-1001]") and contains("\"projects\":[\"api\"]") and contains("\"max_agents\":2")) and (.conversations.tmpfiles["/var/lib/kai/home/alice/api"].d.user == "alice")
 github: the module defaults reach the users file (review, notify on; triage off)|.github.usersJson | (contains("\"notify\":true") and contains("\"review\":true") and contains("\"triage\":false"))
 github: a secret inside the store is refused|.githubFailures["secret-in-store"] | any(contains("outside /nix/store"))
 github: a repository owned twice is refused|.githubFailures["repo-owned-twice"] | any(contains("acme/app is listed by alice, bob"))

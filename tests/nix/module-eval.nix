@@ -196,6 +196,15 @@ let
     services.kai.users.alice.github.repos = [ "acme/app" ];
   };
   okGithub = (evalNixos githubBase).config;
+  # A user's conversation options reach the users file and the directories.
+  okConversations =
+    (evalNixos {
+      services.kai.users.alice = {
+        chats = [ (-1001) ];
+        projects = [ "api" ];
+        maxAgents = 2;
+      };
+    }).config;
   # A hosted endpoint with a key; and the local server, which needs none.
   okVoiceHosted =
     (evalNixos {
@@ -262,6 +271,11 @@ in
     agentAccount = okMixed.users.users.kai-agent or null;
     tmpfiles = okMixed.systemd.tmpfiles.settings."10-kai";
     ReadWritePaths = okMixed.systemd.services.kai.serviceConfig.ReadWritePaths;
+  };
+  conversations = {
+    failed = failed okConversations;
+    usersJson = okConversations.services.kai.generated.rendered.usersJson;
+    tmpfiles = okConversations.systemd.tmpfiles.settings."10-kai";
   };
   github = {
     failed = failed okGithub;
