@@ -194,6 +194,7 @@ impl Router {
                     caption: m.caption().unwrap_or_default().to_string(),
                     file,
                     mime,
+                    reply_to,
                 }),
                 Media::Unsupported(kind) => {
                     tracing::info!(

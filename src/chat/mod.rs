@@ -90,6 +90,8 @@ pub struct Recording {
     pub file: Remote,
     /// Its media type as Telegram reports it (`audio/ogg` for voice notes).
     pub mime: String,
+    /// In a group, the message the answer replies to.
+    pub reply_to: Option<i32>,
 }
 
 /// What every chat shares.

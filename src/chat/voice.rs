@@ -47,7 +47,10 @@ impl Chat {
             Ok(text) => {
                 tracing::info!(chars = text.chars().count(), "transcribed a recording");
                 self.say(shown(&text));
-                Some(Prompt::text(for_agent(&r.caption, &text, &path)))
+                Some(Prompt {
+                    reply_to: r.reply_to,
+                    ..Prompt::text(for_agent(&r.caption, &text, &path))
+                })
             }
             Err(e) => {
                 tracing::warn!(path = %path.display(), "transcription failed: {e}");

@@ -186,6 +186,9 @@ async fn connection(
             return;
         }
         _ = tokio::time::sleep_until(started + HEAD_TIMEOUT) => {}
+        // A request whose head came in time is in the first phase too: a
+        // stop must not wait for its head deadline.
+        _ = hard_stop.cancelled() => return,
     }
     if !slot.has_head() {
         tracing::debug!("dropped a webhook connection that sent no request head in time");
