@@ -231,12 +231,15 @@ async fn the_listener_survives_an_unauthenticated_flood() {
         after < idle + 4 * MIB,
         "kai's RSS is {after} KiB 10 s after the flood, {idle} KiB before"
     );
-    let spool = s.kai.path("data/github/spool");
-    assert_eq!(
-        std::fs::read_dir(&spool).unwrap().count(),
-        0,
-        "the spool kept files"
-    );
+    // Spooled bodies are unnamed files: none may stay open after the flood.
+    let spool = s.kai.path("data/github/spool").display().to_string();
+    let held: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|t| t.display().to_string())
+        .filter(|t| t.starts_with(&spool))
+        .collect();
+    assert!(held.is_empty(), "spool files still open: {held:?}");
     assert!(
         s.gh.requests().iter().all(|r| r.starts_with("GET ")),
         "{:?}",
@@ -254,7 +257,17 @@ async fn the_listener_survives_an_unauthenticated_flood() {
         stalled.push(c);
     }
     let opened = tokio::time::Instant::now();
-    let fds = open_fds(pid);
+    // Kai may still be taking connections from its backlog: the figure
+    // counts once it has stopped growing.
+    let mut fds = open_fds(pid);
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = open_fds(pid);
+        if now == fds {
+            break;
+        }
+        fds = now;
+    }
     println!("kai holds {fds} descriptors with {STALLED} stalled connections open");
     assert!(
         fds < 512,

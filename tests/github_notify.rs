@@ -294,7 +294,20 @@ async fn a_blocked_owner_does_not_hold_back_the_others() {
         "bob's notice waited behind alice's blocked chat\n{}",
         s.kai.log()
     );
-    assert!(s.kai.tg.messages(ALICE).is_empty());
+    // Kai did try alice's first (older) notice, and Telegram refused it:
+    // bob's went out while hers waited on her chat's own backoff.
+    let refused = s
+        .kai
+        .tg
+        .calls_of("sendMessage")
+        .iter()
+        .any(|c| c.status == 403);
+    assert!(refused, "alice's notice was never tried\n{}", s.kai.log());
+    assert!(
+        s.kai.log().contains("could not send a GitHub notice"),
+        "{}",
+        s.kai.log()
+    );
     s.kai.tg.unblock_chat(ALICE);
     // Her backoff is at most 30 s; both arrive, in order.
     let alice = s

@@ -202,8 +202,14 @@ async fn both_topics_resume_after_sigterm_and_kill() {
                 "{name}: topic {t}"
             );
         }
-        // Nothing more is coming: each queued message was answered once.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // A conversation handles its inputs in order: once a later message
+        // is answered, anything the queue still held has been too.
+        for t in [T1, T2] {
+            let barrier = format!("barrier in {t} after {name}");
+            say(&kai, t, &barrier);
+            let echo = format!("echo: {barrier}");
+            wait_in(&kai, Some(t), 90, |x| x.contains(&echo)).await;
+        }
         for t in [T1, T2] {
             let echo = format!("echo: queued in {t} before {name}");
             let msgs = kai.tg.messages_in(ALICE, Some(t));
