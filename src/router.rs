@@ -25,7 +25,7 @@ use crate::telegram::address::{self, Admission};
 use crate::telegram::api::Place;
 use crate::telegram::commands;
 use crate::telegram::files::{self, Media};
-use crate::usage::now_unix;
+use crate::utc::now_unix;
 
 pub struct Router {
     shared: Arc<Shared>,

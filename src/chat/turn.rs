@@ -94,7 +94,7 @@ impl Chat {
                         Ok(AgentEvent::Usage(u)) => {
                             tracing::debug!(usage = ?u, "the agent reported usage");
                             let conversation = session.conversation_id().map(str::to_string);
-                            let now = crate::usage::now_unix();
+                            let now = crate::utc::now_unix();
                             if let Some(warning) = self.usage.record(u, conversation.as_deref(), now) {
                                 tracing::info!("{warning}");
                                 self.outbox.say(warning);

@@ -14,9 +14,9 @@ impl Chat {
         if let Some(session) = self.session.as_mut() {
             match session.rate_limits().await {
                 Some(Ok(Some(limits))) => {
-                    let _ = self
-                        .usage
-                        .record(Usage::RateLimits(limits), None, usage::now_unix());
+                    let _ =
+                        self.usage
+                            .record(Usage::RateLimits(limits), None, crate::utc::now_unix());
                 }
                 Some(Err(AgentError::Refused { message, .. })) => {
                     tracing::debug!("codex gives no rate limits to this login: {message}");
@@ -34,7 +34,7 @@ impl Chat {
             &self.usage,
             self.user.backend,
             conversation,
-            usage::now_unix(),
+            crate::utc::now_unix(),
         );
         self.say(text);
     }

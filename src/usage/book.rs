@@ -7,9 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{
-    percent, resets, utc_date, window_name, ClaudeTurn, RateLimits, ThreadTokens, Usage, Window,
-};
+use super::{percent, resets, window_name, ClaudeTurn, RateLimits, ThreadTokens, Usage, Window};
+use crate::utc::utc_date;
 
 /// A window at or past this share of its limit is told to the user.
 pub const WARN_PERCENT: f64 = 90.0;

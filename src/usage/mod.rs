@@ -66,24 +66,6 @@ pub enum Usage {
     Claude(ClaudeTurn),
 }
 
-/// The UTC calendar date of a unix time, as `YYYY-MM-DD` (days from the
-/// civil calendar, so no time-zone data is needed).
-pub fn utc_date(unix: i64) -> String {
-    let (y, m, d) = crate::utc::civil_from_days(unix.div_euclid(86_400));
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// A unix time as `YYYY-MM-DD HH:MM UTC`.
-pub fn utc_time(unix: i64) -> String {
-    let secs = unix.rem_euclid(86_400);
-    format!(
-        "{} {:02}:{:02} UTC",
-        utc_date(unix),
-        secs / 3600,
-        secs % 3600 / 60
-    )
-}
-
 /// A window's name from its length: "5-hour window", "weekly window".
 pub fn window_name(minutes: Option<i64>) -> String {
     match minutes {
@@ -116,27 +98,5 @@ pub fn resets(at: Option<i64>, now: i64) -> String {
         h if h < 48 => format!("{h} h {m} min"),
         h => format!("{} days {} h", h / 24, h % 24),
     };
-    format!(", resets {} (in {span})", utc_time(at))
-}
-
-/// Now, in unix seconds.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_utc_calendar_dates() {
-        assert_eq!(utc_date(0), "1970-01-01");
-        assert_eq!(utc_time(951_782_400 + 3_660), "2000-02-29 01:01 UTC");
-        assert_eq!(utc_date(1_798_761_599), "2026-12-31");
-        assert_eq!(utc_date(1_798_761_600), "2027-01-01");
-        assert_eq!(utc_date(-1), "1969-12-31");
-    }
+    format!(", resets {} (in {span})", crate::utc::utc_time(at))
 }

@@ -2,8 +2,9 @@
 //! backend, each as reported, and "not available yet" where none was.
 
 use super::book::{Book, ClaudeSum};
-use super::{percent, resets, utc_date, window_name, Tokens};
+use super::{percent, resets, window_name, Tokens};
 use crate::catalog::Backend;
+use crate::utc::utc_date;
 
 /// The `/usage` answer. `conversation`: the chat's current conversation id.
 pub fn usage(book: &Book, backend: Backend, conversation: Option<&str>, now: i64) -> String {
