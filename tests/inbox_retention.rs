@@ -167,12 +167,19 @@ async fn inboxes_are_cleaned_as_each_users_account() {
     for p in &new {
         assert!(p.exists(), "{} was removed\n{}", p.display(), kai.log());
     }
-    let log = kai.log();
+    // The count is logged after the helper has removed the file: wait for it.
     for account in [&a.name, &b.name] {
+        let logged = support::poll_until(Duration::from_secs(10), || {
+            kai.log()
+                .lines()
+                .any(|l| l.contains("removed 1 file(s)") && l.contains(account.as_str()))
+                .then_some(())
+        })
+        .await;
         assert!(
-            log.lines()
-                .any(|l| l.contains("removed 1 file(s)") && l.contains(account.as_str())),
-            "no removal logged for {account}\n{log}"
+            logged.is_some(),
+            "no removal logged for {account}\n{}",
+            kai.log()
         );
     }
 }
