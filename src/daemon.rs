@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::codex::version::{self, CodexVersion};
-use crate::agent::launch::{runs_as_root, Launch, LaunchError};
+use crate::agent::launch::{runs_as_root, LaunchError};
 use crate::catalog::Backend;
 use crate::chat::{recovery, Shared};
 use crate::config::Config;
@@ -175,10 +175,7 @@ async fn codex_version(cfg: &Config, limit: Duration) -> Option<CodexVersion> {
 /// on a root shell) learns it here, not from the first chat.
 fn warn_claude_as_root(cfg: &Config) {
     for u in cfg.users.iter().filter(|u| u.backend == Backend::Claude) {
-        let Some(bin) = cfg.agent_bin(Backend::Claude) else {
-            continue;
-        };
-        if runs_as_root(&Launch::scratch(cfg, u, Backend::Claude, bin, &u.model)) {
+        if runs_as_root(u.is_service_user, &u.os_user) {
             tracing::warn!(user = %u.name, os_user = %u.os_user,
                 "{}; their chats are answered with this until then (reviews, triage and eval \
                  still run, read-only)",

@@ -17,21 +17,7 @@ const T1: i64 = 11;
 const T2: i64 = 22;
 
 async fn wait_in(kai: &Kai, topic: i64, needle: &str) -> String {
-    let found = support::poll_until(Duration::from_secs(90), || {
-        kai.tg
-            .messages_in(ALICE, Some(topic))
-            .into_iter()
-            .find(|m| m.text.contains(needle))
-    })
-    .await;
-    match found {
-        Some(m) => m.text,
-        None => panic!(
-            "no `{needle}` in topic {topic}: {:#?}\n--- kai log ---\n{}",
-            kai.tg.messages(ALICE),
-            kai.log()
-        ),
-    }
+    kai.wait_nth_in(ALICE, Some(topic), needle, 0, 90).await
 }
 
 /// Sends `text` in `topic`; waits for the `n`th message there containing `needle`.

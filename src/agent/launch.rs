@@ -75,20 +75,21 @@ pub enum LaunchError {
 /// Checks the account and directories, then starts a chat's agent: it acts
 /// as its OS account may, and its conversation persists for `resume`.
 pub async fn launch(host: &Host, l: &Launch) -> Result<Session, LaunchError> {
-    if l.backend == Backend::Claude && runs_as_root(l) {
+    if l.backend == Backend::Claude && runs_as_root(l.own_account, &l.os_user) {
         // Said plainly, instead of the CLI's own refusal read as a crash.
         return Err(LaunchError::ClaudeAsRoot(l.os_user.clone()));
     }
     start(host, l, Access::Full).await
 }
 
-/// Whether the agent of `l` would run as root. Read-only jobs never ask
+/// Whether an agent would run as root: on kai's own account (`own`) when
+/// kai is root, else when `os_user` is root. Read-only jobs never ask
 /// Claude Code for bypassPermissions, so only conversations care.
-pub fn runs_as_root(l: &Launch) -> bool {
-    if l.own_account {
+pub fn runs_as_root(own: bool, os_user: &str) -> bool {
+    if own {
         nix::unistd::geteuid().is_root()
     } else {
-        osuser::by_name(&l.os_user).is_some_and(|a| a.uid == 0)
+        osuser::by_name(os_user).is_some_and(|a| a.uid == 0)
     }
 }
 

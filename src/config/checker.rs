@@ -13,7 +13,7 @@ use crate::osuser;
 
 /// The longest retention in days (ten years): a larger number is more
 /// likely a typo than a wish, and `validate.nix` refuses the same.
-pub(super) const MAX_DAYS: u64 = 3650;
+const MAX_DAYS: u64 = 3650;
 
 /// Reads values from the gathered variables and collects every problem.
 pub(super) struct Checker<'a> {

@@ -2,6 +2,9 @@
 //! are served in (`chats`), the project folders made for them
 //! (`projects`) and the cap on their running agents (`max_agents`).
 
+/// A user's cap on running agents when the users file sets none.
+pub const DEFAULT_MAX_AGENTS: usize = 3;
+
 /// The project name rule, as the user reads it when a name breaks it.
 pub const PROJECT_RULE: &str =
     "a project name is 1–64 characters of A-Z, a-z, 0-9, `.`, `_` or `-`, not starting with `.`";
@@ -44,7 +47,9 @@ pub(super) fn check(
     if max_agents == Some(0) {
         errors.push((
             format!("users[{i}].max_agents"),
-            "0 agents could never answer: write at least 1 (or null for 3)".into(),
+            format!(
+                "0 agents could never answer: write at least 1 (or null for {DEFAULT_MAX_AGENTS})"
+            ),
         ));
     }
     errors

@@ -112,11 +112,8 @@ pub const SECRETS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Variables in the environment but not the env file: secrets and systemd's.
-pub(super) const ENV_ONLY: &[&str] = &[
-    "TELEGRAM_BOT_TOKEN",
-    "GITHUB_WEBHOOK_SECRET",
-    "GITHUB_TOKEN",
-    "TRANSCRIBE_API_KEY",
-    "CREDENTIALS_DIRECTORY",
-];
+/// Whether `key` belongs in the environment but never in the env file:
+/// a secret (development only) or systemd's credentials directory.
+pub(super) fn env_only(key: &str) -> bool {
+    key == "CREDENTIALS_DIRECTORY" || SECRETS.iter().any(|(k, _)| *k == key)
+}

@@ -25,7 +25,7 @@ pub use problem::{Origin, Problem, Problems};
 pub use token::Token;
 
 use checker::Checker;
-use keys::ENV_ONLY;
+use keys::env_only;
 
 /// A value and where it came from.
 pub(crate) type Vars = BTreeMap<String, (String, Origin)>;
@@ -303,7 +303,7 @@ fn gather(opts: &LoadOptions, problems: &mut Vec<Problem>) -> Vars {
         }
     }
     for (key, value) in &opts.environment {
-        if known(key) || ENV_ONLY.contains(&key.as_str()) {
+        if known(key) || env_only(key) {
             vars.insert(key.clone(), (value.clone(), Origin::Environment));
         }
     }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::conversations;
-pub use super::conversations::{is_project_name, PROJECT_RULE};
+pub use super::conversations::{is_project_name, DEFAULT_MAX_AGENTS, PROJECT_RULE};
 
 /// One entry as written in the file; `None` means "inherit".
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -41,9 +41,6 @@ pub struct UserEntry {
     #[serde(default)]
     pub max_agents: Option<usize>,
 }
-
-/// A user's cap on running agents when the users file sets none.
-pub const DEFAULT_MAX_AGENTS: usize = 3;
 
 /// A user's `github` field in the users file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

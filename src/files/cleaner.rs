@@ -4,16 +4,12 @@
 //! failure is logged and retried the next day; it never stops the daemon.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use super::access::UserFiles;
 use crate::config::Config;
 use crate::process::sudo::Host;
-
-/// How often the inboxes are cleaned after the first time.
-const EVERY: Duration = Duration::from_secs(86_400);
 
 /// Starts the cleaner unless `INBOX_RETENTION_DAYS` is 0 (never).
 pub fn start(cfg: Arc<Config>, host: Host, shutdown: CancellationToken) {
@@ -26,7 +22,7 @@ pub fn start(cfg: Arc<Config>, host: Host, shutdown: CancellationToken) {
         loop {
             clean_all(&cfg, &host, days).await;
             tokio::select! {
-                _ = tokio::time::sleep(EVERY) => {}
+                _ = tokio::time::sleep(super::inbox::DAY) => {}
                 _ = shutdown.cancelled() => return,
             }
         }

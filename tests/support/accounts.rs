@@ -22,12 +22,12 @@ pub const AGENT_B: &str = "kaiagentb";
 /// sudoers rules are global and "no process of the agent accounts" must not
 /// see another test's agents. Within one test binary; [`hold`] takes it
 /// together with the lock that spans binaries.
-pub static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The file whose exclusive `flock` spans processes. The accounts and
 /// /etc/sudoers.d belong to the machine, not to one checkout, so the lock
 /// does too: /run/lock (or /tmp where there is none), never the target dir.
-pub fn lock_file() -> PathBuf {
+fn lock_file() -> PathBuf {
     let dir = if Path::new("/run/lock").is_dir() {
         "/run/lock"
     } else {

@@ -100,8 +100,7 @@ impl GithubKai {
     }
 
     pub fn url(&self, path: &str) -> String {
-        let port = *self.port.lock().unwrap();
-        format!("http://127.0.0.1:{port}{path}")
+        format!("http://127.0.0.1:{}{path}", self.port())
     }
 
     /// Waits until the newest start of kai bound its webhook server and

@@ -559,7 +559,6 @@ impl Drop for Kai {
     }
 }
 
-/// True when no process in `pids` is alive any more (zombies count as gone).
 /// The kai the daemon runs as: the one cargo built for the tests, or
 /// `KAI_TEST_BIN` (a release build, to measure what operators run).
 pub fn daemon_binary() -> PathBuf {
@@ -568,6 +567,7 @@ pub fn daemon_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kai")))
 }
 
+/// True when no process in `pids` is alive any more (zombies count as gone).
 pub fn all_gone(pids: &[i32]) -> bool {
     let procs = proctree::snapshot();
     !pids.iter().any(|p| procs.iter().any(|q| q.pid == *p))
